@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build a kernel of the lab.
+#
+# usage: build.sh patched|vanilla|debug [make args...]
+#
+#   patched  the series' tree with lab/config/base.config  -> build/bzImage
+#   vanilla  the base tree, same config                     -> build/vanilla/bzImage
+#   debug    the series' tree with base + debug.config      -> build/debug/bzImage
+#
+# The config is "make tinyconfig" plus the fragments; every line of a
+# fragment must survive into the final .config, or the build stops (a
+# dependency silently dropping an option would void the tests).
+# A stamp of the tree's commit and the fragments skips an unchanged build.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:?usage: build.sh patched|vanilla|debug}
+shift
+frags=("$LAB/config/base.config")
+case $flavour in
+patched) src=$LINUX dir=$BUILD ;;
+vanilla) src=$BASE_GIT dir=$BUILD/vanilla ;;
+debug)   src=$LINUX dir=$BUILD/debug; frags+=("$LAB/config/debug.config") ;;
+*) die "build.sh: unknown flavour $flavour" ;;
+esac
+obj=$dir/obj
+mkdir -p "$obj"
+
+kmake() {
+	make -s -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
+		-j"$JOBS" "$@"
+}
+
+# Same commit, same fragments, same make arguments: nothing to do.
+commit=$(git -C "$src" rev-parse HEAD)
+stamp="$commit $(hash_inputs "${frags[@]}" "$LAB/build.sh") $*"
+if [ -f "$dir/bzImage" ] && [ -f "$obj/.lab-stamp" ] &&
+   [ "$(cat "$obj/.lab-stamp")" = "$stamp" ]; then
+	say "$flavour kernel is up to date ($dir/bzImage)"
+	exit 0
+fi
+
+say "configuring the $flavour kernel"
+kmake tinyconfig >/dev/null
+KCONFIG_CONFIG=$obj/.config "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" \
+	"$obj/.config" "${frags[@]}" >/dev/null
+kmake olddefconfig >/dev/null
+
+missing=$(cat "${frags[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=' | sort -u |
+	  while read -r line; do
+		  grep -qxF "$line" "$obj/.config" || echo "  $line"
+	  done)
+[ -z "$missing" ] || die "these config lines did not survive olddefconfig:
+$missing"
+
+say "building the $flavour kernel ($(git -C "$src" log -1 --format=%s))"
+start=$SECONDS
+kmake "$@" bzImage
+cp "$obj/arch/x86/boot/bzImage" "$dir/bzImage"
+echo "$stamp" > "$obj/.lab-stamp"
+say "$flavour kernel built in $((SECONDS - start)) s: $dir/bzImage"

@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Shared definitions for the lab scripts.  Sourced, never run.
+#
+# Paths are absolute so that every script can be run from anywhere.
+
+LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(dirname "$LAB")
+BUILD=${BUILD:-$TOP/build}
+OUT=${OUT:-$TOP/out}
+
+# The base tree: a git repository whose work tree is the pristine Debian
+# source; the patched tree is a second work tree of that repository.
+BASE_GIT=$BUILD/src/base
+LINUX=$BUILD/src/linux
+
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-2024-11-17}
+export KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=coresched-lab
+JOBS=${JOBS:-$(nproc)}
+
+if [ -t 1 ]; then
+	c_red=$'\e[31m' c_grn=$'\e[32m' c_yel=$'\e[33m' c_bold=$'\e[1m' c_off=$'\e[0m'
+else
+	c_red='' c_grn='' c_yel='' c_bold='' c_off=''
+fi
+
+say()  { printf '%s==>%s %s\n' "$c_bold" "$c_off" "$*"; }
+warn() { printf '%sWARNING:%s %s\n' "$c_yel" "$c_off" "$*" >&2; }
+die()  { printf '%sERROR:%s %s\n' "$c_red" "$c_off" "$*" >&2; exit 1; }
+
+# Loud banner for conditions a human must not miss in a CI log.
+shout() {
+	local line
+	line=$(printf '%*s' 72 '' | tr ' ' '!')
+	printf '%s%s\n' "$c_yel" "$line" >&2
+	printf '!!! %s\n' "$@" >&2
+	printf '%s%s\n' "$line" "$c_off" >&2
+}
+
+# The pinned base package: "name version" on the first non-comment line.
+base_pkg() { awk '!/^#/ && NF { print $1; exit }' "$LAB/base-version"; }
+base_ver() { awk '!/^#/ && NF { print $2; exit }' "$LAB/base-version"; }
+
+# Content hash of a list of files and directories, for build stamps.
+hash_inputs() {
+	local f
+	for f in "$@"; do
+		if [ -d "$f" ]; then
+			find "$f" -type f ! -name '*.o' -print0 | sort -z |
+				xargs -0 -r sha256sum
+		elif [ -e "$f" ]; then
+			sha256sum "$f"
+		else
+			echo "missing $f"
+		fi
+	done | sed "s|$TOP/||" | sha256sum | cut -d' ' -f1
+}
