@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a lab kernel under QEMU (TCG) on an explicit SMT topology, run one
+# guest script and judge the run.
+#
+# usage: boot.sh [options] NAME
+#   NAME             the guest script, lab/guest/NAME.sh ("shell": interactive)
+#   --kernel FILE    bzImage (default build/bzImage)
+#   --topo S,C,T     sockets, cores per socket, threads per core (default 1,1,2)
+#   --append ARGS    extra kernel command line (e.g. "coresched=vm")
+#   --mem SIZE       guest memory (default 2G)
+#   --timeout SECS   kill the guest after this long (default 600)
+#   --out DIR        where console.log and results.log go
+#                    (default build/runs/NAME)
+#
+# The run passes when the guest script finished (it prints "# lab: done")
+# and the console holds no splat: no WARNING, BUG, Oops, panic, lockdep,
+# KASAN or UBSAN report, soft or hard lockup, hung task or RCU stall.
+# Otherwise it fails and the offending console lines are quoted.
+# Results: DIR/results.log (what the script printed, TAP), DIR/console.log,
+# DIR/qemu.log (QEMU's own messages), DIR/verdict (one line).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out=''
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=$2; shift 2 ;;
+	--topo) topo=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	-*) die "boot.sh: unknown option $1" ;;
+	*) break ;;
+	esac
+done
+name=${1:?usage: boot.sh [options] NAME}
+out=${out:-$BUILD/runs/$name}
+initrd=$BUILD/initramfs.cpio.gz
+[ -f "$kernel" ] || die "no kernel $kernel: run make first"
+[ -f "$initrd" ] || die "no initramfs $initrd: run make first"
+
+IFS=, read -r sockets cores threads <<< "$topo"
+ncpu=$((sockets * cores * threads))
+smp="$ncpu,sockets=$sockets,cores=$cores,threads=$threads"
+cmdline="console=ttyS0,115200 panic=-1 lab.run=$name lab.topo=$topo $append"
+
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC,+svm,+npt
+      -smp "$smp" -m "$mem" -kernel "$kernel" -initrd "$initrd"
+      -append "$cmdline" -no-reboot -display none -nodefaults)
+
+if [ "$name" = shell ]; then
+	say "booting $(basename "$kernel") on -smp $smp; Ctrl-a x quits"
+	exec "${qemu[@]}" -serial mon:stdio -serial null 2>/dev/null
+fi
+
+mkdir -p "$out"
+console=$out/console.log results=$out/results.log
+rm -f "$console" "$results" "$out/verdict"
+start=$SECONDS
+rc=0
+timeout -k 10 "$timeout" "${qemu[@]}" -monitor none \
+	-serial "file:$console" -serial "file:$results" </dev/null \
+	2> "$out/qemu.log" || rc=$?
+took=$((SECONDS - start))
+touch "$console" "$results"
+
+# Judge: first the console, whatever the script said.
+# A splat is any line a kernel checker prints when something went wrong.
+splat_re='WARNING:|BUG:|Oops|general protection fault|Kernel panic|'
+splat_re+='KASAN|UBSAN|possible (circular|recursive) locking|'
+splat_re+='inconsistent lock state|lockdep|soft lockup|hard LOCKUP|'
+splat_re+='blocked for more than|rcu.*(stall|detected stalls)|INFO: task|'
+splat_re+='list_(add|del) corruption|Call Trace:|refcount_t:|kernel BUG'
+
+verdict=ok
+why=''
+splats=$(grep -n -a -E "$splat_re" "$console" | head -n 20 || true)
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	verdict=timeout why="the guest was killed after ${timeout}s (hang)"
+elif grep -q -a 'Kernel panic' "$console"; then
+	verdict=panic why="the guest kernel panicked"
+elif ! grep -q -a '^# lab: done' "$results"; then
+	verdict=incomplete why="the guest stopped before its script ended (qemu rc=$rc)"
+elif [ -n "$splats" ]; then
+	verdict=splat why="the console holds kernel splats"
+fi
+echo "$verdict" > "$out/verdict"
+
+if [ "$verdict" = ok ]; then
+	say "$name: guest run ok in ${took}s (-smp $smp${append:+, $append})"
+	exit 0
+fi
+printf '%sFAIL%s %s: %s (-smp %s%s, %ss)\n' "$c_red" "$c_off" "$name" "$why" \
+	"$smp" "${append:+, $append}" "$took" >&2
+if [ -n "$splats" ]; then
+	echo "  console lines that fail the run ($console):" >&2
+	# shellcheck disable=SC2001
+	echo "$splats" | sed 's/^/    /' >&2
+fi
+echo "  console tail:" >&2
+tail -n 15 "$console" | sed 's/^/    /' >&2
+exit 1

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the guest's initramfs, build/initramfs.cpio.gz:
+#   /init, /lab/*.sh       lab/guest/
+#   /bin/busybox + links   busybox-static
+#   /selftests/<suite>/    the kselftests of the series' tree, static
+#   /usr/bin/...           cyclictest, hackbench, perf, stress-ng from
+#                          Debian, with the shared libraries they load
+#
+# The kselftests are built against the series' UAPI headers; one image
+# serves the patched, debug and vanilla kernels alike.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# Suites built from the tree and put in the image.  Tests of the suites are
+# their TEST_GEN_PROGS; the guest scripts choose which to run.
+SUITES=${SUITES:-"coresched sched"}
+TOOLS=(/usr/bin/cyclictest /usr/bin/hackbench /usr/bin/perf /usr/bin/stress-ng)
+
+img=$BUILD/initramfs.cpio.gz
+ksel=$BUILD/kselftest
+commit=$(git -C "$LINUX" rev-parse HEAD)
+stamp="$commit $SUITES $(hash_inputs "$LAB/guest" "$LAB/initramfs.sh" "${TOOLS[@]}")"
+if [ -f "$img" ] && [ -f "$img.stamp" ] && [ "$(cat "$img.stamp")" = "$stamp" ]; then
+	say "initramfs is up to date ($img)"
+	exit 0
+fi
+
+say "building kselftests: $SUITES"
+hdr=$BUILD/headers
+make -s -C "$LINUX" O="$hdr" headers_install >/dev/null
+rm -rf "$ksel"
+for s in $SUITES; do
+	mkdir -p "$ksel/$s"
+	make -s -C "$LINUX/tools/testing/selftests/$s" \
+		OUTPUT="$ksel/$s" KHDR_INCLUDES="-isystem $hdr/usr/include" \
+		CC="ccache gcc" LDFLAGS=-static -j"$JOBS" >/dev/null ||
+		die "building selftests/$s failed"
+done
+
+root=$(mktemp -d)
+# shellcheck disable=SC2064
+trap "rm -rf '$root'" EXIT
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,lab,etc}
+mknod -m 600 "$root/dev/console" c 5 1
+mknod -m 666 "$root/dev/null" c 1 3
+
+cp /bin/busybox "$root/bin/busybox"
+install -m 755 "$LAB/guest/init" "$root/init"
+cp "$LAB"/guest/*.sh "$LAB/guest/motd" "$root/lab/"
+echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+echo 'nobody:x:65534:65534:nobody:/:/bin/false' >> "$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+
+# Every executable the suites built (TEST_GEN_PROGS and helpers).
+for s in $SUITES; do
+	mkdir -p "$root/selftests/$s"
+	find "$ksel/$s" -maxdepth 1 -type f -perm -u+x \
+		-exec cp {} "$root/selftests/$s/" \;
+	[ -n "$(ls "$root/selftests/$s")" ] || die "selftests/$s built nothing"
+done
+
+# Debian's tools with their libraries, at the paths the loader expects.
+for t in "${TOOLS[@]}"; do
+	cp "$t" "$root/usr/bin/"
+	ldd "$t" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+done | sort -u | while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+# The loader path is a link on the host; the image needs the file.
+[ -e "$root/lib64/ld-linux-x86-64.so.2" ] ||
+	die "the dynamic loader was not copied"
+
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) |
+	gzip -1 > "$img.tmp"
+mv "$img.tmp" "$img"
+echo "$stamp" > "$img.stamp"
+say "initramfs: $img ($(du -h "$img" | cut -f1))"
