@@ -48,7 +48,7 @@ mknod -m 666 "$root/dev/null" c 1 3
 
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$LAB/guest/init" "$root/init"
-cp "$LAB"/guest/*.sh "$LAB/guest/motd" "$root/lab/"
+cp "$LAB"/guest/*.sh "$LAB/guest/motd" "$LAB/guest/tests.list" "$root/lab/"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 echo 'nobody:x:65534:65534:nobody:/:/bin/false' >> "$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"

@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Style gates over the series, each a result record:
+#   checkpatch  scripts/checkpatch.pl --strict over out/series: no error or
+#               warning but those in lab/checkpatch.allow, with a reason
+#   sparse/W=1  the objects of every C file the series adds or touches,
+#               built with C=2 W=1 in the patched and in the vanilla tree:
+#               no sparse or compiler warning the vanilla build lacks
+#   shellcheck  the lab's scripts
+#   rst         the series' documentation parses with docutils, no warning
+# Needs the trees (tree.sh) and the series (series.sh).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+rec() { "$LAB/tap.py" add "$@"; }
+git_base() { git -C "$BASE_GIT" "$@"; }
+
+# --- checkpatch ----------------------------------------------------------
+check_patch() {
+	local p out bad=0 allow=$LAB/checkpatch.allow
+	for p in "$OUT"/series/0[0-9][0-9][0-9]-*.patch; do
+		case $p in */0000-cover-letter.patch) continue ;; esac
+		out=$("$LINUX/scripts/checkpatch.pl" --strict --show-types \
+			--terse --no-summary "$p" 2>&1 |
+		      grep -E '(ERROR|WARNING|CHECK):' |
+		      while read -r line; do
+			      type=$(echo "$line" | sed -n 's/.*\(ERROR\|WARNING\|CHECK\):\([A-Z_]*\):.*/\2/p')
+			      grep -v '^#' "$allow" 2>/dev/null |
+			      awk -v t="$type" -v p="$(basename "$p")" \
+				  '$1 == t && p ~ $2 { found = 1 } END { exit !found }' ||
+				      echo "$line"
+		      done)
+		if [ -n "$out" ]; then
+			bad=1
+			echo "$out" | sed "s|^|  $(basename "$p"): |" >&2
+			rec fail "check: checkpatch --strict $(basename "$p")" "$(echo "$out" | head -n 3)"
+		else
+			rec pass "check: checkpatch --strict $(basename "$p")"
+		fi
+	done
+	return $bad
+}
+
+# --- sparse and W=1 ------------------------------------------------------
+# The object that compiles a C file: kernel/sched builds most of its files
+# by #including them from build_*.c.
+obj_of() {
+	local f=$1 tree=$2 inc
+	inc=$(grep -l -E "^# *include \"$(basename "$f")\"" \
+		"$tree/$(dirname "$f")"/build_*.c 2>/dev/null | head -n 1)
+	if [ -n "$inc" ]; then
+		f=$(dirname "$f")/$(basename "$inc")
+	fi
+	echo "${f%.c}.o"
+}
+
+# Warnings of a C=2 W=1 build of some objects, without line numbers so
+# that an unrelated shift of code does not count as a new warning.
+warnings_of() {
+	local tree=$1 obj=$2
+	shift 2
+	mkdir -p "$obj"
+	cp "$BUILD/obj/.config" "$obj/.config"
+	make -s -C "$tree" O="$obj" CC="ccache gcc" -j"$JOBS" olddefconfig \
+		>/dev/null 2>&1
+	make -s -C "$tree" O="$obj" CC="ccache gcc" -j"$JOBS" C=2 W=1 \
+		CHECK="sparse" "$@" 2>&1 >/dev/null |
+		grep -E '(warning|error):' |
+		sed -E "s|$tree/||; s|:[0-9]+:[0-9]+:|:|; s|:[0-9]+:|:|" | sort -u
+}
+
+check_warnings() {
+	local files objs=() f o new
+	files=$(git_base diff --name-only --diff-filter=AM base series -- '*.c')
+	for f in $files; do
+		o=$(obj_of "$f" "$LINUX")
+		# Only objects this config builds.
+		case " ${objs[*]} " in *" $o "*) continue ;; esac
+		[ -e "$BUILD/obj/$o" ] && objs+=("$o")
+	done
+	[ ${#objs[@]} -gt 0 ] || { rec skip "check: sparse/W=1" "no C files"; return 0; }
+	warnings_of "$LINUX" "$BUILD/check/patched" "${objs[@]}" > "$BUILD/check/patched.w"
+	# The vanilla tree lacks the series' new files: build what exists.
+	local vobjs=()
+	for o in "${objs[@]}"; do
+		[ -e "$BASE_GIT/${o%.o}.c" ] && vobjs+=("$o")
+	done
+	if [ ${#vobjs[@]} -gt 0 ]; then
+		warnings_of "$BASE_GIT" "$BUILD/check/vanilla" "${vobjs[@]}" > "$BUILD/check/vanilla.w"
+	else
+		: > "$BUILD/check/vanilla.w"
+	fi
+	new=$(comm -23 "$BUILD/check/patched.w" "$BUILD/check/vanilla.w")
+	if [ -n "$new" ]; then
+		echo "$new" | sed 's/^/  /' >&2
+		rec fail "check: sparse C=2 and W=1 on ${objs[*]}" "$(echo "$new" | head -n 3)"
+		return 1
+	fi
+	rec pass "check: sparse C=2 and W=1 on ${objs[*]} (no new warnings)"
+}
+
+# --- shellcheck ----------------------------------------------------------
+check_shell() {
+	local out
+	out=$(cd "$TOP" && shellcheck -x -s bash lab/*.sh lab/tests/*.sh .ci/run 2>&1;
+	      cd "$TOP" && shellcheck -s sh lab/guest/init lab/guest/*.sh 2>&1)
+	if [ -n "$out" ]; then
+		echo "$out" | head -n 40 >&2
+		rec fail "check: shellcheck lab scripts" "$(echo "$out" | grep -m1 SC)"
+		return 1
+	fi
+	rec pass "check: shellcheck lab scripts"
+}
+
+# --- documentation -------------------------------------------------------
+check_rst() {
+	local f out rc=0
+	for f in $(cd "$TOP" && git ls-files --cached --others --exclude-standard -- 'Documentation/*.rst'); do
+		out=$(python3 -c '
+import sys, docutils.core
+src = open(sys.argv[1]).read()
+docutils.core.publish_doctree(src, source_path=sys.argv[1],
+    settings_overrides={"halt_level": 2, "report_level": 2})
+' "$TOP/$f" 2>&1) || rc=$?
+		if [ $rc != 0 ]; then
+			echo "$out" | tail -n 5 >&2
+			rec fail "check: docutils $f" "$(echo "$out" | tail -n 1)"
+			return 1
+		fi
+		rec pass "check: docutils $f"
+	done
+}
+
+status=0
+check_patch || status=1
+check_warnings || status=1
+check_shell || status=1
+check_rst || status=1
+exit $status

@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests of the lab itself: the harness must fail loudly on what it exists
+# to catch.  Each check is a result record.
+#   bad-patch  a patch that does not apply stops the tree with a message
+#              naming the patch and the file
+#   panic      a guest kernel panic fails the run
+#   hang       a guest that hangs is killed by the timeout and fails
+#   warning    a WARNING in the console fails the run, though the script
+#              itself finished
+#   control    the same boot without a fault passes (the checks above
+#              could otherwise pass on a harness that fails everything)
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+rec() { "$LAB/tap.py" add "$@"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# --- a patch that does not apply -----------------------------------------
+cp "$TOP/patches/0001-sched-coresched-add-a-home.patch" "$tmp/0001-good.patch"
+sed -e 's/^ obj-y += build_utility.o/ obj-y += no_such_line.o/' \
+    -e 's/^ # include "core_sched.c"/ # include "no_such_file.c"/' \
+	"$TOP/patches/0001-sched-coresched-add-a-home.patch" > "$tmp/0002-broken.patch"
+printf '0001-good.patch +Kconfig.coresched\n0002-broken.patch\n' > "$tmp/series"
+out=$("$LAB/tree.sh" --patches "$tmp" 2>&1)
+rc=$?
+if [ $rc != 0 ] && echo "$out" | grep -q '0002-broken.patch' &&
+   echo "$out" | grep -q 'kernel/sched/build_utility.c'; then
+	rec pass "lab: a patch that does not apply fails, naming patch and file"
+else
+	rec fail "lab: a patch that does not apply fails, naming patch and file" \
+		"rc=$rc: $(echo "$out" | tail -n 2)"
+fi
+
+# --- guest failures --------------------------------------------------------
+# expect NAME VERDICT [boot.sh options]: the run must fail with VERDICT.
+expect() {
+	local what=$1 want=$2 got rc=0
+	shift 2
+	"$LAB/boot.sh" --out "$tmp/$what" "$@" > "$tmp/$what.out" 2>&1 || rc=$?
+	got=$(cat "$tmp/$what/verdict" 2>/dev/null)
+	if [ "$want" = ok ] && [ $rc = 0 ] && [ "$got" = ok ]; then
+		rec pass "lab: a clean guest run passes ($what)"
+	elif [ "$want" != ok ] && [ $rc != 0 ] && [ "$got" = "$want" ] &&
+	     grep -q 'FAIL' "$tmp/$what.out"; then
+		rec pass "lab: $what in the guest fails the run (verdict $got)"
+	else
+		rec fail "lab: $what in the guest fails the run" \
+			"boot.sh rc=$rc verdict=$got, wanted $want"
+	fi
+}
+expect control ok --timeout 120 --append lab.fault=NONE fault
+expect panic panic --timeout 120 --append lab.fault=PANIC fault
+expect warning splat --timeout 120 --append lab.fault=WARNING fault
+expect hang timeout --timeout 20 --append lab.fault=HUNG fault
