@@ -87,7 +87,8 @@ staged_content() {
 		     /^(config|menuconfig|menu|endmenu|if|endif|source|comment|choice|endchoice)([ \t]|$)/ {
 			skip = (($1 == "config" || $1 == "menuconfig") && ($2 in drop))
 		     }
-		     !skip' - "$TOP/$file" | cat -s
+		     !skip' - "$TOP/$file" | cat -s |
+		sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
 		;;
 	*)
 		cat "$TOP/$file"

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the coresched selftests: prctl(PR_SCHED_CORE) wrappers, the
+ * cgroup v2 files the tests touch, and the mode the kernel booted in.
+ */
+#ifndef CS_UTIL_H
+#define CS_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CS_CGROUP_ROOT	"/sys/fs/cgroup"
+#define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
+
+/* The coresched= mode: "off", "on", "vm"; NULL without the series. */
+const char *cs_mode(void);
+
+/* prctl(PR_SCHED_CORE, ...): 0 or -errno. */
+int cs_prctl(unsigned long cmd, pid_t pid, unsigned long scope,
+	     unsigned long uaddr);
+int cs_create(pid_t pid, unsigned long scope);
+int cs_share_to(pid_t pid, unsigned long scope);
+int cs_share_from(pid_t pid);
+/* The cookie @pid reports, or -errno in @err. */
+uint64_t cs_get(pid_t pid, int *err);
+
+/*
+ * cgroup v2: paths are relative to CS_CGROUP_ROOT.  The write and read
+ * helpers return 0 or -errno.
+ */
+int cg_write(const char *cg, const char *file, const char *buf);
+int cg_read(const char *cg, const char *file, char *buf, size_t size);
+long long cg_read_ll(const char *cg, const char *file);
+/* A field of a flat keyed file (cpu.stat), -1 if absent. */
+long long cg_read_key(const char *cg, const char *file, const char *key);
+int cg_create(const char *cg);		/* mkdir */
+/*
+ * Enable the cpu controller for the children of @cg: cgroup v2 then
+ * allows no process in @cg itself, so tasks live in the leaves.
+ */
+int cg_enable_cpu(const char *cg);
+int cg_enter(const char *cg, pid_t pid);	/* cgroup.procs */
+int cg_enter_thread(const char *cg, pid_t tid);	/* cgroup.threads */
+int cg_tag(const char *cg, int on);	/* cpu.core_sched */
+/* Move every task left in @cg (and below) to the root, then rmdir all. */
+int cg_destroy(const char *cg);
+
+/* Pin the calling thread to @cpu. */
+int cs_pin(int cpu);
+
+#endif /* CS_UTIL_H */
