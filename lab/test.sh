@@ -61,11 +61,17 @@ if [ $built = 1 ]; then
 fi
 
 # The guest runs:  name  kernel  topology  mode  timeout  extra command line
+# The mode label picks the tests of lab/guest/tests.list; the command line
+# carries the matching coresched= value.
 RUNS=(
-	"smt2       bzImage        1,1,2 default 600"
-	"cores2x2   bzImage        1,2,2 default 600"
-	"smt4       bzImage        1,1,4 default 600"
-	"debug-smt2 debug/bzImage  1,1,2 default 1500"
+	"smt2        bzImage        1,1,2 default  600"
+	"mode-off    bzImage        1,1,2 off      300 coresched=off"
+	"mode-on     bzImage        1,1,2 on       600 coresched=on"
+	"mode-vm     bzImage        1,1,2 vm       600 coresched=vm"
+	"mode-bad    bzImage        1,1,2 badparam 600 coresched=bogus"
+	"cores2x2    bzImage        1,2,2 default  600"
+	"smt4        bzImage        1,1,4 default  600"
+	"debug-smt2  debug/bzImage  1,1,2 default  1500"
 )
 for r in "${RUNS[@]}"; do
 	read -r name kernel topo mode tmo append <<< "$r"
