@@ -13,6 +13,10 @@
 #   --timeout SECS   kill the guest after this long (default 600)
 #   --out DIR        where console.log and results.log go
 #                    (default build/runs/NAME)
+#   --extra DIR      also unpack DIR's files over the initramfs (a second
+#                    cpio archive: the kernel unpacks them in order), for
+#                    trying a test without rebuilding the image
+#   --cpu MODEL      QEMU CPU model (default EPYC,+svm,+npt)
 #
 # The run passes when the guest script finished (it prints "# lab: done")
 # and the console holds no splat: no WARNING, BUG, Oops, panic, lockdep,
@@ -23,7 +27,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out=''
+kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out='' extra=''
+cpu=EPYC,+svm,+npt
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
@@ -32,6 +37,8 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--extra) extra=$2; shift 2 ;;
+	--cpu) cpu=$2; shift 2 ;;
 	-*) die "boot.sh: unknown option $1" ;;
 	*) break ;;
 	esac
@@ -41,19 +48,30 @@ out=${out:-$BUILD/runs/$name}
 initrd=$BUILD/initramfs.cpio.gz
 [ -f "$kernel" ] || die "no kernel $kernel: run make first"
 [ -f "$initrd" ] || die "no initramfs $initrd: run make first"
+if [ -n "$extra" ]; then
+	[ -d "$extra" ] || die "--extra $extra: not a directory"
+	tmpimg=$(mktemp)
+	# shellcheck disable=SC2064
+	trap "rm -f '$tmpimg'" EXIT
+	cp "$initrd" "$tmpimg"
+	(cd "$extra" && find . -print0 | cpio --null -o -H newc --quiet) |
+		gzip -1 >> "$tmpimg"
+	initrd=$tmpimg
+fi
 
 IFS=, read -r sockets cores threads <<< "$topo"
 ncpu=$((sockets * cores * threads))
 smp="$ncpu,sockets=$sockets,cores=$cores,threads=$threads"
 cmdline="console=ttyS0,115200 panic=-1 lab.run=$name lab.topo=$topo $append"
 
-qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC,+svm,+npt
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu "$cpu"
       -smp "$smp" -m "$mem" -kernel "$kernel" -initrd "$initrd"
       -append "$cmdline" -no-reboot -display none -nodefaults)
 
 if [ "$name" = shell ]; then
 	say "booting $(basename "$kernel") on -smp $smp; Ctrl-a x quits"
-	exec "${qemu[@]}" -serial mon:stdio -serial null 2>/dev/null
+	"${qemu[@]}" -serial mon:stdio -serial null 2>/dev/null
+	exit 0
 fi
 
 mkdir -p "$out"

@@ -10,7 +10,7 @@ pkgs=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod
 	ccache git qemu-system-x86 busybox-static rt-tests linux-perf
 	sparse shellcheck python3-docutils gnuplot-nox unifdef xz-utils
-	stress-ng
+	stress-ng rsync
 )
 
 missing=()
