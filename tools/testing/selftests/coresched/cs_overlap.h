@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Did two tasks run at the same time?  The measurement of the isolation
+ * tests: CPU-bound worker processes, each pinned to one CPU, spin reading
+ * CLOCK_MONOTONIC for a fixed time.  A task that is not on its CPU cannot
+ * read the clock, so a gap between two consecutive readings longer than
+ * CS_GAP_NS means the task was off the CPU (or its CPU was forced idle):
+ * the gap ends a running segment.  The time during which the segments of
+ * two tasks intersect is the time they ran at once, their overlap.
+ *
+ * Workers are forked, pin themselves and wait; the test then gives each
+ * its cookie or cgroup (by pid, from outside), and one event starts them
+ * all.  At half time the test may change cookies or cgroups; the overlap
+ * before and after the change are measured separately.
+ */
+#ifndef CS_OVERLAP_H
+#define CS_OVERLAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CS_MAX_TASKS	8
+#define CS_MAX_CPUS	64
+
+/*
+ * The longest gap between two clock readings that still counts as running.
+ * One reading of the vDSO clock costs about 50 ns in the lab's TCG guest,
+ * 200 ns when both siblings spin (the host's two cores are shared), but
+ * the vCPU also takes the guest's timer interrupts and TCG's own exits:
+ * gaps of 1-10 us happen thousands of times a second while the task never
+ * left its CPU.  A context switch, a forced idle or a host preemption is
+ * at least tens of microseconds.  Every gap that is bridged may count as
+ * overlap, so the threshold is kept low: 20 us.
+ */
+#define CS_GAP_NS		20000ULL
+
+/* Segments a worker can record; a worker that runs out fails the run. */
+#define CS_MAX_SEGS		131072
+
+/*
+ * The verdicts, in percent of a measurement window.
+ *
+ * Isolated tasks may still overlap a little: when one sibling picks a task
+ * of another cookie it runs it at once and sends the other sibling an IPI
+ * to stop its task; until that CPU takes the IPI and schedules, both run.
+ * Upstream core scheduling accepts that window.  Under TCG it is a few tens
+ * of microseconds per switch, a fraction of a percent at HZ=1000.
+ */
+#define CS_ISOLATED_MAX_PCT	1.0
+/*
+ * Tasks that may share the core run at once for most of the window on an
+ * idle host; the lab's host is shared, and each vCPU thread can lose its
+ * host CPU, which this measurement sees as a gap like any other.
+ */
+#define CS_SHARED_MIN_PCT	10.0
+/*
+ * Each task must have run this much for "never at once" to mean anything:
+ * core scheduling takes turns, it must not starve one of them.
+ */
+#define CS_MIN_RAN_PCT		3.0
+
+#define NSEC_PER_MSEC		1000000ULL
+#define NSEC_PER_SEC		1000000000ULL
+
+struct cs_seg {
+	uint64_t start, end;		/* CLOCK_MONOTONIC, ns */
+};
+
+/* One worker: its CPU and, after the run, its running segments. */
+struct cs_task {
+	int cpu;
+	pid_t pid;
+	unsigned int nr_segs;
+	bool overflow;
+	struct cs_seg *segs;
+};
+
+struct cs_run;
+/* A test's hook: 0 or -errno, which fails the run.  run->arg is its own. */
+typedef int (*cs_hook_t)(struct cs_run *run);
+
+struct cs_run {
+	/* Set by the test before cs_measure(). */
+	int nr_tasks;
+	uint64_t duration_ns;
+	/* With the workers pinned and waiting: give them cookies, cgroups. */
+	cs_hook_t setup;
+	/* At half time, with the workers spinning; NULL for none. */
+	cs_hook_t midway;
+	void *arg;
+
+	/* Results. */
+	struct cs_task task[CS_MAX_TASKS];
+	uint64_t t_start, t_end;	/* the measurement window */
+	uint64_t t_mid_begin, t_mid_end;	/* when midway() ran */
+	void *shm;
+	size_t shm_size;
+};
+
+/* The parts of a run that cs_window() can select. */
+enum cs_part {
+	CS_WHOLE,	/* the whole window */
+	CS_BEFORE,	/* up to the start of midway() */
+	CS_AFTER,	/* from the end of midway() on */
+};
+
+uint64_t cs_now(void);
+/* What one CLOCK_MONOTONIC reading costs here, in ns. */
+double cs_clock_cost_ns(void);
+
+/* The CPUs that share a core with @cpu (itself included): count or -errno. */
+int cs_cpu_siblings(int cpu, int *cpus, int max);
+/*
+ * The first core with at least @n online threads: its first @n CPUs in
+ * @cpus; 0, or -ENOENT if no core has that many.
+ */
+int cs_find_core(int n, int *cpus);
+
+struct cs_topo {
+	int cpus;		/* online CPUs */
+	int packages;		/* distinct physical_package_id */
+	int cores;		/* distinct cores per package (max) */
+	int threads;		/* threads per core (max) */
+	int threads_min;	/* threads per core (min) */
+};
+
+int cs_topology(struct cs_topo *topo);
+
+/*
+ * Fork the workers on run->task[i].cpu, call setup(), start them at once,
+ * call midway() at half time, wait for them.  0 or -errno; on success,
+ * the segments stay readable until cs_run_free().
+ */
+int cs_measure(struct cs_run *run);
+void cs_run_free(struct cs_run *run);
+
+void cs_window(const struct cs_run *run, enum cs_part part,
+	       uint64_t *from, uint64_t *to);
+/* Time task @i ran in [@from, @to). */
+uint64_t cs_ran_ns(const struct cs_run *run, int i, uint64_t from, uint64_t to);
+/* Time tasks @i and @j ran at once in [@from, @to). */
+uint64_t cs_overlap_ns(const struct cs_run *run, int i, int j,
+		       uint64_t from, uint64_t to);
+
+/* The figures of one part of a two-task run, in percent of its window. */
+struct cs_result {
+	double overlap;		/* both at once */
+	double ran[2];		/* each task */
+	uint64_t window_ns;
+	unsigned int segs[2];	/* running segments of each task */
+};
+
+void cs_result(const struct cs_run *run, enum cs_part part,
+	       struct cs_result *res);
+/* "overlap 0.01% of 1000 ms; ran 48.2% + 47.9% in 120 + 118 segments" */
+void cs_format(char *buf, size_t size, const struct cs_result *res);
+/* Never at once, and each ran: CS_ISOLATED_MAX_PCT, CS_MIN_RAN_PCT. */
+bool cs_isolated(const struct cs_result *res);
+/* Together for a good part of the window: CS_SHARED_MIN_PCT. */
+bool cs_shared(const struct cs_result *res);
+
+/* Give @pid a new prctl cookie of its own (thread scope). */
+int cs_cookie_new(pid_t pid);
+/* Give @to the prctl cookie of @from, without touching the caller's. */
+int cs_cookie_copy(pid_t from, pid_t to);
+
+#endif /* CS_OVERLAP_H */

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Core scheduling keeps tasks of different cookies off one SMT core at the
+ * same time.  First the topology: the guest must see the SMT machine the
+ * host asked for.  Then two CPU-bound tasks pinned to the two siblings of
+ * one core, with different prctl cookies, must never run at once, while
+ * two with the same cookie must (the positive control: the measurement
+ * can see overlap).  See cs_overlap.h for how "at once" is measured.
+ *
+ * With coresched=off the kernel refuses cookies (ENODEV) and the tasks
+ * share the core freely; without SMT there is nothing to isolate: skip.
+ *
+ * usage: smt_isolation [-s SOCKETS -c CORES -t THREADS] [-d MS]
+ *   -s/-c/-t   the topology to expect (sockets, cores per socket,
+ *              threads per core); not checked if absent
+ *   -d MS      each measurement's length (default 2000)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kselftest.h"
+#include "cs_overlap.h"
+#include "cs_util.h"
+
+static int want_sockets, want_cores, want_threads;
+static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
+static int core[2];
+
+static int setup_differ(struct cs_run *run)
+{
+	return cs_cookie_new(run->task[0].pid) ?: cs_cookie_new(run->task[1].pid);
+}
+
+static int setup_same(struct cs_run *run)
+{
+	return cs_cookie_new(run->task[0].pid) ?:
+	       cs_cookie_copy(run->task[0].pid, run->task[1].pid);
+}
+
+/* Measure the two siblings with @setup; false if the run itself failed. */
+static bool measure(const char *what, cs_hook_t setup, struct cs_result *res)
+{
+	struct cs_run run = {
+		.nr_tasks = 2,
+		.duration_ns = duration_ns,
+		.setup = setup,
+	};
+	char buf[160];
+	int ret;
+
+	run.task[0].cpu = core[0];
+	run.task[1].cpu = core[1];
+	ret = cs_measure(&run);
+	if (ret) {
+		ksft_print_msg("%s: measurement failed: %s\n", what, strerror(-ret));
+		return false;
+	}
+	cs_result(&run, CS_WHOLE, res);
+	cs_run_free(&run);
+	cs_format(buf, sizeof(buf), res);
+	ksft_print_msg("%s: %s\n", what, buf);
+	return true;
+}
+
+static int smt_active(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/smt/active", "r");
+	int active = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &active) != 1)
+			active = -1;
+		fclose(f);
+	}
+	return active;
+}
+
+/* The guest's topology is the one the host asked for. */
+static void test_topology(struct cs_topo *topo)
+{
+	int ret = cs_topology(topo);
+	int want = want_sockets * want_cores * want_threads;
+
+	if (ret)
+		ksft_exit_fail_msg("cannot read the CPU topology: %s\n", strerror(-ret));
+	ksft_print_msg("topology: %d CPUs: %d package(s) x %d core(s) x %d thread(s); smt/active %d\n",
+		       topo->cpus, topo->packages, topo->cores, topo->threads,
+		       smt_active());
+	if (!want) {
+		ksft_test_result_skip("topology: no -s/-c/-t given\n");
+		return;
+	}
+	ksft_print_msg("expected: %d package(s) x %d core(s) x %d thread(s)\n",
+		       want_sockets, want_cores, want_threads);
+	ksft_test_result(topo->cpus == want && topo->packages == want_sockets &&
+			 topo->cores == want_cores &&
+			 topo->threads == want_threads &&
+			 topo->threads_min == want_threads &&
+			 smt_active() == (want_threads > 1),
+			 "topology: %d x %d x %d as requested\n",
+			 want_sockets, want_cores, want_threads);
+}
+
+static void test_differ(void)
+{
+	struct cs_result res;
+
+	if (!measure("different cookies", setup_differ, &res)) {
+		ksft_test_result_fail("different cookies: measured\n");
+		return;
+	}
+	ksft_test_result(cs_isolated(&res),
+			 "different cookies never run at once: overlap %.3f%% <= %.1f%%, each ran >= %.0f%%\n",
+			 res.overlap, CS_ISOLATED_MAX_PCT, CS_MIN_RAN_PCT);
+}
+
+static void test_same(void)
+{
+	struct cs_result res;
+
+	if (!measure("same cookie", setup_same, &res)) {
+		ksft_test_result_fail("same cookie: measured\n");
+		return;
+	}
+	ksft_test_result(cs_shared(&res),
+			 "same cookie runs at once (control): overlap %.1f%% >= %.0f%%\n",
+			 res.overlap, CS_SHARED_MIN_PCT);
+}
+
+/* coresched=off: no cookies, and so nothing keeps the siblings apart. */
+static void test_off(void)
+{
+	struct cs_result res;
+	int ret = cs_create(0, 0);
+
+	ksft_test_result(ret == -ENODEV,
+			 "coresched=off: prctl CREATE fails with ENODEV (%s)\n",
+			 ret ? strerror(-ret) : "accepted");
+	if (!measure("no cookies (coresched=off)", NULL, &res)) {
+		ksft_test_result_fail("coresched=off: measured\n");
+		return;
+	}
+	ksft_test_result(cs_shared(&res),
+			 "coresched=off: the siblings run at once: overlap %.1f%% >= %.0f%%\n",
+			 res.overlap, CS_SHARED_MIN_PCT);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode;
+	struct cs_topo topo;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "s:c:t:d:")) != -1) {
+		switch (opt) {
+		case 's':
+			want_sockets = atoi(optarg);
+			break;
+		case 'c':
+			want_cores = atoi(optarg);
+			break;
+		case 't':
+			want_threads = atoi(optarg);
+			break;
+		case 'd':
+			duration_ns = strtoull(optarg, NULL, 10) * NSEC_PER_MSEC;
+			break;
+		default:
+			ksft_exit_fail_msg("usage: %s [-s S -c C -t T] [-d MS]\n", argv[0]);
+		}
+	}
+
+	ksft_print_header();
+	ksft_set_plan(3);
+	test_topology(&topo);
+	if (topo.threads < 2 || cs_find_core(2, core)) {
+		ksft_test_result_skip("no SMT: no siblings to keep apart\n");
+		ksft_test_result_skip("no SMT: no siblings to run together\n");
+		ksft_finished();
+	}
+	ksft_print_msg("siblings: CPU %d and CPU %d; clock read %.0f ns, gap threshold %llu us\n",
+		       core[0], core[1], cs_clock_cost_ns(),
+		       (unsigned long long)CS_GAP_NS / 1000);
+
+	mode = cs_mode();
+	if (mode && !strcmp(mode, "off")) {
+		test_off();
+	} else {
+		test_differ();
+		test_same();
+	}
+	ksft_finished();
+}
