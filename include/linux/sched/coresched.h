@@ -7,6 +7,7 @@
 #ifndef _LINUX_SCHED_CORESCHED_H
 #define _LINUX_SCHED_CORESCHED_H
 
+#include <linux/jump_label.h>
 #include <linux/types.h>
 
 /*
@@ -39,5 +40,51 @@ static inline bool sched_core_available(void)
 }
 
 #endif /* CONFIG_SCHED_CORE */
+
+#ifdef CONFIG_SCHED_CORE_VM
+
+DECLARE_STATIC_KEY_FALSE(sched_core_vm_key);
+
+/* coresched=vm is in force: hypervisors call the functions below. */
+static __always_inline bool sched_core_vm_active(void)
+{
+	return static_branch_unlikely(&sched_core_vm_key);
+}
+
+/*
+ * Guest/host isolation for a hypervisor's vCPU loop, on the CPU that runs
+ * it (see kernel/sched/coresched.c for the states and their ordering):
+ *
+ *	preempt_disable();
+ *	if (!sched_core_guest_wait(stop, arg))	   irqs on: wait for the core
+ *		goto host_work;
+ *	local_irq_disable();
+ *	if (!sched_core_guest_enter() || work_pending()) {
+ *		sched_core_guest_cancel();
+ *		...
+ *	}
+ *	run the guest; on each exit handled without host code:
+ *		sched_core_guest_fastpath();
+ *	sched_core_guest_exit();		   irqs still off
+ */
+bool sched_core_guest_wait(bool (*stop)(void *arg), void *arg);
+bool sched_core_guest_enter(void);
+void sched_core_guest_cancel(void);
+void sched_core_guest_exit(void);
+void sched_core_guest_fastpath(void);
+
+/* A cookie per VM, adopted by the threads that run its vCPUs. */
+unsigned long sched_core_vm_cookie_create(void);
+void sched_core_vm_cookie_put(unsigned long cookie);
+void sched_core_vm_cookie_adopt(unsigned long cookie);
+
+#else /* !CONFIG_SCHED_CORE_VM */
+
+static __always_inline bool sched_core_vm_active(void)
+{
+	return false;
+}
+
+#endif /* CONFIG_SCHED_CORE_VM */
 
 #endif /* _LINUX_SCHED_CORESCHED_H */
