@@ -599,6 +599,13 @@ void __sched_core_vm_idle_exit(void)
 }
 
 /*
+ * Siblings may come up in parallel (parallel CPU bring-up): slots of a core
+ * are handed out one at a time.  Taken with interrupts disabled, on the CPU
+ * that comes up.
+ */
+static DEFINE_RAW_SPINLOCK(scs_map_lock);
+
+/*
  * Give @cpu its slot in its core's state: the core of the first sibling
  * that has one, or a core of its own.  Slots are kept across hotplug, so
  * the mapping never changes under a CPU that uses it.
@@ -611,6 +618,8 @@ static void scs_map_cpu(unsigned int cpu)
 
 	if (vc->core)
 		return;
+
+	guard(raw_spinlock)(&scs_map_lock);
 
 	for_each_cpu(sib, cpu_smt_mask(cpu)) {
 		core = per_cpu(sched_core_vm_cpus, sib).core;
@@ -649,13 +658,13 @@ void __sched_core_vm_cpu_starting(unsigned int cpu)
  */
 static int __init sched_core_vm_init(void)
 {
-	unsigned int cpu = smp_processor_id();
-
 	if (sched_core_mode != SCHED_CORE_MODE_VM)
 		return 0;
 
-	scs_map_cpu(cpu);
-	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
+	scoped_guard(preempt) {
+		scs_map_cpu(smp_processor_id());
+		scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
+	}
 	static_branch_enable(&sched_core_vm_key);
 	pr_info("coresched: VM isolation on: no SMT sibling runs guest code while another runs host code\n");
 	return 0;

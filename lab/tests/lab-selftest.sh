@@ -19,15 +19,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # --- a patch that does not apply -----------------------------------------
-cp "$TOP/patches/0001-sched-coresched-add-a-home.patch" "$tmp/0001-good.patch"
-sed -e 's/^ obj-y += build_utility.o/ obj-y += no_such_line.o/' \
-    -e 's/^ # include "core_sched.c"/ # include "no_such_file.c"/' \
-	"$TOP/patches/0001-sched-coresched-add-a-home.patch" > "$tmp/0002-broken.patch"
-printf '0001-good.patch +Kconfig.coresched\n0002-broken.patch\n' > "$tmp/series"
+# The series' first two patches, the second with one context line of
+# kernel/sched/core_sched.c changed: it must stop the tree, not fuzz.
+cp "$TOP"/patches/0001-*.patch "$tmp/0001-good.patch"
+sed 's/^ struct sched_core_cookie {$/ struct sched_core_biscuit {/' \
+	"$TOP"/patches/0002-*.patch > "$tmp/0002-broken.patch"
+printf '0001-good.patch +Kconfig.coresched +include/linux/sched/coresched.h +kernel/sched/coresched.c\n0002-broken.patch\n' > "$tmp/series"
 out=$("$LAB/tree.sh" --patches "$tmp" 2>&1)
 rc=$?
 if [ $rc != 0 ] && echo "$out" | grep -q '0002-broken.patch' &&
-   echo "$out" | grep -q 'kernel/sched/build_utility.c'; then
+   echo "$out" | grep -q 'kernel/sched/core_sched.c'; then
 	rec pass "lab: a patch that does not apply fails, naming patch and file"
 else
 	rec fail "lab: a patch that does not apply fails, naming patch and file" \
