@@ -48,9 +48,19 @@ KCONFIG_CONFIG=$obj/.config "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" 
 	"$obj/.config" "${frags[@]}" >/dev/null
 kmake olddefconfig >/dev/null
 
-missing=$(cat "${frags[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=' | sort -u |
+# A later fragment may override an earlier one (debug.config picks full
+# preemption): check what the last fragment to mention a symbol asked for,
+# "# CONFIG_X is not set" included.
+missing=$(cat "${frags[@]}" |
+	  sed -n -E 's/^(CONFIG_[A-Z0-9_]+)=.*/\1 &/p; s/^# (CONFIG_[A-Z0-9_]+) is not set$/\1 &/p' |
+	  awk '{ k = $1; sub(/^[^ ]+ /, ""); last[k] = $0 } END { for (k in last) print last[k] }' |
+	  sort |
 	  while read -r line; do
-		  grep -qxF "$line" "$obj/.config" || echo "  $line"
+		  case $line in
+		  "# "*) sym=${line#\# }
+			 ! grep -q "^${sym%% *}=" "$obj/.config" || echo "  $line" ;;
+		  *) grep -qxF "$line" "$obj/.config" || echo "  $line" ;;
+		  esac
 	  done)
 [ -z "$missing" ] || die "these config lines did not survive olddefconfig:
 $missing"

@@ -90,10 +90,44 @@ staged_content() {
 		     !skip' - "$TOP/$file" | cat -s |
 		sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
 		;;
+	*/Makefile)
+		# A selftests Makefile lists only the programs whose sources
+		# are in the tree at this point of the series.
+		stage_makefile "$file"
+		;;
 	*)
 		cat "$TOP/$file"
 		;;
 	esac
+}
+
+# Print a selftests Makefile without the words of its TEST_* lists whose
+# source (NAME.c, or NAME itself for a script) is a file of this
+# repository that no patch so far has added (STAGED_ADDED).
+stage_makefile() {
+	local file=$1 dir
+	dir=$(dirname "$file")
+	awk -v dir="$dir" -v top="$TOP" -v added=" $STAGED_ADDED " '
+	function pending(w,   src) {
+		src = dir "/" w
+		if (system("test -f \"" top "/" src ".c\"") == 0)
+			src = src ".c"
+		else if (system("test -f \"" top "/" src "\"") != 0)
+			return 0
+		return index(added, " " src " ") == 0
+	}
+	/^TEST_[A-Z_]*[ \t]*[:+]?=/ {
+		out = ""
+		n = split($0, w, /[ \t]+/)
+		for (i = 1; i <= n; i++)
+			if (i <= 2 || !pending(w[i]))
+				out = out (out == "" ? "" : " ") w[i]
+		if (split(out, rest, /[ \t]+/) <= 2)
+			next
+		print out
+		next
+	}
+	{ print }' "$TOP/$file"
 }
 
 # The files of a directory of this repository that git tracks or would
@@ -106,10 +140,18 @@ list_dir() {
 	echo $files
 }
 
+# The files of this repository that a glob names, as list_dir.
+list_glob() {
+	git -C "$TOP" ls-files --cached --others --exclude-standard \
+		-- ":(glob)$1" | sort -u | tr '\n' ' '
+}
+
 # Parse patches/series into parallel arrays:
 #   S_PATCH[i]  patch file;  S_ADDS[i]  new files;  S_SYMS[i]  staging symbols
+# "+dir/" adds the files under dir that no other line of the series names,
+# so that a later patch can take some of them ("+dir/kvm_*").
 parse_series() {
-	local line tok i=0
+	local line tok i=0 n f claimed=' ' dirs=()
 	S_PATCH=() S_ADDS=() S_SYMS=()
 	[ -f "$PATCHES/series" ] || die "$PATCHES/series: no such file"
 	while read -r line; do
@@ -117,14 +159,18 @@ parse_series() {
 		# shellcheck disable=SC2086
 		set -- $line
 		[ $# -gt 0 ] || continue
-		S_PATCH[i]=$1 S_ADDS[i]='' S_SYMS[i]=''
+		S_PATCH[i]=$1 S_ADDS[i]='' S_SYMS[i]='' dirs[i]=''
 		shift
 		for tok in "$@"; do
 			case $tok in
-			+*/) S_ADDS[i]+=" $(list_dir "${tok#+}")" ;;
+			+*/) dirs[i]+=" ${tok#+}" ;;
+			+*\**) n=$(list_glob "${tok#+}")
+				[ -n "$n" ] ||
+				die "$PATCHES/series: ${S_PATCH[i]}: no file ${tok#+}"
+				S_ADDS[i]+=" $n" claimed+="$n " ;;
 			+*) [ -f "$TOP/${tok#+}" ] ||
 				die "$PATCHES/series: ${S_PATCH[i]}: no file ${tok#+}"
-			    S_ADDS[i]+=" ${tok#+}" ;;
+			    S_ADDS[i]+=" ${tok#+}" claimed+="${tok#+} " ;;
 			CONFIG_*) S_SYMS[i]+=" $tok" ;;
 			*) die "$PATCHES/series: ${S_PATCH[i]}: bad token '$tok'" ;;
 			esac
@@ -132,6 +178,15 @@ parse_series() {
 		i=$((i + 1))
 	done < "$PATCHES/series"
 	[ $i -gt 0 ] || die "$PATCHES/series is empty"
+	n=$i
+	for ((i = 0; i < n; i++)); do
+		for tok in ${dirs[i]}; do
+			for f in $(list_dir "$tok"); do
+				case $claimed in *" $f "*) continue ;; esac
+				S_ADDS[i]+=" $f"
+			done
+		done
+	done
 }
 
 # Apply the series with plumbing and print the tip commit.
@@ -172,6 +227,7 @@ commit_series() {
 			# shellcheck disable=SC2206
 			later+=(${S_SYMS[j]})
 		done
+		STAGED_ADDED="${added[*]}"
 		for f in "${added[@]}"; do
 			staged_content "$f" "${later[@]}" > "$tmp/blob"
 			blob=$(git_base hash-object -w "$tmp/blob")
