@@ -487,13 +487,15 @@ void cs_result(const struct cs_run *run, enum cs_part part,
 		res->ran[i] = cs_ran_ns(run, i, from, to) / w;
 		res->segs[i] = segs_in(run, i, from, to);
 	}
+	res->chance = res->ran[0] * res->ran[1] / 100;
 }
 
 void cs_format(char *buf, size_t size, const struct cs_result *res)
 {
 	snprintf(buf, size,
-		 "overlap %.3f%% of %llu ms; ran %.1f%% + %.1f%% in %u + %u segments",
+		 "overlap %.3f%% of %llu ms (by chance %.1f%%); ran %.1f%% + %.1f%% in %u + %u segments",
 		 res->overlap, (unsigned long long)(res->window_ns / NSEC_PER_MSEC),
+		 res->chance,
 		 res->ran[0], res->ran[1], res->segs[0], res->segs[1]);
 }
 
@@ -505,7 +507,8 @@ bool cs_isolated(const struct cs_result *res)
 
 bool cs_shared(const struct cs_result *res)
 {
-	return res->overlap >= CS_SHARED_MIN_PCT;
+	return res->overlap >= CS_SHARED_MIN_PCT &&
+	       res->overlap >= CS_SHARED_MIN_CHANCE * res->chance;
 }
 
 int cs_cookie_new(pid_t pid)

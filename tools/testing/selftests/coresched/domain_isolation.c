@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Security domains by cgroup keep their tasks apart on an SMT core: two
+ * CPU-bound tasks pinned to the two siblings of one core must never run at
+ * once when the domains (and prctl cookies) say they differ, and must run
+ * at once when they say they match.  Every isolation check has that
+ * positive control, so a measurement that cannot see overlap fails.  See
+ * cs_overlap.h for how "at once" is measured; domain_api tests what
+ * PR_SCHED_CORE_GET reports for the same placements.
+ *
+ * The forced idle that isolation costs is read from the cgroups'
+ * cpu.stat (core_sched.force_idle_usec), which needs schedstats.
+ *
+ * With coresched=off, cpu.core_sched refuses writes (ENODEV) and the
+ * tasks run at once: no isolation, and the test says so.
+ *
+ * usage: domain_isolation [-m off|on|vm] [-d MS]
+ *   -m   the mode the kernel was booted in (default on)
+ *   -d   each measurement's length (default 2000)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kselftest.h"
+#include "cs_overlap.h"
+#include "cs_util.h"
+
+#define CG		"coresched_iso"
+#define SCHEDSTATS	"/proc/sys/kernel/sched_schedstats"
+#define FORCE_IDLE	"core_sched.force_idle_usec"
+
+static const char *expect_mode = "on";
+static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
+static int core[2];
+static char schedstats_saved = '0';
+
+enum cookies { NO_COOKIES, DIFFERENT_COOKIES, SAME_COOKIE };
+
+/*
+ * Where the two tasks run (cgroups relative to CG), their prctl cookies,
+ * and what changes at half time: a cgroup tagged, or task 1 moved.
+ */
+struct place {
+	const char *cg[2];
+	enum cookies cookies;
+	const char *mid_tag;
+	const char *mid_move;
+};
+
+static int place_setup(struct cs_run *run)
+{
+	const struct place *p = run->arg;
+	char path[128];
+	int i, ret;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), CG "/%s", p->cg[i]);
+		ret = cg_enter(path, run->task[i].pid);
+		if (ret)
+			return ret;
+	}
+	if (p->cookies == NO_COOKIES)
+		return 0;
+	ret = cs_cookie_new(run->task[0].pid);
+	if (ret)
+		return ret;
+	if (p->cookies == SAME_COOKIE)
+		return cs_cookie_copy(run->task[0].pid, run->task[1].pid);
+	return cs_cookie_new(run->task[1].pid);
+}
+
+static int place_midway(struct cs_run *run)
+{
+	const struct place *p = run->arg;
+	char path[128];
+
+	if (p->mid_tag) {
+		snprintf(path, sizeof(path), CG "/%s", p->mid_tag);
+		return cg_tag(path, 1);
+	}
+	snprintf(path, sizeof(path), CG "/%s", p->mid_move);
+	return cg_enter(path, run->task[1].pid);
+}
+
+/* Measure @p; fill @res with the parts @nr_parts asks for, whole or halves. */
+static bool measure(const char *what, const struct place *p,
+		    struct cs_result res[2])
+{
+	struct cs_run run = {
+		.nr_tasks = 2,
+		.duration_ns = duration_ns,
+		.setup = place_setup,
+		.arg = (void *)p,
+	};
+	bool halves = p->mid_tag || p->mid_move;
+	char buf[160];
+	int ret;
+
+	if (halves)
+		run.midway = place_midway;
+	run.task[0].cpu = core[0];
+	run.task[1].cpu = core[1];
+	ret = cs_measure(&run);
+	if (ret) {
+		ksft_print_msg("%s: measurement failed: %s\n", what, strerror(-ret));
+		return false;
+	}
+	cs_result(&run, halves ? CS_BEFORE : CS_WHOLE, &res[0]);
+	if (halves)
+		cs_result(&run, CS_AFTER, &res[1]);
+	cs_run_free(&run);
+
+	cs_format(buf, sizeof(buf), &res[0]);
+	ksft_print_msg("%s%s: %s\n", what, halves ? ", before" : "", buf);
+	if (halves) {
+		cs_format(buf, sizeof(buf), &res[1]);
+		ksft_print_msg("%s, after: %s\n", what, buf);
+	}
+	return true;
+}
+
+/* Report a placement that must keep the tasks apart. */
+static void expect_isolated(const char *what, const struct place *p)
+{
+	struct cs_result res[2];
+
+	if (!measure(what, p, res)) {
+		ksft_test_result_fail("%s: measured\n", what);
+		return;
+	}
+	ksft_test_result(cs_isolated(&res[0]),
+			 "%s: never at once (overlap %.3f%%)\n", what, res[0].overlap);
+}
+
+/* Report a placement that must let the tasks run together. */
+static void expect_shared(const char *what, const struct place *p)
+{
+	struct cs_result res[2];
+
+	if (!measure(what, p, res)) {
+		ksft_test_result_fail("%s: measured\n", what);
+		return;
+	}
+	ksft_test_result(cs_shared(&res[0]),
+			 "%s: at once (overlap %.1f%%)\n", what, res[0].overlap);
+}
+
+/* Together before the change at half time, apart after it. */
+static void expect_split(const char *what, const struct place *p)
+{
+	struct cs_result res[2];
+
+	if (!measure(what, p, res)) {
+		ksft_test_result_fail("%s: measured\n", what);
+		return;
+	}
+	ksft_test_result(cs_shared(&res[0]) && cs_isolated(&res[1]),
+			 "%s: at once before (overlap %.1f%%), never after (%.3f%%)\n",
+			 what, res[0].overlap, res[1].overlap);
+}
+
+static long long force_idle_us(const char *cg)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), CG "/%s", cg);
+	return cg_read_key(path, "cpu.stat", FORCE_IDLE);
+}
+
+/* Forced idle is only accounted with schedstats on: save and set. */
+static int schedstats_on(void)
+{
+	int fd = open(SCHEDSTATS, O_RDWR);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (read(fd, &schedstats_saved, 1) != 1 || pwrite(fd, "1", 1, 0) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void schedstats_restore(void)
+{
+	int fd = open(SCHEDSTATS, O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, &schedstats_saved, 1) != 1)
+		ksft_print_msg("cannot restore %s\n", SCHEDSTATS);
+	close(fd);
+}
+
+/*
+ * Two domains, and the positive control, one domain; the forced idle
+ * that keeping two domains apart costs, from their cpu.stat.
+ */
+static void test_two_domains(void)
+{
+	const struct place apart = { .cg = { "d1/c1", "d2" } };
+	const struct place together = { .cg = { "d1/c1", "d1/c1" } };
+	long long d1, d2, d1_after, d2_after;
+	int ret = schedstats_on();
+
+	if (ret)
+		ksft_print_msg("cannot enable %s: %s\n", SCHEDSTATS, strerror(-ret));
+	d1 = force_idle_us("d1");
+	d2 = force_idle_us("d2");
+	expect_isolated("two domains", &apart);
+	d1_after = force_idle_us("d1");
+	d2_after = force_idle_us("d2");
+	ksft_print_msg("two domains: forced idle %lld us charged to d1, %lld to d2, of %llu ms\n",
+		       d1_after - d1, d2_after - d2,
+		       (unsigned long long)(duration_ns / NSEC_PER_MSEC));
+	ksft_test_result(!ret && d1 >= 0 && d2 >= 0 &&
+			 d1_after - d1 + d2_after - d2 > 0,
+			 "two domains: cpu.stat " FORCE_IDLE " grows (%lld us)\n",
+			 d1_after - d1 + d2_after - d2);
+
+	d1 = force_idle_us("d1");
+	expect_shared("one domain (control)", &together);
+	ksft_print_msg("one domain: forced idle %lld us charged to d1\n",
+		       force_idle_us("d1") - d1);
+}
+
+static void test_nested(void)
+{
+	const struct place inherit = { .cg = { "d1/c1", "d1/c2/g" } };
+	const struct place outside = { .cg = { "d1/c1", "plain" } };
+
+	expect_shared("nested: untagged descendants share the domain", &inherit);
+	expect_isolated("nested: a domain and no domain (control)", &outside);
+
+	if (cg_tag(CG "/d1/c2", 1)) {
+		ksft_test_result_fail("nested: tag d1/c2\n");
+		return;
+	}
+	expect_isolated("nested: a tagged child is a domain of its own", &inherit);
+	cg_tag(CG "/d1/c2", 0);
+}
+
+static void test_cookies(void)
+{
+	const struct place differ = {
+		.cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
+	};
+	const struct place same = {
+		.cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
+	};
+
+	expect_isolated("one domain, different prctl cookies", &differ);
+	expect_shared("one domain, same prctl cookie (control)", &same);
+}
+
+static void test_while_running(void)
+{
+	const struct place tag = { .cg = { "t", "plain" }, .mid_tag = "t" };
+	const struct place move = { .cg = { "d1/c1", "d1/c1" }, .mid_move = "d2" };
+
+	expect_split("tagged while running", &tag);
+	cg_tag(CG "/t", 0);
+	expect_split("moved to another domain while running", &move);
+}
+
+/* coresched=off: no domains can be made, nothing keeps the tasks apart. */
+static void test_off(void)
+{
+	const struct place apart = { .cg = { "d1/c1", "d2" } };
+	int ret = cg_tag(CG "/d1", 1);
+
+	ksft_test_result(ret == -ENODEV && cg_read_ll(CG "/d1", "cpu.core_sched") == 0,
+			 "off: cpu.core_sched write fails with ENODEV (%s)\n",
+			 ret ? strerror(-ret) : "accepted");
+	expect_shared("off: would-be domains run at once", &apart);
+}
+
+/*
+ * CG            the test's cgroup
+ *   d1          a domain: no task of its own, cpu enabled for its children
+ *     c1        tasks
+ *     c2        untagged (tagged by the nested test)
+ *       g       tasks: two levels below the domain
+ *   d2          a second domain
+ *   t           tagged while its task runs
+ *   plain       never tagged
+ */
+static void setup(bool off)
+{
+	cg_destroy(CG);
+	if (cg_enable_cpu(""))
+		ksft_exit_fail_msg("cannot enable the cpu controller\n");
+	if (cg_create(CG) || cg_enable_cpu(CG) || cg_create(CG "/d1") ||
+	    cg_enable_cpu(CG "/d1") || cg_create(CG "/d1/c1") ||
+	    cg_create(CG "/d1/c2") || cg_enable_cpu(CG "/d1/c2") ||
+	    cg_create(CG "/d1/c2/g") || cg_create(CG "/d2") ||
+	    cg_create(CG "/t") || cg_create(CG "/plain"))
+		ksft_exit_fail_msg("cannot create the test cgroups\n");
+	if (!off && (cg_tag(CG "/d1", 1) || cg_tag(CG "/d2", 1)))
+		ksft_exit_fail_msg("cannot tag d1 and d2\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode;
+	bool off;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "m:d:")) != -1) {
+		if (opt == 'm')
+			expect_mode = optarg;
+		else if (opt == 'd')
+			duration_ns = strtoull(optarg, NULL, 10) * NSEC_PER_MSEC;
+	}
+	off = !strcmp(expect_mode, "off");
+
+	ksft_print_header();
+	mode = cs_mode();
+	if (!mode)
+		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
+	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
+		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
+	if (cs_find_core(2, core))
+		ksft_exit_skip("no SMT: no siblings to keep apart\n");
+	ksft_print_msg("mode %s; siblings: CPU %d and CPU %d; gap threshold %llu us\n",
+		       mode, core[0], core[1], (unsigned long long)CS_GAP_NS / 1000);
+
+	setup(off);
+	if (off) {
+		ksft_set_plan(2);
+		test_off();
+	} else {
+		ksft_set_plan(10);
+		test_two_domains();
+		test_nested();
+		test_cookies();
+		test_while_running();
+		schedstats_restore();
+	}
+	cg_destroy(CG);
+	ksft_finished();
+}

@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Security domains under concurrent change, for a fixed time: writers
+ * toggle cpu.core_sched on nested cgroups while tasks are moved between
+ * them, processes fork and exit, prctl(PR_SCHED_CORE) creates and shares
+ * task cookies, and cgroups are created and removed.  Then, with
+ * everything quiescent, every surviving task must report the cookie its
+ * cgroup and task cookie imply:
+ *
+ *   - same domain and same task cookie: equal cookies, else different;
+ *   - no domain and no task cookie: 0;
+ *
+ * and the unreclaimable slab must come back near where it started once
+ * the tasks and cgroups are gone.  The debug kernel runs it under lockdep
+ * and KASAN, whose reports fail the run.
+ *
+ * A task's domain is the nearest cgroup at or above its own whose
+ * cpu.core_sched reads 1.  Its task cookie is learnt without touching it:
+ * a helper outside every domain copies it (SHARE_FROM copies the task
+ * cookie only) and reports its own cookie, which is then that task
+ * cookie's alone.
+ *
+ * usage: domain_stress [-t SECONDS]   (default 20)
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../kselftest.h"
+#include "cs_util.h"
+
+#define CG		"coresched_stress"
+
+#define NR_WORKERS	12
+#define MAX_TASKS	64
+#define NR_SLOTS	4	/* cgroups created and removed, per parent */
+#define FORK_BATCH	8	/* children a forker has at once */
+#define MOVE_PAUSE_US	1000	/* between two moves of one mover */
+
+/* How long the workers may take to go quiet once told to stop. */
+#define QUIET_TIMEOUT_MS	30000
+/*
+ * Unreclaimable slab may stay this far above its starting point: per-CPU
+ * slab caches and partly used slabs that the churn left behind.  Freeing
+ * cgroups waits for RCU and workqueues, so it is polled for a while.
+ */
+#define SLAB_SLACK_KB		1024
+#define SLAB_TIMEOUT_MS		20000
+#define SLAB_DIR		"/sys/kernel/slab"
+
+#define PR_SCOPE_THREAD		0
+#define PR_SCOPE_THREAD_GROUP	1
+#define PR_SCOPE_PROCESS_GROUP	2
+
+/* Cgroups whose cpu.core_sched the writers toggle ("" is CG itself). */
+static const char * const tag_cgs[] = {
+	"", "a", "a/a1", "a/a1/x", "a/a1/y", "a/a2", "b", "n", "n/n1",
+};
+
+/* Cgroups that hold tasks. */
+static const char * const leaves[] = {
+	"a/a1/x", "a/a1/y", "a/a2", "b", "n/n1",
+};
+
+/* Parents of the cgroups that come and go: a/eN and n/eN. */
+static const char * const slot_parents[] = { "a", "n" };
+
+enum kind { SPINNER, SPINNER2, FORKER };
+
+/* Shared with the workers. */
+struct shared {
+	int stop;
+	pid_t tid2[NR_WORKERS];		/* SPINNER2's second thread */
+	unsigned long forks;			/* children forked and reaped */
+};
+
+static struct shared *sh;
+static pid_t workers[NR_WORKERS];
+static int quiet_pipe[2];
+static uint64_t deadline_ns;
+
+struct op_count {
+	const char *name;
+	unsigned long ok, failed;
+};
+
+static struct op_count ops[] = {
+	{ .name = "tag" }, { .name = "move" }, { .name = "prctl" },
+	{ .name = "mkdir/rmdir" },
+};
+
+enum { OP_TAG, OP_MOVE, OP_PRCTL, OP_CGROUP };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE);
+}
+
+static pid_t tid2(int i)
+{
+	return __atomic_load_n(&sh->tid2[i], __ATOMIC_ACQUIRE);
+}
+
+static void count(int op, int ret)
+{
+	if (ret)
+		__atomic_add_fetch(&ops[op].failed, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&ops[op].ok, 1, __ATOMIC_RELAXED);
+}
+
+static void spin_us(unsigned int us)
+{
+	uint64_t end = now_ns() + us * 1000ULL;
+
+	while (now_ns() < end)
+		;
+}
+
+static void nap_us(unsigned int us)
+{
+	struct timespec ts = { .tv_nsec = us * 1000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Run and sleep in turns until told to stop. */
+static void spin_loop(void)
+{
+	while (!stopping()) {
+		spin_us(200);
+		nap_us(200);
+	}
+}
+
+static void *second_thread(void *arg)
+{
+	__atomic_store_n(&sh->tid2[(long)arg], gettid(), __ATOMIC_RELEASE);
+	spin_loop();
+	for (;;)
+		pause();
+	return arg;
+}
+
+/*
+ * Fork children in batches: each may take a cookie of its own, then exits.
+ * A batch rather than one at a time: a child, like any task here, waits
+ * long for a CPU, and the batch spreads that wait.
+ */
+static void fork_loop(void)
+{
+	unsigned int seed = getpid();
+	int i, n;
+
+	while (!stopping()) {
+		for (n = 0; n < FORK_BATCH; n++) {
+			pid_t pid = fork();
+
+			if (pid < 0)
+				break;
+			if (!pid) {
+				if (rand_r(&seed) & 1)
+					cs_create(0, PR_SCOPE_THREAD);
+				_exit(0);
+			}
+			seed++;
+		}
+		for (i = 0; i < n; i++)
+			wait(NULL);
+		__atomic_add_fetch(&sh->forks, n, __ATOMIC_RELAXED);
+	}
+}
+
+static void worker(int i, enum kind kind)
+{
+	pthread_t thread;
+	char c = 0;
+
+	/* A process group of its own: PGID-scope prctls stay in it. */
+	setpgid(0, 0);
+	if (kind == SPINNER2 &&
+	    pthread_create(&thread, NULL, second_thread, (void *)(long)i))
+		_exit(1);
+	if (kind == FORKER)
+		fork_loop();
+	else
+		spin_loop();
+	/* A SPINNER2 waits for its second thread to have said who it is. */
+	while (kind == SPINNER2 && !tid2(i))
+		nap_us(1000);
+	if (write(quiet_pipe[1], &c, 1) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+static void start_workers(void)
+{
+	static const enum kind kinds[] = { SPINNER, SPINNER2, FORKER };
+	int i;
+
+	for (i = 0; i < NR_WORKERS; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			ksft_exit_fail_perror("fork");
+		if (!pid)
+			worker(i, kinds[i % 3]);
+		/* Here too: the group must exist before any prctl of ours. */
+		setpgid(pid, pid);
+		workers[i] = pid;
+		if (cg_enter(CG "/b", pid))
+			ksft_exit_fail_msg("cannot move worker %d\n", pid);
+	}
+}
+
+static void stop_workers(void)
+{
+	int i;
+
+	for (i = 0; i < NR_WORKERS; i++) {
+		kill(workers[i], SIGKILL);
+		waitpid(workers[i], NULL, 0);
+	}
+}
+
+/* Any cgroup a task may be put in: a leaf, or a slot that may not exist. */
+static void random_cgroup(char *buf, size_t size, unsigned int *seed)
+{
+	unsigned int r = rand_r(seed) % (ARRAY_SIZE(leaves) + 2);
+
+	if (r < ARRAY_SIZE(leaves))
+		snprintf(buf, size, CG "/%s", leaves[r]);
+	else
+		snprintf(buf, size, CG "/%s/e%d", slot_parents[r - ARRAY_SIZE(leaves)],
+			 rand_r(seed) % NR_SLOTS);
+}
+
+static bool running(void)
+{
+	return now_ns() < deadline_ns;
+}
+
+static void *tagger(void *arg)
+{
+	unsigned int seed = (long)arg;
+	char path[128];
+
+	while (running()) {
+		unsigned int r = rand_r(&seed) % (ARRAY_SIZE(tag_cgs) + 1);
+
+		if (r < ARRAY_SIZE(tag_cgs))
+			snprintf(path, sizeof(path), CG "/%s", tag_cgs[r]);
+		else
+			random_cgroup(path, sizeof(path), &seed);
+		count(OP_TAG, cg_tag(path, rand_r(&seed) & 1));
+	}
+	return NULL;
+}
+
+static void *mover(void *arg)
+{
+	unsigned int seed = (long)arg;
+	char path[128];
+
+	while (running()) {
+		random_cgroup(path, sizeof(path), &seed);
+		count(OP_MOVE, cg_enter(path, workers[rand_r(&seed) % NR_WORKERS]));
+		/* A move blocks forks (cgroup_threadgroup_rwsem): let some in. */
+		nap_us(MOVE_PAUSE_US);
+	}
+	return NULL;
+}
+
+/* A worker's main thread or, for a SPINNER2, maybe its second one. */
+static pid_t random_tid(unsigned int *seed)
+{
+	int i = rand_r(seed) % NR_WORKERS;
+
+	if (tid2(i) && rand_r(seed) & 1)
+		return tid2(i);
+	return workers[i];
+}
+
+/* CREATE, SHARE_TO (from our own cookie) and SHARE_FROM, any scope. */
+static void *prctler(void *arg)
+{
+	unsigned int seed = (long)arg;
+	int ret;
+
+	while (running()) {
+		pid_t tid = random_tid(&seed);
+		int scope = rand_r(&seed) % 3;
+
+		switch (rand_r(&seed) % 3) {
+		case 0:
+			ret = cs_create(tid, scope);
+			break;
+		case 1:
+			ret = cs_share_to(tid, scope);
+			break;
+		default:
+			ret = cs_share_from(tid);
+			break;
+		}
+		count(OP_PRCTL, ret);
+	}
+	return NULL;
+}
+
+static bool cg_exists(const char *cg)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CS_CGROUP_ROOT "/%s", cg);
+	return !access(path, F_OK);
+}
+
+/* Move every task of @cg to a leaf, then remove it. */
+static int remove_cgroup(const char *cg)
+{
+	char buf[4096], *line, *save;
+
+	if (!cg_read(cg, "cgroup.procs", buf, sizeof(buf))) {
+		for (line = strtok_r(buf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			cg_write(CG "/b", "cgroup.procs", line);
+	}
+	return cg_destroy(cg);
+}
+
+/* Create or remove a slot; a new one may be tagged and get a task. */
+static void *cgrouper(void *arg)
+{
+	unsigned int seed = (long)arg;
+	char path[128];
+	int ret;
+
+	while (running()) {
+		snprintf(path, sizeof(path), CG "/%s/e%d",
+			 slot_parents[rand_r(&seed) % ARRAY_SIZE(slot_parents)],
+			 rand_r(&seed) % NR_SLOTS);
+		if (cg_exists(path) && rand_r(&seed) & 1) {
+			ret = remove_cgroup(path);
+		} else {
+			ret = cg_create(path);
+			if (!ret && rand_r(&seed) & 1)
+				cg_tag(path, 1);
+			if (!ret)
+				cg_enter(path, workers[rand_r(&seed) % NR_WORKERS]);
+		}
+		count(OP_CGROUP, ret);
+		nap_us(MOVE_PAUSE_US);
+	}
+	return NULL;
+}
+
+static void run_stress(unsigned int seconds)
+{
+	void *(*fn[])(void *) = { tagger, tagger, mover, mover, prctler, cgrouper };
+	pthread_t threads[ARRAY_SIZE(fn)];
+	unsigned int i;
+
+	deadline_ns = now_ns() + seconds * 1000000000ULL;
+	for (i = 0; i < ARRAY_SIZE(fn); i++) {
+		if (pthread_create(&threads[i], NULL, fn[i], (void *)(long)(i + 1)))
+			ksft_exit_fail_msg("pthread_create\n");
+	}
+	for (i = 0; i < ARRAY_SIZE(fn); i++)
+		pthread_join(threads[i], NULL);
+}
+
+/* Tell the workers to stop, and wait until each says it has. */
+static bool quiesce(void)
+{
+	uint64_t end = now_ns() + QUIET_TIMEOUT_MS * 1000000ULL;
+	struct pollfd pfd = { .fd = quiet_pipe[0], .events = POLLIN };
+	int quiet = 0;
+	char c;
+
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+	while (quiet < NR_WORKERS) {
+		uint64_t now = now_ns();
+
+		if (now >= end)
+			return false;
+		if (poll(&pfd, 1, (end - now) / 1000000 + 1) > 0 &&
+		    read(quiet_pipe[0], &c, 1) == 1)
+			quiet++;
+	}
+	return true;
+}
+
+struct task {
+	pid_t tid;
+	char cgroup[256];	/* relative to the cgroup root */
+	char domain[256];	/* the nearest tagged cgroup, "" if none */
+	uint64_t cookie;	/* PR_SCHED_CORE_GET */
+	uint64_t task_cookie;	/* its task cookie alone, 0 if none */
+};
+
+static struct task tasks[MAX_TASKS];
+static int nr_tasks;
+
+/* The cgroup of thread @tid of @pid, relative to the root: 0 or -1. */
+static int task_cgroup(pid_t pid, pid_t tid, char *buf, size_t size)
+{
+	char path[64], line[256];
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(line, sizeof(line), f) && !strncmp(line, "0::/", 4)) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(buf, size, "%s", line + 4);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The nearest cgroup at or above @t's whose cpu.core_sched is 1. */
+static void task_domain(struct task *t)
+{
+	char *domain = t->domain, *slash;
+
+	memcpy(t->domain, t->cgroup, sizeof(t->domain));
+	while (domain[0]) {
+		if (cg_read_ll(domain, "cpu.core_sched") == 1)
+			return;
+		slash = strrchr(domain, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			domain[0] = '\0';
+	}
+}
+
+/* The task cookie of @tid alone: a helper outside every domain copies it. */
+static int task_cookie(pid_t tid, uint64_t *cookie)
+{
+	int pfd[2], status;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		int err = cs_share_from(tid);
+		uint64_t c = err ? 0 : cs_get(0, &err);
+
+		_exit(err || write(pfd[1], &c, sizeof(c)) != sizeof(c));
+	}
+	close(pfd[1]);
+	status = read(pfd[0], cookie, sizeof(*cookie)) == sizeof(*cookie) ? 0 : -1;
+	close(pfd[0]);
+	waitpid(pid, NULL, 0);
+	return status;
+}
+
+/* Everything about every thread of every worker. */
+static bool collect(void)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+	int i, err;
+
+	for (i = 0; i < NR_WORKERS; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task", workers[i]);
+		dir = opendir(path);
+		if (!dir)
+			return false;
+		while ((de = readdir(dir)) && nr_tasks < MAX_TASKS) {
+			struct task *t = &tasks[nr_tasks];
+
+			if (de->d_name[0] == '.')
+				continue;
+			t->tid = atoi(de->d_name);
+			if (task_cgroup(workers[i], t->tid, t->cgroup, sizeof(t->cgroup)) ||
+			    task_cookie(t->tid, &t->task_cookie)) {
+				closedir(dir);
+				return false;
+			}
+			task_domain(t);
+			t->cookie = cs_get(t->tid, &err);
+			if (err) {
+				closedir(dir);
+				return false;
+			}
+			nr_tasks++;
+		}
+		closedir(dir);
+	}
+	return true;
+}
+
+static uint64_t cookie_of(const struct task *t, bool task_cookie)
+{
+	return task_cookie ? t->task_cookie : t->cookie;
+}
+
+/* How many different cookies (or task cookies) the tasks hold. */
+static int count_distinct(bool task_cookie)
+{
+	int i, j, n = 0;
+
+	for (i = 0; i < nr_tasks; i++) {
+		for (j = 0; j < i; j++) {
+			if (cookie_of(&tasks[j], task_cookie) ==
+			    cookie_of(&tasks[i], task_cookie))
+				break;
+		}
+		n += j == i;
+	}
+	return n;
+}
+
+static void show(const char *why, const struct task *t)
+{
+	ksft_print_msg("%s: tid %d in /%s, domain /%s, task cookie %#llx, cookie %#llx\n",
+		       why, t->tid, t->cgroup, t->domain,
+		       (unsigned long long)t->task_cookie,
+		       (unsigned long long)t->cookie);
+}
+
+/* Every pair agrees with the rule, and no domain, no task cookie is 0. */
+static int check_cookies(void)
+{
+	int i, j, bad = 0;
+
+	for (i = 0; i < nr_tasks; i++) {
+		const struct task *a = &tasks[i];
+
+		if (!a->domain[0] && !a->task_cookie && a->cookie) {
+			show("no domain, no task cookie, yet a cookie", a);
+			bad++;
+		}
+		if ((a->domain[0] || a->task_cookie) && !a->cookie) {
+			show("a domain or a task cookie, yet cookie 0", a);
+			bad++;
+		}
+		for (j = i + 1; j < nr_tasks; j++) {
+			const struct task *b = &tasks[j];
+			bool same = !strcmp(a->domain, b->domain) &&
+				    a->task_cookie == b->task_cookie;
+
+			bool equal = a->cookie == b->cookie;
+
+			if (same == equal)
+				continue;
+			show(same ? "same domain and task cookie, different cookies"
+				  : "different domain or task cookie, same cookie", a);
+			show("  versus", b);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static long slab_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "SUnreclaim:", 11)) {
+			kb = strtol(line + 11, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Shrink every slab cache: that frees the empty slabs the churn left, and
+ * with KASAN the freed objects its quarantine still holds, which would
+ * otherwise look like a leak.
+ */
+static void slab_shrink(void)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir = opendir(SLAB_DIR);
+	int fd;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || de->d_type == DT_LNK)
+			continue;
+		snprintf(path, sizeof(path), SLAB_DIR "/%s/shrink", de->d_name);
+		fd = open(path, O_WRONLY);
+		if (fd < 0)
+			continue;
+		if (write(fd, "1", 1) != 1)
+			ksft_print_msg("cannot shrink %s\n", de->d_name);
+		close(fd);
+	}
+	closedir(dir);
+}
+
+/* Poll until the slab is back within the slack, or the time is up. */
+static long slab_settle(long before)
+{
+	uint64_t end = now_ns() + SLAB_TIMEOUT_MS * 1000000ULL;
+	long now;
+
+	for (;;) {
+		slab_shrink();
+		now = slab_kb();
+		if (now - before <= SLAB_SLACK_KB || now_ns() >= end)
+			return now;
+		nap_us(100000);
+	}
+}
+
+static void setup(void)
+{
+	static const char * const dirs[] = {
+		"", "a", "a/a1", "a/a1/x", "a/a1/y", "a/a2", "b", "n", "n/n1",
+	};
+	static const char * const parents[] = { "", "a", "a/a1", "n" };
+	char path[128];
+	unsigned int i;
+
+	cg_destroy(CG);
+	if (cg_enable_cpu(""))
+		ksft_exit_fail_msg("cannot enable the cpu controller\n");
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), CG "/%s", dirs[i]);
+		if (cg_create(path))
+			ksft_exit_fail_msg("cannot create %s\n", path);
+	}
+	for (i = 0; i < ARRAY_SIZE(parents); i++) {
+		snprintf(path, sizeof(path), CG "/%s", parents[i]);
+		if (cg_enable_cpu(path))
+			ksft_exit_fail_msg("cannot enable cpu in %s\n", path);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int seconds = 20, i;
+	long slab_before, slab_after;
+	const char *mode;
+	int opt, bad;
+
+	while ((opt = getopt(argc, argv, "t:")) != -1) {
+		if (opt == 't')
+			seconds = atoi(optarg);
+	}
+
+	ksft_print_header();
+	mode = cs_mode();
+	if (!mode)
+		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
+	if (!strcmp(mode, "off"))
+		ksft_exit_skip("coresched=off: no domains to stress\n");
+	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
+		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
+	ksft_set_plan(3);
+
+	slab_shrink();
+	slab_before = slab_kb();
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED || pipe(quiet_pipe))
+		ksft_exit_fail_perror("mmap/pipe");
+	setup();
+	start_workers();
+
+	run_stress(seconds);
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+		ksft_print_msg("%s: %lu done, %lu refused\n", ops[i].name,
+			       ops[i].ok, ops[i].failed);
+	ksft_print_msg("fork: %lu children forked and reaped\n", sh->forks);
+	ksft_test_result(quiesce(), "%u s of stress, then every worker quiet\n", seconds);
+
+	if (!collect()) {
+		ksft_test_result_fail("cookies: cannot read every task's state\n");
+	} else {
+		bad = check_cookies();
+		ksft_print_msg("%d tasks: %d distinct cookies, %d distinct task cookies\n",
+			       nr_tasks, count_distinct(false), count_distinct(true));
+		ksft_test_result(!bad, "cookies: each as domain and task cookie imply (%d wrong)\n",
+				 bad);
+	}
+
+	stop_workers();
+	cg_destroy(CG);
+	slab_after = slab_settle(slab_before);
+	ksft_print_msg("unreclaimable slab: %ld kB before, %ld kB after\n",
+		       slab_before, slab_after);
+	ksft_test_result(slab_before > 0 && slab_after - slab_before <= SLAB_SLACK_KB,
+			 "unreclaimable slab back within %d kB (%+ld kB)\n",
+			 SLAB_SLACK_KB, slab_after - slab_before);
+	ksft_finished();
+}
