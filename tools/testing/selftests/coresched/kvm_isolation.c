@@ -56,10 +56,16 @@
 #define WINDOWS		300
 #define MIN_WINDOWS	100
 #define MEASURE_MAX_MS	10000
-/* Under coresched=on, A must move in at least this share of windows. */
-#define ON_MIN_PERCENT	50
-/* A must move during at least this share of B's guest runs. */
-#define A_RAN_MIN_PERCENT	20
+/*
+ * Under coresched=on, A must move in at least this share of windows.  Not
+ * more: when the machine that runs this one is busy, A's CPU itself may
+ * be off the host's CPUs for much of the time (seen: 32% of the windows
+ * on a loaded 2-core host, 99% on an idle one), while under vm the rule
+ * is "none at all".
+ */
+#define ON_MIN_PERCENT	10
+/* A must move during at least this share of B's guest runs (idem). */
+#define A_RAN_MIN_PERCENT	10
 #define START_TIMEOUT_MS	10000
 #define JOIN_TIMEOUT_MS		10000
 
