@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,7 +19,8 @@
 #include "cs_overlap.h"
 #include "cs_util.h"
 
-#define SYS_CPU	"/sys/devices/system/cpu"
+#define SYS_CPU		"/sys/devices/system/cpu"
+#define CS_SCHEDSTATS	"/proc/sys/kernel/sched_schedstats"
 
 uint64_t cs_now(void)
 {
@@ -509,6 +511,34 @@ bool cs_shared(const struct cs_result *res)
 {
 	return res->overlap >= CS_SHARED_MIN_PCT &&
 	       res->overlap >= CS_SHARED_MIN_CHANCE * res->chance;
+}
+
+int cs_verdict(const struct cs_result *res, bool shared)
+{
+	bool starved;
+
+	if (shared ? cs_shared(res) : cs_isolated(res))
+		return 1;
+	if (shared)
+		starved = res->chance * CS_SHARED_MIN_CHANCE < CS_SHARED_MIN_PCT;
+	else
+		starved = res->overlap <= CS_ISOLATED_MAX_PCT;
+	return starved ? -1 : 0;
+}
+
+int cs_schedstats(int on, int *old)
+{
+	char c = '0';
+	int fd = open(CS_SCHEDSTATS, O_RDWR), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (read(fd, &c, 1) != 1 || pwrite(fd, on ? "1" : "0", 1, 0) != 1)
+		ret = -errno;
+	close(fd);
+	if (old)
+		*old = c == '1';
+	return ret;
 }
 
 int cs_cookie_new(pid_t pid)

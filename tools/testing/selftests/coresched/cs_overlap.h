@@ -67,6 +67,15 @@
  */
 #define CS_MIN_RAN_PCT		3.0
 
+/*
+ * A verdict needs CPU time: when the host starved the tasks so much that
+ * neither verdict could be reached (a task ran less than CS_MIN_RAN_PCT,
+ * or chance could not make CS_SHARED_MIN_PCT of overlap), the measurement
+ * is repeated, up to CS_TRIES times in all.  Overlap above
+ * CS_ISOLATED_MAX_PCT is never repeated: the host cannot make that.
+ */
+#define CS_TRIES		3
+
 #define NSEC_PER_MSEC		1000000ULL
 #define NSEC_PER_SEC		1000000000ULL
 
@@ -167,6 +176,18 @@ void cs_format(char *buf, size_t size, const struct cs_result *res);
 bool cs_isolated(const struct cs_result *res);
 /* Together as much as chance allows: CS_SHARED_MIN_{PCT,CHANCE}. */
 bool cs_shared(const struct cs_result *res);
+/*
+ * cs_shared() or cs_isolated() as @shared says: 1 if so, 0 if not, -1 if
+ * not but the host gave the tasks too little CPU to tell: try again.
+ */
+int cs_verdict(const struct cs_result *res, bool shared);
+
+/*
+ * Forced idle (cpu.stat's core_sched.force_idle_usec) is only accounted
+ * with schedstats on: set kernel.sched_schedstats to @on, the old value in
+ * @old.  0 or -errno.
+ */
+int cs_schedstats(int on, int *old);
 
 /* Give @pid a new prctl cookie of its own (thread scope). */
 int cs_cookie_new(pid_t pid);

@@ -1,0 +1,194 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# "make run": boot the patched kernel (built by make's prerequisites) under
+# QEMU on one core of two SMT threads, run the demonstration
+# (lab/guest/demo.sh) and turn what it measured into a readable report.
+#
+# The guest prints "key=value" lines (see demo.sh and cs_measure.c); each
+# section of the report formats one section of them.  Exit status: 0 if
+# every measurement agrees with what core scheduling claims, 1 if one
+# contradicts it, or the guest run failed, or a measurement is missing.
+#
+#   RUN_OUT=DIR   where the guest run's logs go (default build/runs/demo)
+#   DEMO_MS=N     each measurement's length in ms (default 2000)
+#   RUN_EXTRA=DIR also unpack DIR over the initramfs (boot.sh --extra)
+#
+# The report_* functions are called by name, from SECTIONS:
+# shellcheck disable=SC2317
+set -uo pipefail
+# shellcheck source=lab/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+out=${RUN_OUT:-$BUILD/runs/demo}
+kernel=$BUILD/bzImage
+topo=1,1,2
+log=$out/demo.log	# results.log without the serial port's CRs
+problems=()
+
+# The sections of the report, in order: report_NAME formats the lines of
+# the guest's section NAME.
+SECTIONS=(machine cookies tenants)
+# A later section (the KVM demonstration) adds its name here, its function
+# report_NAME below, and its guest side to lab/guest/demo.sh.
+
+declare -A f
+
+# Load the fields of a "key=value ..." line into f.
+parse() {
+	local kv
+	f=()
+	for kv in $1; do
+		[[ $kv == *=* ]] && f[${kv%%=*}]=${kv#*=}
+	done
+}
+
+# The last line of the guest's output that starts with "$1" and holds "$2".
+line() {
+	grep -a "^$1 " "$log" | grep -a -- "$2" | tail -n 1
+}
+
+problem() {
+	problems+=("$1")
+}
+
+ok_mark() {
+	if [ "$1" = 1 ]; then
+		printf '%sas claimed%s' "$c_grn" "$c_off"
+	else
+		printf '%sCONTRADICTED%s' "$c_red" "$c_off"
+	fi
+}
+
+heading() {
+	printf '\n%s%s%s\n' "$c_bold" "$1" "$c_off"
+}
+
+report_machine() {
+	local l
+	heading "1. The machine the guest sees"
+	while read -r l; do
+		parse "$l"
+		printf '   CPU %s: package %s, core %s, SMT siblings %s\n' \
+			"${f[n]}" "${f[package]}" "${f[core]}" "${f[siblings]}"
+	done < <(grep -a '^cpu ' "$log")
+	parse "$(line topo cpus=)"
+	if [ -z "${f[cpus]:-}" ]; then
+		problem "the guest did not report its topology"
+		return
+	fi
+	printf '   => %s package x %s core x %s threads per core (asked for %s), SMT %s\n' \
+		"${f[packages]}" "${f[cores]}" "${f[threads]}" \
+		"${topo//,/ x }" "$([ "${f[smt]}" = 1 ] && echo active || echo off)"
+	if [ "${f[packages]},${f[cores]},${f[threads]}" != "$topo" ]; then
+		problem "the guest sees ${f[packages]},${f[cores]},${f[threads]}, not $topo"
+	fi
+}
+
+# One row of a measurement table, from the final line of measurement $1.
+row() {
+	local label=$1 name=$2 l starved
+	starved=$(grep -a "^measure name=$name " "$log" | grep -c -a 'starved=1')
+	l=$(line measure "name=$name .* ok=[01]$")
+	parse "$l"
+	if [ -z "${f[ok]:-}" ]; then
+		printf '   %-20s (no measurement)\n' "$label"
+		problem "$label: no measurement"
+		return 1
+	fi
+	printf '   %-20s %8s%%  %8s%%  %8s%%   %-14s %s\n' "$label" \
+		"${f[overlap_pct]}" "${f[ran_a_pct]}" "${f[ran_b_pct]}" \
+		"$([ "${f[expect]}" = isolated ] && echo "never at once" || echo "together")" \
+		"$(ok_mark "${f[ok]}")"
+	[ "$starved" = 0 ] ||
+		printf '   %-20s (the host was too busy for a verdict %s time(s): measured again)\n' '' "$starved"
+	[ "${f[ok]}" = 1 ] || problem "$label: overlap ${f[overlap_pct]}%, expected ${f[expect]}"
+}
+
+# When each task ran: strips LABEL A B.
+strips() {
+	printf '   %-20s A |%s|\n' "$1" "$2"
+	printf '   %-20s B |%s|\n' '' "$3"
+}
+
+explain() {
+	parse "$(line limits gap_us=)"
+	local gap=${f[gap_us]:-?} iso=${f[isolated_max_pct]:-?} ran=${f[min_ran_pct]:-?}
+	local floor=${f[shared_min_pct]:-?} chance=${f[shared_min_chance]:-?}
+	cat <<EOF
+   Each task spins reading the clock, pinned to its own sibling; a gap of
+   more than ${gap} us between two readings means it was off its CPU.  Overlap:
+   the time both ran at the same instant, in % of the ${DEMO_MS:-2000} ms window.
+   Never at once: overlap <= ${iso}% (each ran >= ${ran}%).  Together: overlap
+   >= ${floor}% and >= ${chance} x what chance alone gives (the host is shared).
+
+   $(printf '%-20s %9s  %9s  %9s' '' overlap 'A ran' 'B ran')
+EOF
+}
+
+report_cookies() {
+	local da db sa sb ms
+	heading "2. Two CPU-bound tasks on the two siblings of one core (prctl cookies)"
+	explain
+	row "different cookies" different-cookies
+	da=${f[strip_a]:-} db=${f[strip_b]:-} ms=${f[strip_ms]:-}
+	row "same cookie" same-cookie
+	sa=${f[strip_a]:-} sb=${f[strip_b]:-}
+	[ -n "$da" ] && [ -n "$sa" ] || return 0
+	printf '\n   %s ms of each run (#: running, +: part of the time, .: not running):\n' "$ms"
+	strips "different cookies" "$da" "$db"
+	strips "same cookie" "$sa" "$sb"
+}
+
+report_tenants() {
+	local fa fb
+	heading "3. Two cgroup tenants, cpu.core_sched=1 each, one task each on one core"
+	printf '   %-20s %9s  %9s  %9s\n' '' overlap 'A ran' 'B ran'
+	row "tenants A and B" tenants || return
+	fa=${f[force_idle_a_us]:-0} fb=${f[force_idle_b_us]:-0}
+	printf '\n   %s ms of the run:\n' "${f[strip_ms]}"
+	strips "tenants A and B" "${f[strip_a]}" "${f[strip_b]}"
+	printf '\n   They took turns.  The price: a sibling kept idle while the other tenant\n'
+	printf '   ran, %s ms charged to tenant A and %s ms to tenant B in %s ms\n' \
+		"$((fa / 1000))" "$((fb / 1000))" "${f[window_ms]}"
+	printf '   (cpu.stat core_sched.force_idle_usec).\n'
+	[ $((fa + fb)) -gt 0 ] || problem "tenants: no forced idle accounted"
+}
+
+say "make run: booting $(basename "$kernel") on one core of two threads"
+rc=0
+extra=()
+[ -z "${RUN_EXTRA:-}" ] || extra=(--extra "$RUN_EXTRA")
+"$LAB/boot.sh" --kernel "$kernel" --topo "$topo" --timeout 300 --out "$out" \
+	--append "lab.demo_ms=${DEMO_MS:-2000}" "${extra[@]}" demo || rc=$?
+if [ ! -s "$out/results.log" ]; then
+	die "the guest produced no results ($out)"
+fi
+tr -d '\r' < "$out/results.log" > "$log"
+[ "$rc" = 0 ] || problem "the guest run failed: $(cat "$out/verdict" 2>/dev/null)"
+
+parse "$(line info kernel=)"
+heading "Core scheduling isolation: demonstration"
+printf '   kernel %s (%s) under QEMU TCG, -smp %s; coresched mode: %s\n' \
+	"${f[kernel]:-?}" "${kernel#"$TOP"/}" "$topo" "${f[mode]:-?}"
+for s in "${SECTIONS[@]}"; do
+	"report_$s"
+	st=$(line status "section=$s ")
+	parse "$st"
+	case ${f[rc]:-missing} in
+	0) ;;
+	1) ;;	# contradicted: the rows said which
+	*) problem "section $s: ${st:-did not run} (2: could not measure)" ;;
+	esac
+done
+
+echo
+if [ ${#problems[@]} = 0 ]; then
+	printf '%sEvery measurement agrees with the claim.%s  Logs: %s\n' \
+		"$c_grn" "$c_off" "${out#"$TOP"/}"
+	exit 0
+fi
+printf '%sThe demonstration does not support the claim:%s\n' "$c_red" "$c_off"
+printf '   %s\n' "${problems[@]}"
+printf '   Logs: %s\n' "${out#"$TOP"/}"
+exit 1

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The measurements of "make run"'s demonstration (lab/guest/demo.sh), with
+ * the tests' own code and verdicts (cs_overlap.h): one line of key=value
+ * pairs per result, for the host to format.  Not a test: the exit code is
+ * 1 if a measurement contradicts what core scheduling claims, 2 if one
+ * could not be made.
+ *
+ * usage: cs_measure topo
+ *          "topo cpus=2 packages=1 cores=1 threads=2 smt=1 core=0,1",
+ *          then "limits ...": the thresholds of the verdicts
+ *        cs_measure cookies [-d MS]
+ *          two tasks on the two siblings of one core, with different
+ *          prctl cookies, then with the same: a "measure" line each
+ *        cs_measure tenants [-d MS]
+ *          two cgroups with cpu.core_sched=1, one task in each: a
+ *          "measure" line with the forced idle charged to each
+ *
+ * A "measure" line: name=, try=, expect=isolated|shared, overlap_pct=,
+ * chance_pct=, ran_a_pct=, ran_b_pct=, segs_a=, segs_b=, window_ms=,
+ * gap_us=, strip_ms=, strip_a=, strip_b= (STRIP_MS ms of the window in
+ * STRIP_LEN cells: '#' ran most of the cell, '+' part of it, '.' not at
+ * all), and ok=1|0; a try on which the host starved the tasks too much
+ * for a verdict ends in "ok=0 starved=1" and is followed by another.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cs_overlap.h"
+#include "cs_util.h"
+
+#define CG		"cs_demo"
+#define FORCE_IDLE	"core_sched.force_idle_usec"
+
+#define STRIP_MS	40
+#define STRIP_LEN	80
+
+static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
+static int core[2];
+static bool contradicted;
+
+static int setup_differ(struct cs_run *run)
+{
+	return cs_cookie_new(run->task[0].pid) ?: cs_cookie_new(run->task[1].pid);
+}
+
+static int setup_same(struct cs_run *run)
+{
+	return cs_cookie_new(run->task[0].pid) ?:
+	       cs_cookie_copy(run->task[0].pid, run->task[1].pid);
+}
+
+static int setup_tenants(struct cs_run *run)
+{
+	return cg_enter(CG "/a", run->task[0].pid) ?:
+	       cg_enter(CG "/b", run->task[1].pid);
+}
+
+/*
+ * The STRIP_MS of the window where the less running task ran most: on a
+ * busy host a vCPU can lose its CPU for tens of milliseconds, and a strip
+ * where one task never ran shows nothing.
+ */
+static uint64_t strip_start(const struct cs_run *run)
+{
+	uint64_t len = STRIP_MS * NSEC_PER_MSEC, step = len / 4;
+	uint64_t from, best = run->t_start, best_ran = 0, a, b;
+
+	for (from = run->t_start; from + len <= run->t_end; from += step) {
+		a = cs_ran_ns(run, 0, from, from + len);
+		b = cs_ran_ns(run, 1, from, from + len);
+		if ((a < b ? a : b) > best_ran) {
+			best_ran = a < b ? a : b;
+			best = from;
+		}
+	}
+	return best;
+}
+
+/* When task @i ran in the STRIP_MS from @from. */
+static void strip(const struct cs_run *run, int i, uint64_t from, char *out)
+{
+	uint64_t cell = STRIP_MS * NSEC_PER_MSEC / STRIP_LEN, ran;
+	int k;
+
+	for (k = 0; k < STRIP_LEN; k++, from += cell) {
+		ran = cs_ran_ns(run, i, from, from + cell);
+		out[k] = ran * 2 >= cell ? '#' : ran ? '+' : '.';
+	}
+	out[STRIP_LEN] = '\0';
+}
+
+/* One try: print the "measure" line without its end.  0 or -errno. */
+static int measure_once(const char *name, bool shared, cs_hook_t setup,
+			struct cs_result *res, int try)
+{
+	struct cs_run run = {
+		.nr_tasks = 2,
+		.duration_ns = duration_ns,
+		.setup = setup,
+	};
+	char a[STRIP_LEN + 1], b[STRIP_LEN + 1];
+	uint64_t from;
+	int ret;
+
+	run.task[0].cpu = core[0];
+	run.task[1].cpu = core[1];
+	ret = cs_measure(&run);
+	if (ret) {
+		fprintf(stderr, "cs_measure: %s: %s\n", name, strerror(-ret));
+		return ret;
+	}
+	cs_result(&run, CS_WHOLE, res);
+	from = strip_start(&run);
+	strip(&run, 0, from, a);
+	strip(&run, 1, from, b);
+	cs_run_free(&run);
+
+	printf("measure name=%s try=%d expect=%s", name, try,
+	       shared ? "shared" : "isolated");
+	printf(" overlap_pct=%.3f chance_pct=%.1f ran_a_pct=%.1f ran_b_pct=%.1f",
+	       res->overlap, res->chance, res->ran[0], res->ran[1]);
+	printf(" segs_a=%u segs_b=%u window_ms=%llu gap_us=%llu",
+	       res->segs[0], res->segs[1],
+	       (unsigned long long)(res->window_ns / NSEC_PER_MSEC),
+	       (unsigned long long)(CS_GAP_NS / 1000));
+	printf(" strip_ms=%d strip_a=%s strip_b=%s", STRIP_MS, a, b);
+	return 0;
+}
+
+/*
+ * Measure as the tests do, again while the host starves the tasks
+ * (cs_verdict()); the line of each try ends in ok= but the last one's,
+ * which the caller ends with verdict().  1 or 0 as cs_verdict(), -1 if a
+ * measurement failed.
+ */
+static int measure(const char *name, bool shared, cs_hook_t setup,
+		   struct cs_result *res)
+{
+	int try, v = 0;
+
+	for (try = 1; try <= CS_TRIES; try++) {
+		if (measure_once(name, shared, setup, res, try))
+			return -1;
+		v = cs_verdict(res, shared);
+		if (v >= 0 || try == CS_TRIES)
+			break;
+		printf(" ok=0 starved=1\n");
+	}
+	return v > 0;
+}
+
+static void verdict(bool ok)
+{
+	printf(" ok=%d\n", ok);
+	contradicted |= !ok;
+}
+
+static int show_topo(void)
+{
+	struct cs_topo t;
+	int sib[CS_MAX_CPUS], n, i, ret;
+
+	ret = cs_topology(&t);
+	if (ret) {
+		fprintf(stderr, "cs_measure: topology: %s\n", strerror(-ret));
+		return 2;
+	}
+	printf("topo cpus=%d packages=%d cores=%d threads=%d smt=%d core=",
+	       t.cpus, t.packages, t.cores, t.threads, t.threads > 1);
+	n = cs_cpu_siblings(0, sib, CS_MAX_CPUS);
+	for (i = 0; i < n; i++)
+		printf("%s%d", i ? "," : "", sib[i]);
+	printf("\n");
+	printf("limits gap_us=%llu isolated_max_pct=%.1f min_ran_pct=%.1f",
+	       (unsigned long long)(CS_GAP_NS / 1000), CS_ISOLATED_MAX_PCT,
+	       CS_MIN_RAN_PCT);
+	printf(" shared_min_pct=%.1f shared_min_chance=%.1f tries=%d\n",
+	       CS_SHARED_MIN_PCT, CS_SHARED_MIN_CHANCE, CS_TRIES);
+	return 0;
+}
+
+static int demo_cookies(void)
+{
+	struct cs_result res;
+
+	int ok;
+
+	ok = measure("different-cookies", false, setup_differ, &res);
+	if (ok < 0)
+		return 2;
+	verdict(ok);
+	ok = measure("same-cookie", true, setup_same, &res);
+	if (ok < 0)
+		return 2;
+	verdict(ok);
+	return contradicted;
+}
+
+static long long force_idle_us(const char *cg)
+{
+	return cg_read_key(cg, "cpu.stat", FORCE_IDLE);
+}
+
+static int demo_tenants(void)
+{
+	long long a, b;
+	struct cs_result res;
+	int old = 0, ret, ok;
+
+	cg_destroy(CG);
+	if (cg_enable_cpu("") || cg_create(CG) || cg_enable_cpu(CG) ||
+	    cg_create(CG "/a") || cg_create(CG "/b") ||
+	    cg_tag(CG "/a", 1) || cg_tag(CG "/b", 1)) {
+		fprintf(stderr, "cs_measure: cannot make two tagged cgroups\n");
+		cg_destroy(CG);
+		return 2;
+	}
+	ret = cs_schedstats(1, &old);
+	a = force_idle_us(CG "/a");
+	b = force_idle_us(CG "/b");
+	ok = measure("tenants", false, setup_tenants, &res);
+	if (ok >= 0) {
+		a = force_idle_us(CG "/a") - a;
+		b = force_idle_us(CG "/b") - b;
+		printf(" force_idle_a_us=%lld force_idle_b_us=%lld", a, b);
+		verdict(!ret && ok && a + b > 0);
+	}
+	if (!ret)
+		cs_schedstats(old, NULL);
+	cg_destroy(CG);
+	return ok >= 0 ? contradicted : 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "";
+	int opt;
+
+	optind = 2;
+	while ((opt = getopt(argc, argv, "d:")) != -1) {
+		if (opt == 'd')
+			duration_ns = strtoull(optarg, NULL, 10) * NSEC_PER_MSEC;
+	}
+	if (!strcmp(what, "topo"))
+		return show_topo();
+	if (strcmp(what, "cookies") && strcmp(what, "tenants")) {
+		fprintf(stderr, "usage: cs_measure topo|cookies|tenants [-d MS]\n");
+		return 2;
+	}
+	if (cs_find_core(2, core)) {
+		fprintf(stderr, "cs_measure: no SMT core\n");
+		return 2;
+	}
+	return !strcmp(what, "cookies") ? demo_cookies() : demo_tenants();
+}
