@@ -629,10 +629,11 @@ static void scs_map_cpu(unsigned int cpu)
 	if (!core)
 		core = per_cpu_ptr(&sched_core_vm_cores, cpu);
 
-	if (WARN_ONCE(core->nr_slots >= SCS_MAX_THREADS,
-		      "coresched: more than %d threads per core, CPU%u is not isolated\n",
-		      SCS_MAX_THREADS, cpu))
+	if (core->nr_slots >= SCS_MAX_THREADS) {
+		pr_warn_once("coresched: more than %d threads per core, CPU%u is not isolated from its siblings\n",
+			     SCS_MAX_THREADS, cpu);
 		core = per_cpu_ptr(&sched_core_vm_cores, cpu);
+	}
 
 	vc->slot = core->nr_slots;
 	core->cpu[vc->slot] = cpu;
