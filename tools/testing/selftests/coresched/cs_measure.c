@@ -4,7 +4,8 @@
  * the tests' own code and verdicts (cs_overlap.h): one line of key=value
  * pairs per result, for the host to format.  Not a test: the exit code is
  * 1 if a measurement contradicts what core scheduling claims, 2 if one
- * could not be made.
+ * could not be made, 3 if the host starved the guest too much for a
+ * verdict (see cs_verdict()).
  *
  * usage: cs_measure topo
  *          "topo cpus=2 packages=1 cores=1 threads=2 smt=1 core=0,1",
@@ -16,12 +17,15 @@
  *          two cgroups with cpu.core_sched=1, one task in each: a
  *          "measure" line with the forced idle charged to each
  *
- * A "measure" line: name=, try=, expect=isolated|shared, overlap_pct=,
- * chance_pct=, ran_a_pct=, ran_b_pct=, segs_a=, segs_b=, window_ms=,
+ * A "measure" line: name=, try=, expect=isolated|shared, overlap_pct=
+ * (both at once, as the workers saw it), seen_a_pct=, seen_b_pct= (as each
+ * saw it), clock_overlap_pct= (as the clocks say: see cs_overlap.h),
+ * chance_pct=, ran_a_pct=, ran_b_pct=, guest_a_pct=, guest_b_pct= (the
+ * CPU time the guest gave each task), segs_a=, segs_b=, window_ms=,
  * gap_us=, strip_ms=, strip_a=, strip_b= (STRIP_MS ms of the window in
  * STRIP_LEN cells: '#' ran most of the cell, '+' part of it, '.' not at
- * all), and ok=1|0; a try on which the host starved the tasks too much
- * for a verdict ends in "ok=0 starved=1" and is followed by another.
+ * all), then verdict=ok|contradicted|starved.  A "starved" try is followed
+ * by another, CS_TRIES in all: the last line of a name is its result.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,7 +45,7 @@
 
 static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
 static int core[2];
-static bool contradicted;
+static int status;	/* the exit code so far */
 
 static int setup_differ(struct cs_run *run)
 {
@@ -60,19 +64,33 @@ static int setup_tenants(struct cs_run *run)
 	       cg_enter(CG "/b", run->task[1].pid);
 }
 
+/* Both at once in [@from, @to), as the workers saw it. */
+static uint64_t both_ns(const struct cs_run *run, uint64_t from, uint64_t to)
+{
+	uint64_t a = cs_both_ns(run, 0, from, to), b = cs_both_ns(run, 1, from, to);
+
+	return a > b ? a : b;
+}
+
 /*
  * The STRIP_MS of the window where the less running task ran most: on a
  * busy host a vCPU can lose its CPU for tens of milliseconds, and a strip
- * where one task never ran shows nothing.
+ * where one task never ran shows nothing.  Stretches where the clocks
+ * claim more overlap than the workers saw (cs_overlap.h) are passed over:
+ * their segments are not to be drawn.
  */
 static uint64_t strip_start(const struct cs_run *run)
 {
 	uint64_t len = STRIP_MS * NSEC_PER_MSEC, step = len / 4;
-	uint64_t from, best = run->t_start, best_ran = 0, a, b;
+	uint64_t from, best = run->t_start, best_ran = 0, a, b, to;
 
 	for (from = run->t_start; from + len <= run->t_end; from += step) {
-		a = cs_ran_ns(run, 0, from, from + len);
-		b = cs_ran_ns(run, 1, from, from + len);
+		to = from + len;
+		if (cs_clock_overlap_ns(run, 0, 1, from, to) >
+		    both_ns(run, from, to) + len / 100)
+			continue;
+		a = cs_ran_ns(run, 0, from, to);
+		b = cs_ran_ns(run, 1, from, to);
 		if ((a < b ? a : b) > best_ran) {
 			best_ran = a < b ? a : b;
 			best = from;
@@ -122,8 +140,11 @@ static int measure_once(const char *name, bool shared, cs_hook_t setup,
 
 	printf("measure name=%s try=%d expect=%s", name, try,
 	       shared ? "shared" : "isolated");
-	printf(" overlap_pct=%.3f chance_pct=%.1f ran_a_pct=%.1f ran_b_pct=%.1f",
-	       res->overlap, res->chance, res->ran[0], res->ran[1]);
+	printf(" overlap_pct=%.3f seen_a_pct=%.3f seen_b_pct=%.3f clock_overlap_pct=%.3f",
+	       res->overlap, res->both[0], res->both[1], res->clock_overlap);
+	printf(" chance_pct=%.1f ran_a_pct=%.1f ran_b_pct=%.1f",
+	       res->chance, res->ran[0], res->ran[1]);
+	printf(" guest_a_pct=%.1f guest_b_pct=%.1f", res->guest[0], res->guest[1]);
 	printf(" segs_a=%u segs_b=%u window_ms=%llu gap_us=%llu",
 	       res->segs[0], res->segs[1],
 	       (unsigned long long)(res->window_ns / NSEC_PER_MSEC),
@@ -132,11 +153,24 @@ static int measure_once(const char *name, bool shared, cs_hook_t setup,
 	return 0;
 }
 
+#define FAILED	-2	/* beside cs_verdict()'s 1, 0 and -1 */
+
+/* End a "measure" line; the exit code follows the worst verdict. */
+static void end_line(int v)
+{
+	const char *word = v > 0 ? "ok" : v ? "starved" : "contradicted";
+
+	printf(" verdict=%s\n", word);
+	if (!v)
+		status = 1;
+	else if (v < 0 && !status)
+		status = 3;
+}
+
 /*
  * Measure as the tests do, again while the host starves the tasks
- * (cs_verdict()); the line of each try ends in ok= but the last one's,
- * which the caller ends with verdict().  1 or 0 as cs_verdict(), -1 if a
- * measurement failed.
+ * (cs_verdict()); every line but the last is ended here, the last by the
+ * caller, with end_line().  cs_verdict()'s value, or FAILED.
  */
 static int measure(const char *name, bool shared, cs_hook_t setup,
 		   struct cs_result *res)
@@ -145,19 +179,13 @@ static int measure(const char *name, bool shared, cs_hook_t setup,
 
 	for (try = 1; try <= CS_TRIES; try++) {
 		if (measure_once(name, shared, setup, res, try))
-			return -1;
+			return FAILED;
 		v = cs_verdict(res, shared);
 		if (v >= 0 || try == CS_TRIES)
 			break;
-		printf(" ok=0 starved=1\n");
+		printf(" verdict=starved\n");
 	}
-	return v > 0;
-}
-
-static void verdict(bool ok)
-{
-	printf(" ok=%d\n", ok);
-	contradicted |= !ok;
+	return v;
 }
 
 static int show_topo(void)
@@ -179,8 +207,8 @@ static int show_topo(void)
 	printf("limits gap_us=%llu isolated_max_pct=%.1f min_ran_pct=%.1f",
 	       (unsigned long long)(CS_GAP_NS / 1000), CS_ISOLATED_MAX_PCT,
 	       CS_MIN_RAN_PCT);
-	printf(" shared_min_pct=%.1f shared_min_chance=%.1f tries=%d\n",
-	       CS_SHARED_MIN_PCT, CS_SHARED_MIN_CHANCE, CS_TRIES);
+	printf(" shared_min_pct=%.1f shared_min_chance=%.1f host_min_share=%.1f tries=%d\n",
+	       CS_SHARED_MIN_PCT, CS_SHARED_MIN_CHANCE, CS_HOST_MIN_SHARE, CS_TRIES);
 	return 0;
 }
 
@@ -188,17 +216,17 @@ static int demo_cookies(void)
 {
 	struct cs_result res;
 
-	int ok;
+	int v;
 
-	ok = measure("different-cookies", false, setup_differ, &res);
-	if (ok < 0)
+	v = measure("different-cookies", false, setup_differ, &res);
+	if (v == FAILED)
 		return 2;
-	verdict(ok);
-	ok = measure("same-cookie", true, setup_same, &res);
-	if (ok < 0)
+	end_line(v);
+	v = measure("same-cookie", true, setup_same, &res);
+	if (v == FAILED)
 		return 2;
-	verdict(ok);
-	return contradicted;
+	end_line(v);
+	return status;
 }
 
 static long long force_idle_us(const char *cg)
@@ -210,7 +238,7 @@ static int demo_tenants(void)
 {
 	long long a, b;
 	struct cs_result res;
-	int old = 0, ret, ok;
+	int old = 0, ret, v;
 
 	cg_destroy(CG);
 	if (cg_enable_cpu("") || cg_create(CG) || cg_enable_cpu(CG) ||
@@ -223,17 +251,18 @@ static int demo_tenants(void)
 	ret = cs_schedstats(1, &old);
 	a = force_idle_us(CG "/a");
 	b = force_idle_us(CG "/b");
-	ok = measure("tenants", false, setup_tenants, &res);
-	if (ok >= 0) {
+	v = measure("tenants", false, setup_tenants, &res);
+	if (v != FAILED) {
 		a = force_idle_us(CG "/a") - a;
 		b = force_idle_us(CG "/b") - b;
 		printf(" force_idle_a_us=%lld force_idle_b_us=%lld", a, b);
-		verdict(!ret && ok && a + b > 0);
+		/* Isolation costs forced idle: none accounted contradicts it. */
+		end_line(ret || a + b <= 0 ? 0 : v);
 	}
 	if (!ret)
 		cs_schedstats(old, NULL);
 	cg_destroy(CG);
-	return ok >= 0 ? contradicted : 2;
+	return v != FAILED ? status : 2;
 }
 
 int main(int argc, char **argv)

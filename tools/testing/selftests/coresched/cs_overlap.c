@@ -22,6 +22,9 @@
 #define SYS_CPU		"/sys/devices/system/cpu"
 #define CS_SCHEDSTATS	"/proc/sys/kernel/sched_schedstats"
 
+#define CLOCK_BATCHES	20
+#define CLOCK_BATCH	1000
+
 uint64_t cs_now(void)
 {
 	struct timespec ts;
@@ -30,16 +33,24 @@ uint64_t cs_now(void)
 	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
+/*
+ * The cheapest of a few batches: a batch during which the host preempted
+ * the vCPU would overstate the cost of a reading.
+ */
 double cs_clock_cost_ns(void)
 {
-	uint64_t start = cs_now(), end = start + 10 * NSEC_PER_MSEC, now;
-	unsigned long n = 0;
+	uint64_t start, took, best = UINT64_MAX;
+	int batch, i;
 
-	do {
-		now = cs_now();
-		n++;
-	} while (now < end);
-	return (double)(now - start) / n;
+	for (batch = 0; batch < CLOCK_BATCHES; batch++) {
+		start = cs_now();
+		for (i = 0; i < CLOCK_BATCH; i++)
+			cs_now();
+		took = cs_now() - start;
+		if (took < best)
+			best = took;
+	}
+	return (double)best / (CLOCK_BATCH + 1);
 }
 
 /* Read a small sysfs file of CPU @cpu: 0 or -errno. */
@@ -189,10 +200,25 @@ int cs_topology(struct cs_topo *topo)
  * The shared page of a run: the window, which every worker reads once
  * woken, then each worker's segments.
  */
+/* A worker's iteration count, alone in its cache line. */
+struct cs_count {
+	unsigned long v;
+	char pad[64 - sizeof(unsigned long)];
+};
+
+/*
+ * The shared pages of a run: the window, which every worker reads once
+ * woken, the workers' counts, then each worker's segments, then each
+ * worker's pieces of witnessed co-running.
+ */
 struct cs_shared {
+	struct cs_count count[CS_MAX_TASKS];
 	uint64_t t_start, t_end;
 	unsigned int nr_segs[CS_MAX_TASKS];
+	unsigned int nr_both[CS_MAX_TASKS];
 	int overflow[CS_MAX_TASKS];
+	/* CPU time the guest gave each worker, in each half of the window */
+	uint64_t cpu_ns[CS_MAX_TASKS][2];
 };
 
 static struct cs_seg *shm_segs(void *shm, int i)
@@ -201,34 +227,108 @@ static struct cs_seg *shm_segs(void *shm, int i)
 		(size_t)i * CS_MAX_SEGS;
 }
 
-static void record(struct cs_shared *sh, struct cs_seg *segs, int i,
-		   uint64_t start, uint64_t end)
+static struct cs_seg *shm_both(void *shm, int nr_tasks, int i)
 {
-	if (sh->nr_segs[i] == CS_MAX_SEGS) {
-		sh->overflow[i] = 1;
-		return;
-	}
-	segs[sh->nr_segs[i]].start = start;
-	segs[sh->nr_segs[i]].end = end;
-	sh->nr_segs[i]++;
+	return shm_segs(shm, nr_tasks + i);
 }
 
-/* Spin until the end of the window, recording when we ran. */
-static void spin(struct cs_shared *sh, struct cs_seg *segs, int i)
+/* Append [@start, @end] to a list of @n segments: false if it is full. */
+static bool append(struct cs_seg *list, unsigned int *n, uint64_t start,
+		   uint64_t end)
 {
-	uint64_t end = sh->t_end, first, prev, now;
+	if (*n == CS_MAX_SEGS)
+		return false;
+	list[*n].start = start;
+	list[*n].end = end;
+	(*n)++;
+	return true;
+}
 
-	first = cs_now();
-	prev = first;
-	while (prev < end) {
-		now = cs_now();
-		if (now - prev > CS_GAP_NS) {
-			record(sh, segs, i, first, prev);
-			first = now;
+static uint64_t cpu_time(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* What worker @i sees of its partner, and where it writes. */
+struct cs_spin {
+	struct cs_shared *sh;
+	struct cs_seg *segs, *both;
+	int i;
+	uint64_t first, prev;		/* the open segment */
+	uint64_t both_first, both_last;	/* the open piece of co-running */
+	unsigned long seen;		/* the partner's count, last read */
+};
+
+/*
+ * One iteration ending at @now.  The partner's count moved by a little
+ * since our last one: it ran while we did (CS_WITNESS_MAX).
+ */
+static void step(struct cs_spin *w, uint64_t now)
+{
+	struct cs_shared *sh = w->sh;
+	unsigned long c = __atomic_load_n(&sh->count[w->i ^ 1].v, __ATOMIC_RELAXED);
+	bool ok = true;
+
+	if (now - w->prev > CS_GAP_NS) {
+		ok &= append(w->segs, &sh->nr_segs[w->i], w->first, w->prev);
+		w->first = now;
+	} else if (c != w->seen && c - w->seen <= CS_WITNESS_MAX) {
+		if (w->both_first && w->prev - w->both_last > CS_GAP_NS) {
+			ok &= append(w->both, &sh->nr_both[w->i], w->both_first,
+				     w->both_last);
+			w->both_first = 0;
 		}
-		prev = now;
+		if (!w->both_first)
+			w->both_first = w->prev;
+		w->both_last = now;
 	}
-	record(sh, segs, i, first, prev);
+	w->seen = c;
+	__atomic_store_n(&sh->count[w->i].v, sh->count[w->i].v + 1, __ATOMIC_RELAXED);
+	w->prev = now;
+	if (!ok)
+		sh->overflow[w->i] = 1;
+}
+
+/*
+ * Spin until the end of the window, recording when we ran and when we saw
+ * our partner run too, and what CPU time the guest gave us in each half
+ * (one system call, at half time).
+ */
+static void spin(struct cs_run *run, int i)
+{
+	struct cs_shared *sh = run->shm;
+	uint64_t end = sh->t_end, half = sh->t_start + (end - sh->t_start) / 2;
+	uint64_t cpu_start = cpu_time(), cpu_half = 0, now;
+	struct cs_spin w = {
+		.sh = sh,
+		.segs = shm_segs(run->shm, i),
+		.both = shm_both(run->shm, run->nr_tasks, i),
+		.i = i,
+	};
+
+	w.seen = __atomic_load_n(&sh->count[i ^ 1].v, __ATOMIC_RELAXED);
+	w.first = cs_now();
+	w.prev = w.first;
+	while (w.prev < end) {
+		now = cs_now();
+		step(&w, now);
+		if (!cpu_half && now >= half) {
+			cpu_half = cpu_time();
+			w.prev = cs_now();
+		}
+	}
+	if (!append(w.segs, &sh->nr_segs[i], w.first, w.prev))
+		sh->overflow[i] = 1;
+	if (w.both_first &&
+	    !append(w.both, &sh->nr_both[i], w.both_first, w.both_last))
+		sh->overflow[i] = 1;
+	if (!cpu_half)
+		cpu_half = cpu_start;
+	sh->cpu_ns[i][0] = cpu_half - cpu_start;
+	sh->cpu_ns[i][1] = cpu_time() - cpu_half;
 }
 
 /*
@@ -238,7 +338,6 @@ static void spin(struct cs_shared *sh, struct cs_seg *segs, int i)
  */
 static void worker(struct cs_run *run, int i, int ready, int go)
 {
-	struct cs_shared *sh = run->shm;
 	char c = 0;
 
 	if (cs_pin(run->task[i].cpu))
@@ -247,7 +346,7 @@ static void worker(struct cs_run *run, int i, int ready, int go)
 		_exit(3);
 	if (read(go, &c, 1) != 0)
 		_exit(4);
-	spin(sh, shm_segs(run->shm, i), i);
+	spin(run, i);
 	_exit(0);
 }
 
@@ -348,17 +447,21 @@ static void collect(struct cs_run *run)
 		run->task[i].nr_segs = sh->nr_segs[i];
 		run->task[i].overflow = sh->overflow[i];
 		run->task[i].segs = shm_segs(run->shm, i);
+		run->task[i].nr_both = sh->nr_both[i];
+		run->task[i].both = shm_both(run->shm, run->nr_tasks, i);
 	}
 }
 
 int cs_measure(struct cs_run *run)
 {
-	int ready[2], go[2], ret;
+	int ready[2], go[2], ret, i;
 
 	if (run->nr_tasks < 1 || run->nr_tasks > CS_MAX_TASKS)
 		return -EINVAL;
+	if (cs_clock_cost_ns() > CS_CLOCK_MAX_NS)
+		return -ETIME;
 	run->shm_size = sizeof(struct cs_shared) +
-		sizeof(struct cs_seg) * CS_MAX_SEGS * run->nr_tasks;
+		sizeof(struct cs_seg) * CS_MAX_SEGS * run->nr_tasks * 2;
 	run->shm = mmap(NULL, run->shm_size, PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (run->shm == MAP_FAILED) {
@@ -388,6 +491,10 @@ int cs_measure(struct cs_run *run)
 	}
 	ret = run_window(run, go[1]);
 	collect(run);
+	for (i = 0; i < run->nr_tasks && !ret; i++) {
+		if (run->task[i].overflow)
+			ret = -ENOSPC;
+	}
 out_ready:
 	close(ready[0]);
 	close(ready[1]);
@@ -426,24 +533,38 @@ static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
 	return m < c ? m : c;
 }
 
-uint64_t cs_ran_ns(const struct cs_run *run, int i, uint64_t from, uint64_t to)
+/* The time @n segments cover in [@from, @to); the longest piece in @longest. */
+static uint64_t covered(const struct cs_seg *segs, unsigned int n,
+			uint64_t from, uint64_t to, uint64_t *longest)
 {
-	const struct cs_task *t = &run->task[i];
 	uint64_t sum = 0, lo, hi;
 	unsigned int k;
 
-	for (k = 0; k < t->nr_segs; k++) {
-		lo = t->segs[k].start > from ? t->segs[k].start : from;
-		hi = t->segs[k].end < to ? t->segs[k].end : to;
-		if (hi > lo)
+	for (k = 0; k < n; k++) {
+		lo = segs[k].start > from ? segs[k].start : from;
+		hi = segs[k].end < to ? segs[k].end : to;
+		if (hi > lo) {
 			sum += hi - lo;
+			if (longest && hi - lo > *longest)
+				*longest = hi - lo;
+		}
 	}
 	return sum;
 }
 
+uint64_t cs_ran_ns(const struct cs_run *run, int i, uint64_t from, uint64_t to)
+{
+	return covered(run->task[i].segs, run->task[i].nr_segs, from, to, NULL);
+}
+
+uint64_t cs_both_ns(const struct cs_run *run, int i, uint64_t from, uint64_t to)
+{
+	return covered(run->task[i].both, run->task[i].nr_both, from, to, NULL);
+}
+
 /* Both lists are in time order: walk them together. */
-uint64_t cs_overlap_ns(const struct cs_run *run, int i, int j,
-		       uint64_t from, uint64_t to)
+uint64_t cs_clock_overlap_ns(const struct cs_run *run, int i, int j,
+			     uint64_t from, uint64_t to)
 {
 	const struct cs_task *a = &run->task[i], *b = &run->task[j];
 	unsigned int x = 0, y = 0;
@@ -474,6 +595,26 @@ static unsigned int segs_in(const struct cs_run *run, int i,
 	return n;
 }
 
+/* The CPU time the guest gave each task in @part (halves split at half time). */
+static void guest_share(const struct cs_run *run, enum cs_part part,
+			struct cs_result *res)
+{
+	const struct cs_shared *sh = run->shm;
+	uint64_t half = (run->t_end - run->t_start) / 2, cpu, len;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (part == CS_WHOLE) {
+			cpu = sh->cpu_ns[i][0] + sh->cpu_ns[i][1];
+			len = run->t_end - run->t_start;
+		} else {
+			cpu = sh->cpu_ns[i][part == CS_AFTER];
+			len = half;
+		}
+		res->guest[i] = len ? 100.0 * cpu / len : 0;
+	}
+}
+
 void cs_result(const struct cs_run *run, enum cs_part part,
 	       struct cs_result *res)
 {
@@ -484,21 +625,34 @@ void cs_result(const struct cs_run *run, enum cs_part part,
 	cs_window(run, part, &from, &to);
 	res->window_ns = to > from ? to - from : 0;
 	w = res->window_ns ? res->window_ns / 100.0 : 1;
-	res->overlap = cs_overlap_ns(run, 0, 1, from, to) / w;
+	res->longest_ns = 0;
+	res->clock_overlap = cs_clock_overlap_ns(run, 0, 1, from, to) / w;
+	for (i = 0; i < 2; i++) {
+		const struct cs_task *t = &run->task[i];
+		uint64_t both = covered(t->both, t->nr_both, from, to,
+					&res->longest_ns);
+
+		res->both[i] = both / w;
+	}
+	/* Either task's witness is evidence enough. */
+	res->overlap = res->both[0] > res->both[1] ? res->both[0] : res->both[1];
 	for (i = 0; i < 2; i++) {
 		res->ran[i] = cs_ran_ns(run, i, from, to) / w;
 		res->segs[i] = segs_in(run, i, from, to);
 	}
 	res->chance = res->ran[0] * res->ran[1] / 100;
+	guest_share(run, part, res);
 }
 
 void cs_format(char *buf, size_t size, const struct cs_result *res)
 {
 	snprintf(buf, size,
-		 "overlap %.3f%% of %llu ms (by chance %.1f%%); ran %.1f%% + %.1f%% in %u + %u segments",
+		 "overlap %.3f%% of %llu ms (seen by A %.3f%%, B %.3f%%, longest %llu us; by the clocks %.3f%%; chance %.1f%%); ran %.1f%% + %.1f%% (guest %.0f%% + %.0f%%) in %u + %u segments",
 		 res->overlap, (unsigned long long)(res->window_ns / NSEC_PER_MSEC),
-		 res->chance,
-		 res->ran[0], res->ran[1], res->segs[0], res->segs[1]);
+		 res->both[0], res->both[1],
+		 (unsigned long long)(res->longest_ns / 1000), res->clock_overlap,
+		 res->chance, res->ran[0], res->ran[1], res->guest[0],
+		 res->guest[1], res->segs[0], res->segs[1]);
 }
 
 bool cs_isolated(const struct cs_result *res)
@@ -515,15 +669,18 @@ bool cs_shared(const struct cs_result *res)
 
 int cs_verdict(const struct cs_result *res, bool shared)
 {
-	bool starved;
+	int i;
 
 	if (shared ? cs_shared(res) : cs_isolated(res))
 		return 1;
-	if (shared)
-		starved = res->chance * CS_SHARED_MIN_CHANCE < CS_SHARED_MIN_PCT;
-	else
-		starved = res->overlap <= CS_ISOLATED_MAX_PCT;
-	return starved ? -1 : 0;
+	if (!shared && res->overlap > CS_ISOLATED_MAX_PCT)
+		return 0;
+	/* The guest let a task run, the host did not: no verdict. */
+	for (i = 0; i < 2; i++) {
+		if (res->ran[i] < CS_HOST_MIN_SHARE * res->guest[i])
+			return -1;
+	}
+	return 0;
 }
 
 int cs_schedstats(int on, int *old)
