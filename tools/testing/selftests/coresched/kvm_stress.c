@@ -14,7 +14,13 @@
  * stressor did its work, every thread ended before a deadline, every CPU
  * is online again, and the coresched stats count no invariant violation.
  *
- * usage: kvm_stress [-t SECONDS]   (default 10)
+ * usage: kvm_stress [-t SECONDS] [-k]
+ *   -t  how long (default 10 s)
+ *   -k  the VMM gives every VM a cookie of its own with prctl, as on a
+ *       kernel without coresched=vm: the vCPU threads of a VM inherit a
+ *       cookie created just before them (main, then the churn thread,
+ *       keep the last one they created).  Under coresched=on this puts
+ *       core scheduling itself under the same stress.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +71,7 @@ static struct vcpu_stat stats[NR_VMS][KVM_VM_MAX_VCPUS];
 static struct io_thread io[NR_VMS];
 static int nr_vcpus_per_vm, nr_cpus;
 static bool cookies;		/* coresched not off: prctl works */
+static bool vmm_cookies;	/* -k */
 static int stop;		/* helpers: time is up */
 
 static pthread_t churn_tid, signal_tid, hotplug_tid;
@@ -86,6 +94,36 @@ static void sleep_us(long us)
 static void *vcpu_thread(struct kvm_vcpu *vcpu)
 {
 	return (void *)kvm_vcpu_loop(vcpu, NULL);
+}
+
+/*
+ * prctl(PR_SCHED_CORE) fails with ENODEV while no core has two threads
+ * online, which the hotplug thread brings about for a moment: retry.
+ */
+static int cs_retry(int cmd, pid_t pid)
+{
+	int err;
+
+	for (;;) {
+		err = cs_prctl(cmd, pid, 0, 0);
+		if (err != -ENODEV || stopping())
+			return err;
+		sleep_us(1000);
+	}
+}
+
+/* The cookie of @pid, retried like cs_retry(); 0 if it cannot be had. */
+static uint64_t get_retry(pid_t pid)
+{
+	uint64_t cookie;
+	int err;
+
+	for (;;) {
+		cookie = cs_get(pid, &err);
+		if (err != -ENODEV || stopping())
+			return cookie;
+		sleep_us(1000);
+	}
 }
 
 /* Wait until @vcpu's guest ran (its counter moved) or time is up. */
@@ -114,12 +152,12 @@ static void *io_thread(void *arg)
 	if (!wait_ran(t->from, JOIN_TIMEOUT_MS))
 		return NULL;
 	if (cookies) {
-		err = cs_share_from(t->from->tid);
+		err = cs_retry(PR_SCHED_CORE_SHARE_FROM, t->from->tid);
 		if (err) {
 			t->err = "PR_SCHED_CORE_SHARE_FROM failed";
 			return NULL;
 		}
-		if (cs_get(0, NULL) != cs_get(t->from->tid, NULL)) {
+		if (get_retry(0) != get_retry(t->from->tid)) {
 			t->err = "the I/O thread's cookie is not its vCPU thread's";
 			return NULL;
 		}
@@ -142,9 +180,16 @@ static void *churn_thread(void *arg)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	unsigned int i;
+	int err;
 
 	(void)arg;
 	while (!stopping()) {
+		err = vmm_cookies ? cs_retry(PR_SCHED_CORE_CREATE, 0) : 0;
+		if (err) {
+			ksft_print_msg("churn: PR_SCHED_CORE_CREATE: %s\n", strerror(-err));
+			churn_err = "churn: PR_SCHED_CORE_CREATE failed";
+			return NULL;
+		}
 		vm = kvm_vm_create();
 		if (!vm) {
 			churn_err = "churn: cannot create a VM";
@@ -265,6 +310,9 @@ static void create_vms(void)
 	int i, j;
 
 	for (i = 0; i < NR_VMS; i++) {
+		/* The VM's vCPU threads inherit it. */
+		if (vmm_cookies && cs_create(0, 0))
+			ksft_exit_fail_msg("PR_SCHED_CORE_CREATE failed\n");
 		vms[i] = kvm_vm_create();
 		if (!vms[i])
 			ksft_exit_fail_msg("%s\n", kvm_error());
@@ -452,10 +500,13 @@ int main(int argc, char **argv)
 	int opt, i, bad = 0;
 	bool joined;
 
-	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		if (opt != 't')
-			ksft_exit_fail_msg("usage: %s [-t SECONDS]\n", argv[0]);
-		seconds = atof(optarg);
+	while ((opt = getopt(argc, argv, "t:k")) != -1) {
+		if (opt == 't')
+			seconds = atof(optarg);
+		else if (opt == 'k')
+			vmm_cookies = true;
+		else
+			ksft_exit_fail_msg("usage: %s [-t SECONDS] [-k]\n", argv[0]);
 	}
 
 	ksft_print_header();
@@ -468,9 +519,9 @@ int main(int argc, char **argv)
 	nr_vcpus_per_vm = nr_cpus < 2 ? 2 : nr_cpus;
 	cookies = !mode || strcmp(mode, "off");
 	find_hotplug_cpus();
-	ksft_print_msg("mode %s, %d CPUs (%d to hotplug), %d VMs of %d vCPUs, %.1f s\n",
+	ksft_print_msg("mode %s, %d CPUs (%d to hotplug), %d VMs of %d vCPUs, %.1f s, %s\n",
 		       mode ? mode : "none", nr_cpus, nr_hotplug_cpus, NR_VMS,
-		       nr_vcpus_per_vm, seconds);
+		       nr_vcpus_per_vm, seconds, vmm_cookies ? "VMM cookies" : "");
 
 	kvm_cs_stats_read(&before);
 	create_vms();
