@@ -645,6 +645,20 @@ static long slab_settle(long before)
 	}
 }
 
+/* Without SMT, core scheduling is off: cpu.core_sched refuses writes. */
+static bool smt_active(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/smt/active", "r");
+	int active = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &active) != 1)
+			active = 0;
+		fclose(f);
+	}
+	return active == 1;
+}
+
 static void setup(void)
 {
 	static const char * const dirs[] = {
@@ -689,6 +703,8 @@ int main(int argc, char **argv)
 		ksft_exit_skip("coresched=off: no domains to stress\n");
 	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
 		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
+	if (!smt_active())
+		ksft_exit_skip("no SMT: the kernel makes no domains\n");
 	ksft_set_plan(3);
 
 	slab_shrink();
