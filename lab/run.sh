@@ -182,8 +182,10 @@ tr -d '\r' < "$out/results.log" > "$log"
 
 parse "$(line info kernel=)"
 heading "Core scheduling isolation: demonstration"
-printf '   kernel %s (%s) under QEMU TCG, -smp %s; coresched mode: %s\n' \
-	"${f[kernel]:-?}" "${kernel#"$TOP"/}" "$topo" "${f[mode]:-?}"
+IFS=, read -r sockets cores threads <<< "$topo"
+printf '   kernel %s (%s) under QEMU TCG: %s socket x %s core x %s threads;\n' \
+	"${f[kernel]:-?}" "${kernel#"$TOP"/}" "$sockets" "$cores" "$threads"
+printf '   core scheduling mode (coresched=): %s\n' "${f[mode]:-?}"
 for s in "${SECTIONS[@]}"; do
 	"report_$s"
 	st=$(line status "section=$s ")
