@@ -87,9 +87,12 @@ touch "$console" "$results"
 
 # Judge: first the console, whatever the script said.
 # A splat is any line a kernel checker prints when something went wrong.
+# (Lockdep's reports start with WARNING: or BUG:; "lockdep is turned off"
+# follows one, and "RCU lockdep checking is enabled" is only a banner.)
 splat_re='WARNING:|BUG:|Oops|general protection fault|Kernel panic|'
 splat_re+='KASAN|UBSAN|possible (circular|recursive) locking|'
-splat_re+='inconsistent lock state|lockdep|soft lockup|hard LOCKUP|'
+splat_re+='inconsistent lock state|lockdep is turned off|DEBUG_LOCKS_WARN_ON|'
+splat_re+='soft lockup|hard LOCKUP|'
 splat_re+='blocked for more than|rcu.*(stall|detected stalls)|INFO: task|'
 splat_re+='list_(add|del) corruption|Call Trace:|refcount_t:|kernel BUG'
 

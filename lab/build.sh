@@ -20,9 +20,10 @@ flavour=${1:?usage: build.sh patched|vanilla|debug}
 shift
 frags=("$LAB/config/base.config")
 case $flavour in
-patched) src=$LINUX dir=$BUILD ;;
-vanilla) src=$BASE_GIT dir=$BUILD/vanilla ;;
-debug)   src=$LINUX dir=$BUILD/debug; frags+=("$LAB/config/debug.config") ;;
+patched) src=$LINUX dir=$BUILD; frags+=("$LAB/config/series.config") ;;
+vanilla) src=$VANILLA dir=$BUILD/vanilla ;;
+debug)   src=$LINUX dir=$BUILD/debug
+	 frags+=("$LAB/config/series.config" "$LAB/config/debug.config") ;;
 *) die "build.sh: unknown flavour $flavour" ;;
 esac
 obj=$dir/obj
@@ -57,9 +58,9 @@ missing=$(cat "${frags[@]}" |
 	  sort |
 	  while read -r line; do
 		  case $line in
-		  "# "*) sym=${line#\# }
+		  ("# "*) sym=${line#\# }
 			 ! grep -q "^${sym%% *}=" "$obj/.config" || echo "  $line" ;;
-		  *) grep -qxF "$line" "$obj/.config" || echo "  $line" ;;
+		  (*) grep -qxF "$line" "$obj/.config" || echo "  $line" ;;
 		  esac
 	  done)
 [ -z "$missing" ] || die "these config lines did not survive olddefconfig:

@@ -14,8 +14,16 @@ OUT=${OUT:-$TOP/out}
 # source; the patched tree is a second work tree of that repository.
 BASE_GIT=$BUILD/src/base
 LINUX=$BUILD/src/linux
+VANILLA=$BUILD/vanilla/src/linux
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Every kernel tree of the lab sits at DIR/src/linux with its objects in
+# DIR/obj (DIR: build, build/vanilla, build/bisect), so that with paths
+# made relative to build/ the same source compiles to the same ccache
+# entry in every tree: the per-patch build check and the patched kernel
+# reuse what the vanilla kernel and each other compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$BUILD}
+export CCACHE_NOHASHDIR=true
 export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-2024-11-17}
 export KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=coresched-lab
 JOBS=${JOBS:-$(nproc)}

@@ -40,7 +40,7 @@ open(path, 'w').write(text)
 EOF
 
 # git am onto the pristine base, in a scratch work tree.
-am=$BUILD/src/am
+am=$BUILD/bisect/src/linux
 git_base worktree remove --force "$am" 2>/dev/null || rm -rf "$am"
 git_base worktree prune
 git_base worktree add -q --detach "$am" base
@@ -60,7 +60,7 @@ n=$(git -C "$am" rev-list --count base..HEAD)
 say "series: $n patches in $dir; git am onto $(git_base log -1 --format=%s base) gives the lab's tree"
 
 if [ $bisect = 1 ]; then
-	obj=$BUILD/bisect
+	obj=$BUILD/bisect/obj
 	mkdir -p "$obj"
 	cp "$BUILD/obj/.config" "$obj/.config"
 	i=0

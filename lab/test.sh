@@ -60,31 +60,26 @@ if [ $built = 1 ]; then
 	"$LAB/tests/lab-selftest.sh" >> "$log" 2>&1
 fi
 
-# The guest runs:  name  kernel  topology  mode  timeout  extra command line
-# The mode label picks the tests of lab/guest/tests.list; the command line
-# carries the matching coresched= value.
-RUNS=(
-	"smt2        bzImage        1,1,2 default  600"
-	"mode-off    bzImage        1,1,2 off      300 coresched=off"
-	"mode-on     bzImage        1,1,2 on       600 coresched=on"
-	"mode-vm     bzImage        1,1,2 vm       600 coresched=vm"
-	"mode-bad    bzImage        1,1,2 badparam 600 coresched=bogus"
-	"cores2x2    bzImage        1,2,2 default  600"
-	"smt4        bzImage        1,1,4 default  600"
-	"debug-smt2  debug/bzImage  1,1,2 default  1500"
-)
-for r in "${RUNS[@]}"; do
-	read -r name kernel topo mode tmo append <<< "$r"
+# The guest runs of lab/runs.list.  RUNS=a,b narrows them (development).
+while read -r name kernel topo mode tmo cpu append; do
+	case $name in "#"* | "") continue ;; esac
+	[ -z "${RUNS:-}" ] || case ",$RUNS," in
+		*",$name,"*) ;;
+		*) continue ;;
+	esac
 	if [ $built = 0 ] || [ ! -f "$BUILD/$kernel" ]; then
 		rec fail "$name: boot" "no kernel or initramfs"
 		continue
 	fi
+	opts=()
+	[ "$cpu" = - ] || opts+=(--cpu "$cpu")
 	say "guest run $name: $kernel, topology $topo, mode $mode"
-	"$LAB/boot.sh" --kernel "$BUILD/$kernel" --topo "$topo" \
+	"$LAB/boot.sh" --kernel "$BUILD/$kernel" --topo "$topo" "${opts[@]}" \
 		--timeout "$tmo" --out "$BUILD/runs/$name" \
-		--append "lab.mode=$mode ${append:-}" tests 2>&1 | tee -a "$log"
+		--append "lab.mode=$mode ${append:-}" tests < /dev/null 2>&1 |
+		tee -a "$log"
 	"$LAB/tap.py" guest "$name" "$BUILD/runs/$name"
-done
+done < "$LAB/runs.list"
 
 echo
 say "summary ($(( (SECONDS - t0) / 60 )) min)"

@@ -101,34 +101,63 @@ staged_content() {
 	esac
 }
 
-# Print a selftests Makefile without the words of its TEST_* lists whose
-# source (NAME.c, or NAME itself for a script) is a file of this
-# repository that no patch so far has added (STAGED_ADDED).
+# Print a selftests Makefile as it stands before its pending programs are
+# added: a program is pending if its source (NAME.c, or NAME itself) is a
+# file of this repository that no patch so far has added (STAGED_ADDED).
+# Pending words leave the TEST_* lists; any other line that names a
+# pending program or file goes, with the comment lines right above it.
 stage_makefile() {
-	local file=$1 dir
-	dir=$(dirname "$file")
-	awk -v dir="$dir" -v top="$TOP" -v added=" $STAGED_ADDED " '
+	local file=$1
+	awk -v dir="$(dirname "$file")" -v top="$TOP" -v added=" $STAGED_ADDED " '
+	function exists(f) { return system("test -f \"" top "/" f "\"") == 0 }
 	function pending(w,   src) {
+		sub(/^\$\(OUTPUT\)\//, "", w)
+		if (w !~ /^[A-Za-z0-9_.-]+$/)
+			return 0
 		src = dir "/" w
-		if (system("test -f \"" top "/" src ".c\"") == 0)
+		if (exists(src ".c"))
 			src = src ".c"
-		else if (system("test -f \"" top "/" src "\"") != 0)
+		else if (!exists(src))
 			return 0
 		return index(added, " " src " ") == 0
 	}
+	function flush_comments(keep) {
+		if (keep)
+			printf "%s", comments
+		comments = ""
+	}
+	# Logical lines: join continuations.
+	/\\$/ { cont = cont $0 "\n"; next }
+	{ line = cont $0; cont = "" }
+	/^#/ { comments = comments line "\n"; next }
 	/^TEST_[A-Z_]*[ \t]*[:+]?=/ {
-		out = ""
-		n = split($0, w, /[ \t]+/)
-		for (i = 1; i <= n; i++)
-			if (i <= 2 || !pending(w[i]))
-				out = out (out == "" ? "" : " ") w[i]
-		if (split(out, rest, /[ \t]+/) <= 2)
-			next
-		print out
+		n = split(line, w, /[ \t]+/)
+		out = w[1] " " w[2]
+		kept = 0
+		for (i = 3; i <= n; i++)
+			if (!pending(w[i])) {
+				out = out " " w[i]
+				kept++
+			}
+		flush_comments(kept)
+		if (kept)
+			print out
 		next
 	}
-	{ print }' "$TOP/$file"
+	{
+		n = split(line, w, /[ \t\n\\:]+/)
+		for (i = 1; i <= n; i++)
+			if (pending(w[i])) {
+				flush_comments(0)
+				next
+			}
+		flush_comments(1)
+		print line
+	}
+	END { flush_comments(1) }' "$TOP/$file" | cat -s |
+	sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
 }
+
 
 # The files of a directory of this repository that git tracks or would
 # track: build products that .gitignore names stay out of the series.
@@ -209,7 +238,7 @@ commit_series() {
 		git mailinfo "$tmp/msg" "$tmp/diff" < "$p" > "$tmp/info" ||
 			die "$p: not a patch mail"
 		grep -q '^Subject: ..' "$tmp/info" || die "$p: no Subject:"
-		if [ -s "$tmp/diff" ]; then
+		if grep -q "^diff " "$tmp/diff"; then
 			# Exact application: no fuzz, no reduced context.  git
 			# apply names the file and line; we name the patch.
 			rc=0
@@ -257,6 +286,12 @@ setup_base
 parse_series
 tip=$(commit_series)
 git_base update-ref refs/heads/series "$tip"
+
+# The vanilla kernel's tree: the pristine base, where the lab's trees sit.
+if [ ! -e "$VANILLA/.git" ]; then
+	git_base worktree prune
+	git_base worktree add -q --detach "$VANILLA" base
+fi
 
 if [ ! -e "$LINUX/.git" ]; then
 	git_base worktree prune
