@@ -50,11 +50,13 @@
 #define FORK_BATCH	8	/* children a forker has at once */
 /*
  * Between two moves of one mover.  A move holds cgroup_threadgroup_rwsem
- * for writing, and waiting for it takes an RCU grace period, a long one
- * under TCG: a fork waits behind any move pending, and without pauses the
- * movers starve the forkers.
+ * for writing, which forks take for reading: under TCG, and more so with
+ * KASAN and lockdep, back-to-back moves starve the forkers.  So after a
+ * move a mover pauses, then waits (for at most FORK_WAIT_MS) until some
+ * child was forked since its previous move.
  */
 #define MOVE_PAUSE_US	20000
+#define FORK_WAIT_MS	500
 
 /* How long the workers may take to go quiet once told to stop. */
 #define QUIET_TIMEOUT_MS	30000
@@ -286,15 +288,32 @@ static void *tagger(void *arg)
 	return NULL;
 }
 
+static unsigned long forks(void)
+{
+	return __atomic_load_n(&sh->forks, __ATOMIC_RELAXED);
+}
+
+/* Let forks through between two moves: see MOVE_PAUSE_US. */
+static void let_forks_in(unsigned long *seen)
+{
+	uint64_t end = now_ns() + FORK_WAIT_MS * 1000000ULL;
+
+	nap_us(MOVE_PAUSE_US);
+	while (forks() == *seen && running() && now_ns() < end)
+		nap_us(MOVE_PAUSE_US);
+	*seen = forks();
+}
+
 static void *mover(void *arg)
 {
 	unsigned int seed = (long)arg;
+	unsigned long seen = forks();
 	char path[128];
 
 	while (running()) {
 		random_cgroup(path, sizeof(path), &seed);
 		count(OP_MOVE, cg_enter(path, workers[rand_r(&seed) % NR_WORKERS]));
-		nap_us(MOVE_PAUSE_US);
+		let_forks_in(&seen);
 	}
 	return NULL;
 }
@@ -360,6 +379,7 @@ static int remove_cgroup(const char *cg)
 static void *cgrouper(void *arg)
 {
 	unsigned int seed = (long)arg;
+	unsigned long seen = forks();
 	char path[128];
 	int ret;
 
@@ -377,7 +397,7 @@ static void *cgrouper(void *arg)
 				cg_enter(path, workers[rand_r(&seed) % NR_WORKERS]);
 		}
 		count(OP_CGROUP, ret);
-		nap_us(MOVE_PAUSE_US);
+		let_forks_in(&seen);
 	}
 	return NULL;
 }
