@@ -3,6 +3,8 @@
 # The lab of the core scheduling isolation series.  See README.md.
 #
 #   make run      build, boot on SMT under QEMU, demonstrate, report
+#   make bench    the series' cost next to vanilla and nosmt: BENCHMARKS.md
+#                 (QUICK=1: one short round into build/bench-quick/)
 #   make test     build everything, run every test, "N passed, N failed"
 #   make shell    interactive shell in the patched kernel (TOPO=, APPEND=)
 #   make series   out/series/: the series for git am / git send-email
@@ -17,7 +19,7 @@ TOPO ?= 1,1,2
 APPEND ?=
 KERNEL ?= build/bzImage
 
-.PHONY: all deps tree kernel vanilla debug initramfs run test shell series \
+.PHONY: all deps tree kernel vanilla debug initramfs run bench test shell series \
 	check clean distclean
 
 all: kernel initramfs
@@ -42,6 +44,9 @@ initramfs: tree
 
 run: all
 	@$(LAB)/run.sh
+
+bench: all vanilla
+	@$(LAB)/bench.sh $(if $(filter 1,$(QUICK)),--quick)
 
 test:
 	@$(LAB)/test.sh

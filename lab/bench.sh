@@ -1,0 +1,259 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# "make bench": what the series costs, next to the vanilla kernel and
+# nosmt.  Boots the vanilla and the patched kernel under QEMU in the
+# configurations of lab/bench/plan, round by round (every boot of the plan
+# in each round, odd rounds in the plan's order, even rounds backwards),
+# runs lab/guest/bench.sh in each, and writes:
+#
+#   BENCHMARKS.md                the report (lab/bench/report.py)
+#   benchmarks/rounds.csv        every number of every round
+#   benchmarks/footprint.csv     sizes (lab/bench/footprint.sh)
+#   benchmarks/*.png             the plots (lab/bench/*.gp)
+#   benchmarks/run.txt           what ran: kernels, commands, topology
+#
+# usage: bench.sh [--quick] [--rounds N] [--out DIR]
+#   --quick     one short round, footprint without builds (make bench
+#               QUICK=1; also QUICK=1 in the environment); writes under
+#               build/bench-quick/ unless --out says otherwise
+#   --rounds N  rounds of the full run (default 7; ROUNDS=N too)
+#   --out DIR   write DIR/BENCHMARKS.md and DIR/benchmarks/ (default: the
+#               top of the repository)
+#
+# Development knobs (environment):
+#   BENCH_ONLY=a,b     only these boots of the plan
+#   BENCH_EXTRA=DIR    also unpack DIR over the initramfs (boot.sh --extra)
+#
+# The kernels and the initramfs are copied when the run starts, so that a
+# rebuild meanwhile cannot mix two kernels in one report.  The guest runs'
+# logs stay in build/bench/runs/ (quick: the output directory's runs/).
+set -uo pipefail
+# shellcheck source=lab/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+quick=${QUICK:-0}
+rounds=${ROUNDS:-}
+out=''
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1; shift ;;
+	--rounds) rounds=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) die "bench.sh: unknown argument $1" ;;
+	esac
+done
+[ "$quick" = 1 ] || quick=0
+if [ "$quick" = 1 ]; then
+	rounds=${rounds:-1}
+	out=${out:-$BUILD/bench-quick}
+	runs=$out/runs
+	boot_timeout=300
+else
+	rounds=${rounds:-7}
+	out=${out:-$TOP}
+	runs=$BUILD/bench/runs
+	boot_timeout=900
+fi
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "bench.sh: bad number of rounds: $rounds"
+mkdir -p "$out" || die "cannot create $out"
+out=$(cd "$out" && pwd)
+data=$out/benchmarks
+snap=$BUILD/bench/kernels
+[ "$quick" = 0 ] || snap=$out/kernels
+csv=$data/rounds.csv
+info=$data/run.txt
+errors=$data/errors.txt
+t_start=$SECONDS
+
+# --- the kernels and the image -------------------------------------------
+# Wait for a file the lab may be rebuilding (its path stays).
+wait_for() {
+	local f=$1 waited=0
+	while [ ! -s "$f" ]; do
+		[ $waited -lt 1800 ] || die "$f is still missing after 30 minutes"
+		[ $waited != 0 ] || say "waiting for $f (being rebuilt?)"
+		sleep 10
+		waited=$((waited + 10))
+	done
+}
+
+wait_for "$BUILD/bzImage"
+wait_for "$BUILD/vanilla/bzImage"
+wait_for "$BUILD/initramfs.cpio.gz"
+rm -rf "$snap"
+mkdir -p "$snap" "$data" "$runs"
+cp "$BUILD/bzImage" "$snap/patched.bzImage"
+cp "$BUILD/vanilla/bzImage" "$snap/vanilla.bzImage"
+cp "$BUILD/initramfs.cpio.gz" "$snap/initramfs.cpio.gz"
+
+# The guest needs lab/guest/bench.sh and the helpers in the image (or in
+# BENCH_EXTRA while developing).
+if [ -z "${BENCH_EXTRA:-}" ]; then
+	list=$(gzip -dc "$snap/initramfs.cpio.gz" | cpio -it --quiet 2>/dev/null)
+	for f in lab/bench.sh selftests/coresched/cs_bench_exec \
+		 selftests/coresched/kvm_workload; do
+		grep -qx "$f" <<< "$list" ||
+			die "the initramfs has no /$f: rebuild it (make initramfs)"
+	done
+fi
+
+rev() { git -C "$1" rev-parse --short=12 HEAD 2>/dev/null || echo unknown; }
+{
+	echo "date $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "mode $([ "$quick" = 1 ] && echo quick || echo full)"
+	echo "rounds $rounds"
+	echo "command $([ "$quick" = 1 ] && echo 'make bench QUICK=1' || echo 'make bench')"
+	echo "repo $(rev "$TOP")$(git -C "$TOP" diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
+	echo "patched_tree $(rev "$LINUX") $(git -C "$LINUX" log -1 --format=%s 2>/dev/null)"
+	echo "vanilla_tree $(rev "$VANILLA") $(git -C "$VANILLA" log -1 --format=%s 2>/dev/null)"
+	echo "base $(base_pkg) $(base_ver)"
+	echo "patched_image $(sha256sum < "$snap/patched.bzImage" | cut -c1-16)"
+	echo "vanilla_image $(sha256sum < "$snap/vanilla.bzImage" | cut -c1-16)"
+	echo "qemu $(qemu-system-x86_64 --version | head -n 1)"
+	echo "qemu_args -accel tcg,thread=multi -cpu EPYC,+svm,+npt -m 2G -smp N,sockets=S,cores=C,threads=T"
+	echo "host_cpu $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs"
+} > "$info"
+
+# --- the plan -------------------------------------------------------------
+plan=()
+while read -r label kernel topo cmdline sched vm shapes; do
+	case $label in "#"* | "") continue ;; esac
+	[ -z "${BENCH_ONLY:-}" ] || case ",$BENCH_ONLY," in
+		*",$label,"*) ;;
+		*) continue ;;
+	esac
+	plan+=("$label $kernel $topo $cmdline $sched $vm $shapes")
+	echo "boot $label $kernel $topo $cmdline $sched $vm $shapes" >> "$info"
+done < "$LAB/bench/plan"
+[ ${#plan[@]} -gt 0 ] || die "no boot in lab/bench/plan matches BENCH_ONLY"
+
+echo "round,boot,kernel,topo,cmdline,section,case,bench,metric,value,host_load" > "$csv"
+: > "$errors"
+
+# --- one boot -------------------------------------------------------------
+declare -A took		# seconds of each boot label, as last measured
+declare -A cmds		# the benchmarks' commands, as the guest printed them
+
+err() {
+	echo "$*" >> "$errors"
+	warn "$*"
+}
+
+# boot ROUND LABEL KERNEL TOPO CMDLINE SCHED VM SHAPES
+boot() {
+	local r=$1 label=$2 kernel=$3 topo=$4 cmdline=$5 sched=$6 vm=$7
+	local shapes=$8 dir load rc=0 start=$SECONDS log append extra=()
+	dir=$runs/r$r-$label
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	append="lab.bench_sched=$sched lab.bench_vm=$vm lab.bench_shapes=$shapes"
+	append+=" lab.bench_quick=$quick"
+	[ "$cmdline" = - ] || append+=" $cmdline"
+	[ -z "${BENCH_EXTRA:-}" ] || extra=(--extra "$BENCH_EXTRA")
+	BUILD=$snap "$LAB/boot.sh" --kernel "$snap/$kernel.bzImage" \
+		--topo "$topo" --timeout "$boot_timeout" --out "$dir" \
+		--append "$append" "${extra[@]}" bench > "$dir.boot.log" 2>&1 || rc=$?
+	took[$label]=$((SECONDS - start))
+	log=$dir/bench.log
+	tr -d '\r' < "$dir/results.log" > "$log" 2>/dev/null
+	if [ $rc != 0 ]; then
+		err "round $r, $label: the guest run failed ($(cat "$dir/verdict" 2>/dev/null || echo no verdict)), see ${dir#"$TOP"/}"
+		sed -n '1,/console tail/p' "$dir.boot.log" | head -n 5 | sed 's/^/    /' >&2
+	fi
+	# Records into the CSV; errors and commands aside.
+	awk -v r="$r" -v b="$label" -v k="$kernel" -v t="$topo" -v c="$cmdline" \
+	    -v l="$load" '$1 == "r" && NF == 6 {
+		printf "%s,%s,%s,\"%s\",%s,%s,%s,%s,%s,%s,%s\n", r, b, k, t, c,
+			$2, $3, $4, $5, $6, l }' "$log" >> "$csv"
+	while read -r _ what; do
+		err "round $r, $label: $what"
+	done < <(grep '^err ' "$log")
+	while read -r _ name what; do
+		cmds[$name]=$what
+	done < <(grep '^cmd ' "$log")
+	if [ "$r" = 1 ]; then
+		grep '^info kernel=' "$log" | sed "s/^info /guest $label /" >> "$info"
+	fi
+	# nosmt must leave one thread per core online, or the figure lies.
+	if [[ " $cmdline " == *" nosmt "* ]] && grep -q '^info kernel=' "$log" &&
+	   ! grep -q '^info .* online=0 ' "$log"; then
+		err "round $r, $label: nosmt left more than CPU 0 online: $(grep -o 'online=[^ ]*' "$log")"
+	fi
+	local how=finished
+	[ $rc = 0 ] || how=FAILED
+	printf '    %s in %ss, %s numbers (host load %s)\n' "$how" \
+		"${took[$label]}" "$(grep -c '^r ' "$log")" "$load"
+}
+
+# The expected seconds of boot $1: as it last took, else the mean of the
+# boots measured so far, else a guess.
+est() {
+	local sum=0 n=0 l
+	if [ -n "${took[$1]:-}" ]; then
+		echo "${took[$1]}"
+		return
+	fi
+	for l in "${!took[@]}"; do
+		sum=$((sum + took[$l]))
+		n=$((n + 1))
+	done
+	if [ $n = 0 ]; then
+		[ "$quick" = 1 ] && echo 25 || echo 120
+	else
+		echo $((sum / n))
+	fi
+}
+
+# The label of the boot at position $2 of round $1's run order.
+nth() {
+	local i=$2
+	[ $(($1 % 2)) = 1 ] || i=$((n - 1 - $2))
+	read -r REPLY _ <<< "${plan[$i]}"
+	echo "$REPLY"
+}
+
+# Seconds left from position $2 of round $1 on, to the end of the run.
+eta() {
+	local r=$1 j=$2 left=0 all=0 k
+	for ((k = j; k < n; k++)); do
+		left=$((left + $(est "$(nth "$r" "$k")")))
+	done
+	for ((k = 0; k < n; k++)); do
+		all=$((all + $(est "$(nth 1 "$k")")))
+	done
+	echo $((left + (rounds - r) * all))
+}
+
+mmss() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
+
+# --- footprint --------------------------------------------------------------
+if [ "$quick" = 1 ]; then
+	"$LAB/bench/footprint.sh" "$data" || err "footprint: failed"
+else
+	"$LAB/bench/footprint.sh" --build "$data" || err "footprint: failed"
+fi
+
+# --- the rounds -------------------------------------------------------------
+say "make bench$([ "$quick" = 1 ] && echo ' QUICK=1'): $rounds round(s) of ${#plan[@]} boots"
+n=${#plan[@]}
+for ((r = 1; r <= rounds; r++)); do
+	for ((j = 0; j < n; j++)); do
+		if [ $((r % 2)) = 1 ]; then i=$j; else i=$((n - 1 - j)); fi
+		read -r label kernel topo cmdline sched vm shapes <<< "${plan[$i]}"
+		say "round $r/$rounds, boot $((j + 1))/$n: $label ($kernel kernel, $topo$([ "$cmdline" = - ] || echo ", $cmdline")), elapsed $(mmss $((SECONDS - t_start))), about $(mmss "$(eta "$r" "$j")") left"
+		boot "$r" "$label" "$kernel" "$topo" "$cmdline" "$sched" "$vm" "$shapes"
+	done
+done
+
+for name in $(printf '%s\n' "${!cmds[@]}" | sort); do
+	echo "cmd $name ${cmds[$name]}" >> "$info"
+done
+echo "took $((SECONDS - t_start))" >> "$info"
+
+# --- the report ---------------------------------------------------------------
+report_args=()
+[ "$quick" = 0 ] || report_args+=(--quick)
+python3 "$LAB/bench/report.py" "${report_args[@]}" "$out"
+rc=$?
+say "make bench: $(mmss $((SECONDS - t_start))) in all; report: ${out#"$TOP"/}/BENCHMARKS.md"
+exit $rc

@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The guest side of "make bench" (lab/bench.sh): the measurements of one
+# boot, as lines the host collects into benchmarks/rounds.csv.  What to
+# run comes from the kernel command line (see lab/bench/plan):
+#
+#   lab.bench_sched=CASES  scheduler benchmarks, for each case of the comma
+#                          list: plain, tenants, prctl, cgroup
+#   lab.bench_vm=CASES     kvm_workload runs, filed under each label of the
+#                          list; a label ending in "+k" runs with -k (the
+#                          VMM sets per-VM cookies) and is filed as "-k"
+#   lab.bench_shapes=LIST  1vm: one VM, a vCPU per CPU of the topology;
+#                          2vm: two VMs with half as many vCPUs each
+#   lab.bench_quick=1      short measurements (make bench QUICK=1)
+#
+# Every benchmark runs under cs_bench_exec, which starts its tenants at
+# the same instant: one tenant (plain), or two, each in a cgroup of its
+# own (tenants), with a prctl cookie of its own as well (prctl), or in a
+# cgroup tagged with cpu.core_sched (cgroup).  cyclictest's background
+# load is its second tenant.  Each sched pipe is pinned to one CPU, tenant
+# i to CPU i.
+#
+# Output:
+#   info KEY=VALUE...                   the machine the guest sees
+#   cmd BENCH COMMAND                   each benchmark's command line
+#   r SECTION CASE BENCH METRIC VALUE   one number
+#   err SECTION CASE BENCH MESSAGE      a measurement that failed
+
+cs=/selftests/coresched
+CG=bench
+OUT=/tmp/bench-out.
+
+# cyclictest's -D takes whole seconds.
+if [ "${LAB_BENCH_QUICK:-0}" = 1 ]; then
+	PIPE_LOOPS=2000 MSG_ARGS="-g 1 -l 5" HB_ARGS="-g 1 -l 5"
+	CYC_S=1 KVM_S=0.3
+else
+	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 30" HB_ARGS="-g 2 -l 30"
+	CYC_S=3 KVM_S=2
+fi
+WORKLOADS="cpu exit-kernel exit-user"
+
+IFS=, read -r SOCKETS CORES THREADS <<EOT
+${LAB_TOPO:-1,1,2}
+EOT
+NCPU=$((SOCKETS * CORES * THREADS))
+ONLINE=$(cat /sys/devices/system/cpu/online)
+
+err() {
+	echo "err $*"
+}
+
+# The command of benchmark $1, printed once as a "cmd" line.
+bench_cmd() {
+	case $1 in
+	pipe0) c="taskset -c 0 perf bench sched pipe -l $PIPE_LOOPS" ;;
+	pipe1) c="taskset -c 1 perf bench sched pipe -l $PIPE_LOOPS" ;;
+	messaging) c="perf bench sched messaging $MSG_ARGS" ;;
+	hackbench) c="hackbench $HB_ARGS" ;;
+	cyclictest) c="cyclictest -q -m -p 90 -i 1000 -d 0 -D $CYC_S -t 2 -a -v" ;;
+	load) c="stress-ng --cpu 2 --timeout 600 -q" ;;
+	esac
+	case " $CMDS_SHOWN " in
+	*" $1 "*) ;;
+	*)
+		echo "cmd $1 $c"
+		CMDS_SHOWN="$CMDS_SHOWN $1"
+		;;
+	esac
+}
+
+# The time a benchmark reports in its output file $2.
+bench_time() {
+	case $1 in
+	hackbench) awk '/^Time:/ { t = $2 } END { print t }' "$2" ;;
+	*) awk '/Total time:/ { t = $3 } END { print t }' "$2" ;;
+	esac
+}
+
+# p50, p99 and max of the latencies cyclictest -v wrote to $1
+# ("thread: cycle: latency" lines), and their number.
+latencies() {
+	awk -F: 'NF == 3 && $1 ~ /^ *[0-9]+$/ && $3 ~ /^ *[0-9]+$/ {
+		print $3 + 0 }' "$1" | sort -n | awk '
+		{ v[NR] = $1 }
+		END {
+			if (!NR) exit 1
+			i50 = int((NR * 50 + 99) / 100)
+			i99 = int((NR * 99 + 99) / 100)
+			print v[i50], v[i99], v[NR], NR
+		}'
+}
+
+setup_cgroups() {
+	echo +cpu > /sys/fs/cgroup/cgroup.subtree_control
+	mkdir -p /sys/fs/cgroup/$CG
+	echo +cpu > /sys/fs/cgroup/$CG/cgroup.subtree_control
+	mkdir -p /sys/fs/cgroup/$CG/t0 /sys/fs/cgroup/$CG/t1
+}
+
+tag() {
+	for t in t0 t1; do
+		echo "$1" > /sys/fs/cgroup/$CG/$t/cpu.core_sched || return 1
+	done
+}
+
+# One measurement of benchmark $2 in case $1.
+sched_one() {
+	case=$1 b=$2
+	set --
+	case $case in
+	plain) ;;
+	tenants | cgroup) set -- -g "$CG/t" ;;
+	prctl) set -- -c -g "$CG/t" ;;
+	esac
+	if [ "$b" = cyclictest ]; then
+		bench_cmd load
+		load=$c
+		bench_cmd "$b"
+		set -- "$@" -k -o "$OUT" "$c" "$load"
+	elif [ "$b" = pipe ]; then
+		# Each pipe pinned to a CPU of its own (tenant i on CPU i): its
+		# two processes hand over on one CPU, and the two tenants run on
+		# the two siblings, where their cookies meet.
+		bench_cmd pipe0
+		set -- "$@" -o "$OUT" "$c"
+		if [ "$case" != plain ]; then
+			bench_cmd pipe1
+			set -- "$@" "$c"
+		fi
+	elif [ "$case" = plain ]; then
+		bench_cmd "$b"
+		set -- "$@" -o "$OUT" "$c"
+	else
+		bench_cmd "$b"
+		set -- "$@" -o "$OUT" "$c" "$c"
+	fi
+	rm -f "$OUT"*
+	if ! "$cs/cs_bench_exec" "$@" > /tmp/bench-exec 2>&1; then
+		err sched "$case" "$b" "$(tr '\n' ' ' < /tmp/bench-exec)" \
+			"$(tail -n 3 "${OUT}0" 2>/dev/null | tr '\n' ' ')"
+		return 1
+	fi
+	wall=$(sed -n 's/^makespan=//p' /tmp/bench-exec)
+	if [ "$b" = cyclictest ]; then
+		if ! lat=$(latencies "${OUT}0"); then
+			err sched "$case" "$b" "no latencies: $(tail -n 3 "${OUT}0" | tr '\n' ' ')"
+			return 1
+		fi
+		# shellcheck disable=SC2086
+		set -- $lat
+		echo "r sched $case $b p50_us $1"
+		echo "r sched $case $b p99_us $2"
+		echo "r sched $case $b max_us $3"
+		echo "r sched $case $b samples $4"
+		return 0
+	fi
+	# The time of a pair is the time of the tenant that finished last.
+	worst=''
+	for f in "$OUT"*; do
+		t=$(bench_time "$b" "$f")
+		if [ -z "$t" ]; then
+			err sched "$case" "$b" "no time in $(tail -n 3 "$f" | tr '\n' ' ')"
+			return 1
+		fi
+		worst=$(echo "$worst $t" | awk '{ print ($1 == "" || $2 > $1) ? $2 : $1 }')
+	done
+	echo "r sched $case $b time_s $worst"
+	echo "r sched $case $b wall_s $wall"
+}
+
+section_sched() {
+	setup_cgroups
+	# Warm up: the first run of each program pays for page faults.
+	perf bench sched pipe -l 50 > /dev/null 2>&1
+	hackbench -g 1 -l 2 > /dev/null 2>&1
+	for case in $(echo "$1" | tr , ' '); do
+		if [ "$case" = cgroup ] && ! tag 1; then
+			err sched "$case" all "cannot tag the tenants' cgroups"
+			continue
+		fi
+		for b in pipe messaging hackbench cyclictest; do
+			sched_one "$case" "$b"
+		done
+		[ "$case" != cgroup ] || tag 0
+	done
+}
+
+# kvm_workload's key=value line $4 as records of case $1, workload $2
+# and shape $3.
+kvm_records() {
+	for kv in $4; do
+		key=${kv%%=*} val=${kv#*=}
+		case $key in
+		work_per_sec | work | min_vcpu_work | seconds | exits_user | exits_intr | stats_*)
+			echo "r vm $1 $2/$3 $key $val" ;;
+		esac
+	done
+}
+
+section_vm() {
+	vm_cases=$1 shapes=$2
+	for shape in $(echo "$shapes" | tr , ' '); do
+		case $shape in
+		1vm) nvm=1 nvcpu=$NCPU ;;
+		2vm) nvm=2 nvcpu=$((NCPU / 2)) ;;
+		*) err vm all "$shape" "unknown shape"; continue ;;
+		esac
+		for w in $WORKLOADS; do
+			for c in $(echo "$vm_cases" | tr , ' '); do
+				k='' label=$c
+				case $c in
+				*+k) k=-k label=${c%+k}-k ;;
+				esac
+				# shellcheck disable=SC2086
+				set -- -w "$w" -n "$nvm" -v "$nvcpu" -c "$ONLINE" -t "$KVM_S" $k
+				echo "cmd kvm-$shape kvm_workload $*"
+				if line=$("$cs/kvm_workload" "$@" 2> /tmp/bench-kvm); then
+					kvm_records "$label" "$w" "$shape" "$line"
+				else
+					err vm "$label" "$w/$shape" "$(tr '\n' ' ' < /tmp/bench-kvm)"
+				fi
+			done
+		done
+	done
+}
+
+mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
+mode=$(cat /sys/kernel/debug/sched/coresched/mode 2>/dev/null || echo none)
+echo "info kernel=$(uname -r) version=$(cut -d' ' -f3,4 /proc/version | tr ' ' _) mode=$mode online=$ONLINE smt_active=$(cat /sys/devices/system/cpu/smt/active 2>/dev/null || echo ?) ncpu=$NCPU topo=${LAB_TOPO:-1,1,2} quick=${LAB_BENCH_QUICK:-0}"
+[ "${LAB_BENCH_SCHED:--}" = - ] || section_sched "$LAB_BENCH_SCHED"
+[ "${LAB_BENCH_VM:--}" = - ] || section_vm "$LAB_BENCH_VM" "${LAB_BENCH_SHAPES:-1vm}"
+echo "info done"
