@@ -89,7 +89,10 @@ touch "$console" "$results"
 # A splat is any line a kernel checker prints when something went wrong.
 # (Lockdep's reports start with WARNING: or BUG:; "lockdep is turned off"
 # follows one, and "RCU lockdep checking is enabled" is only a banner.)
-splat_re='WARNING:|BUG:|Oops|general protection fault|Kernel panic|'
+# WARNING: and BUG: count where a message starts, after the timestamp:
+# "Speculative Return Stack Overflow: WARNING: See ..." is advice, not a
+# splat.
+splat_re='(^|\] )(WARNING|BUG):|Oops|general protection fault|Kernel panic|'
 splat_re+='KASAN|UBSAN|possible (circular|recursive) locking|'
 splat_re+='inconsistent lock state|lockdep is turned off|DEBUG_LOCKS_WARN_ON|'
 splat_re+='soft lockup|hard LOCKUP|'
