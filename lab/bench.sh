@@ -13,13 +13,15 @@
 #   benchmarks/*.png             the plots (lab/bench/*.gp)
 #   benchmarks/run.txt           what ran: kernels, commands, topology
 #
-# usage: bench.sh [--quick] [--rounds N] [--out DIR]
+# usage: bench.sh [--quick] [--rounds N] [--out DIR] [--no-build]
 #   --quick     one short round, footprint without builds (make bench
 #               QUICK=1; also QUICK=1 in the environment); writes under
 #               build/bench-quick/ unless --out says otherwise
-#   --rounds N  rounds of the full run (default 7; ROUNDS=N too)
+#   --rounds N  rounds of the full run (default 5; ROUNDS=N too)
 #   --out DIR   write DIR/BENCHMARKS.md and DIR/benchmarks/ (default: the
 #               top of the repository)
+#   --no-build  a full run without the footprint's kernel builds (the
+#               variants already built are used)
 #
 # Development knobs (environment):
 #   BENCH_ONLY=a,b     only these boots of the plan
@@ -35,11 +37,13 @@ set -uo pipefail
 quick=${QUICK:-0}
 rounds=${ROUNDS:-}
 out=''
+build_variants=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1; shift ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--no-build) build_variants=0; shift ;;
 	*) die "bench.sh: unknown argument $1" ;;
 	esac
 done
@@ -50,7 +54,7 @@ if [ "$quick" = 1 ]; then
 	runs=$out/runs
 	boot_timeout=300
 else
-	rounds=${rounds:-7}
+	rounds=${rounds:-5}
 	out=${out:-$TOP}
 	runs=$BUILD/bench/runs
 	boot_timeout=900
@@ -227,7 +231,7 @@ eta() {
 mmss() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
 
 # --- footprint --------------------------------------------------------------
-if [ "$quick" = 1 ]; then
+if [ "$quick" = 1 ] || [ $build_variants = 0 ]; then
 	"$LAB/bench/footprint.sh" "$data" || err "footprint: failed"
 else
 	"$LAB/bench/footprint.sh" --build "$data" || err "footprint: failed"

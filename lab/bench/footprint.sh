@@ -21,7 +21,8 @@
 #               novm to patched)
 #   sizes.csv   object,kernel,text,data,bss: size(1) of vmlinux,
 #               kernel/sched/build_utility.o, arch/x86/kvm/x86_coresched.o
-#   bloat-PART.txt   bloat-o-meter's own output
+#   bloat-PART.txt   bloat-o-meter's own output (the 40 biggest changes
+#                    of each section)
 #   configs.txt      config symbols in which vanilla and patched differ
 #                    beyond the series' options (should be none)
 set -uo pipefail
@@ -93,7 +94,11 @@ bloat() {
 	local part=$1 old=$2 new=$3 txt=$data/bloat-$1.txt
 	have "$old" && have "$new" || return 0
 	python3 "$LINUX/scripts/bloat-o-meter" -c "${objdir[$old]}/vmlinux" \
-		"${objdir[$new]}/vmlinux" > "$txt" || return 1
+		"${objdir[$new]}/vmlinux" > "$txt.full" || return 1
+	# Each section's summary, its 40 biggest changes and its total.
+	awk '/^add\/remove:/ { n = 0 } { n++ } n <= 42 || /^Total:/' \
+		"$txt.full" > "$txt"
+	rm -f "$txt.full"
 	# -c prints Function, Data (with bss) and RO Data, each ending in
 	# "Total: Before=N, After=N, chg ...".
 	awk -v p="$part" -v o="$old" -v n="$new" -F'[=,]' '

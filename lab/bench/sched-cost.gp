@@ -10,6 +10,7 @@ set output out
 set title "Scheduler cost: time (latency for cyclictest) relative to the reference, per round"
 set ylabel "ratio to reference (log scale; > 1 is slower)"
 set logscale y
+set bmargin 4
 set grid ytics
 set key top left
 load dir.'/sched-xtics.gp'

@@ -13,6 +13,7 @@ set multiplot layout 1,3 title "coresched=vm against siblings per core (one VM, 
 set xtics ("SMT2\n1 core" 1, "SMT2\n2 cores" 2, "SMT4\n1 core" 3)
 set xrange [0.6:3.4]
 set grid ytics
+set bmargin 4
 set key top left
 set title "kicks per slow exit (line: one per sibling)"
 set yrange [0:*]

@@ -9,11 +9,13 @@
 set terminal pngcairo size 1200,760 font ",10"
 set output out
 set multiplot layout 2,3 title "Guest work per second (higher is better); lines: unprotected SMT (solid), nosmt (dashed)"
-set xtics ("unprot." 1, "on" 2, "on -k" 3, "vm" 4)
-set xrange [0.4:4.6]
+set xtics ("unprot." 1, "van. -k" 2, "on" 3, "on -k" 4, "vm" 5)
+set xrange [0.4:5.6]
 set yrange [0:*]
-set format y "%.2s%c"
+set format y "%.1s%c"
 set grid ytics
+set boxwidth 0.6
+set style fill solid 0.5
 unset key
 shapes = "1vm 2vm"
 names = "cpu exit-kernel exit-user"
@@ -22,7 +24,7 @@ do for [s = 0:1] {
 		i = s * 3 + w
 		set title sprintf("%s, %s", word(names, w + 1), \
 			s == 0 ? "one VM, 2 vCPUs" : "two VMs, 1 vCPU each")
-		plot dir.'/vm.dat' index i using 1:2 with boxes fs solid 0.5 lc rgb "#1f77b4", \
+		plot dir.'/vm.dat' index i using 1:2 with boxes lc rgb "#1f77b4", \
 		     '' index i using 1:2:3:4 with yerrorbars pt 0 lc rgb "black", \
 		     '' index i using 1:5 with lines lw 2 lc rgb "#2ca02c", \
 		     '' index i using 1:6 with lines lw 2 dt 2 lc rgb "#d62728"
