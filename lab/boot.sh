@@ -25,6 +25,7 @@
 # Results: DIR/results.log (what the script printed, TAP), DIR/console.log,
 # DIR/qemu.log (QEMU's own messages), DIR/verdict (one line).
 set -euo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out='' extra=''
@@ -64,6 +65,7 @@ ncpu=$((sockets * cores * threads))
 smp="$ncpu,sockets=$sockets,cores=$cores,threads=$threads"
 cmdline="console=ttyS0,115200 panic=-1 lab.run=$name lab.topo=$topo $append"
 
+# shellcheck disable=SC2054 # QEMU's option values have commas
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu "$cpu"
       -smp "$smp" -m "$mem" -kernel "$kernel" -initrd "$initrd"
       -append "$cmdline" -no-reboot -display none -nodefaults)

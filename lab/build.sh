@@ -14,6 +14,7 @@
 # dependency silently dropping an option would void the tests).
 # A stamp of the tree's commit and the fragments skips an unchanged build.
 set -euo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 flavour=${1:?usage: build.sh patched|vanilla|debug}

@@ -7,10 +7,11 @@
 #   sparse/W=1  the objects of every C file the series adds or touches,
 #               built with C=2 W=1 in the patched and in the vanilla tree:
 #               no sparse or compiler warning the vanilla build lacks
-#   shellcheck  the lab's scripts
+#   scripts     shellcheck on the lab's scripts
 #   rst         the series' documentation parses with docutils, no warning
 # Needs the trees (tree.sh) and the series (series.sh).
 set -uo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rec() { "$LAB/tap.py" add "$@"; }
@@ -33,6 +34,7 @@ check_patch() {
 		      done)
 		if [ -n "$out" ]; then
 			bad=1
+			# shellcheck disable=SC2001 # prefixes every line
 			echo "$out" | sed "s|^|  $(basename "$p"): |" >&2
 			rec fail "check: checkpatch --strict $(basename "$p")" "$(echo "$out" | head -n 3)"
 		else
@@ -93,6 +95,7 @@ check_warnings() {
 	fi
 	new=$(comm -23 "$BUILD/check/patched.w" "$BUILD/check/vanilla.w")
 	if [ -n "$new" ]; then
+		# shellcheck disable=SC2001 # indents every line
 		echo "$new" | sed 's/^/  /' >&2
 		rec fail "check: sparse C=2 and W=1 on ${objs[*]}" "$(echo "$new" | head -n 3)"
 		return 1

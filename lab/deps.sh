@@ -4,6 +4,7 @@
 # Install what the lab needs from Debian's archive.  Idempotent and quick
 # when everything is present, so every make target can call it.
 set -euo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 pkgs=(

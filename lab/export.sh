@@ -19,6 +19,7 @@
 # intermediate commit is the one tree.sh cuts (unifdef), naming any that
 # differ.
 set -euo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 wt=${1:-$LINUX}
@@ -50,7 +51,7 @@ for c in "${commits[@]}"; do
 	else
 		subj=$(g log -1 --format=%s "$c")
 		name=$(printf '%04d-%s.patch' $((i + 1)) \
-			"$(echo "$subj" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9\n' '-' |
+			"$(echo "$subj" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9\n' '-' |
 			   sed 's/--*/-/g; s/^-//; s/-$//' | cut -c1-52)")
 		adds=$(g diff --name-only --diff-filter=A "$c^" "$c" |
 		       while read -r f; do echo "+$(repo_path "$f")"; done | tr '\n' ' ')

@@ -11,6 +11,7 @@
 # The kselftests are built against the series' UAPI headers; one image
 # serves the patched, debug and vanilla kernels alike.
 set -euo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # Suites built from the tree and put in the image.  Tests of the suites are

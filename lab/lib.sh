@@ -4,6 +4,8 @@
 # Shared definitions for the lab scripts.  Sourced, never run.
 #
 # Paths are absolute so that every script can be run from anywhere.
+# The variables are for the scripts that source this file.
+# shellcheck disable=SC2034
 
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$LAB")

@@ -12,6 +12,7 @@
 #   --bisect   also build every patch of the series in order (the kernel of
 #              each step with the lab config, incrementally, in build/bisect)
 set -euo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 bisect=0
@@ -55,7 +56,7 @@ if ! git -C "$am" -c user.name=lab -c user.email=lab@localhost \
 	die "git am of $dir does not apply to the pristine base"
 fi
 n=$(git -C "$am" rev-list --count base..HEAD)
-[ "$(git -C "$am" rev-parse HEAD^{tree})" = "$(git_base rev-parse "$tip^{tree}")" ] ||
+[ "$(git -C "$am" rev-parse 'HEAD^{tree}')" = "$(git_base rev-parse "$tip^{tree}")" ] ||
 	die "git am of the series does not give the tree the lab builds"
 say "series: $n patches in $dir; git am onto $(git_base log -1 --format=%s base) gives the lab's tree"
 

@@ -14,6 +14,7 @@
 # "N passed, N failed[, N skipped]"; the exit code is non-zero on any
 # failure.  QUICK=1 skips the per-patch build check (development only).
 set -uo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 export LAB_RESULTS=$BUILD/test/results.tsv

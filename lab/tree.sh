@@ -3,21 +3,27 @@
 #
 # Prepare the trees:
 #   build/src/base   git repository; its work tree is the pristine base
-#                    (tag "base"), from which the vanilla kernel is built
-#   build/src/linux  second work tree, checked out at the tip of the series
+#                    (tag "base")
+#   build/src/linux  a work tree checked out at the tip of the series
+#   build/vanilla/src/linux  a work tree at the base: the vanilla kernel
 #
 # The series is committed with git plumbing onto a private index, so the
 # patched work tree is only touched by "git checkout" of the new tip: files
 # that did not change keep their mtime and kbuild rebuilds nothing for them.
 #
-# usage: tree.sh [--patches DIR]   (DIR defaults to patches/; tests use it)
+# usage: tree.sh [--patches DIR] [--check]
+#   --patches DIR  the series to apply (default patches/; tests use it)
+#   --check        apply it and stop: touch no branch and no work tree
 set -euo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PATCHES=$TOP/patches
+check_only=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--patches) PATCHES=$2; shift 2 ;;
+	--check) check_only=1; shift ;;
 	*) die "tree.sh: unknown argument $1" ;;
 	esac
 done
@@ -78,7 +84,8 @@ staged_content() {
 		for sym in "$@"; do
 			args+=(-U"$sym")
 		done
-		unifdef -x 2 "${args[@]}" "$TOP/$file" || rc=$?
+		# A removed block leaves its blank lines behind: squeeze them.
+		unifdef -x 2 "${args[@]}" "$TOP/$file" | cat -s || rc=$?
 		[ $rc = 0 ] || die "unifdef failed on $file"
 		;;
 	Kconfig*)
@@ -166,7 +173,7 @@ list_dir() {
 	files=$(git -C "$TOP" ls-files --cached --others --exclude-standard \
 		-- "$1" | sort -u)
 	[ -n "$files" ] || die "$PATCHES/series: no files in $1"
-	echo $files
+	echo "$files" | tr '\n' ' '
 }
 
 # The files of this repository that a glob names, as list_dir.
@@ -220,7 +227,7 @@ parse_series() {
 
 # Apply the series with plumbing and print the tip commit.
 commit_series() {
-	local idx tmp parent n i j f p msg info added=() later tree commit rc
+	local idx tmp parent n i j f p info added=() later tree commit rc
 	tmp=$(mktemp -d)
 	# shellcheck disable=SC2064
 	trap "rm -rf '$tmp'" RETURN
@@ -285,6 +292,10 @@ commit_series() {
 setup_base
 parse_series
 tip=$(commit_series)
+if [ $check_only = 1 ]; then
+	say "series applies: tip $(git_base rev-parse --short "$tip") (not checked out)"
+	exit 0
+fi
 git_base update-ref refs/heads/series "$tip"
 
 # The vanilla kernel's tree: the pristine base, where the lab's trees sit.

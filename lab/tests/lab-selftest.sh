@@ -12,6 +12,7 @@
 #   control    the same boot without a fault passes (the checks above
 #              could otherwise pass on a harness that fails everything)
 set -uo pipefail
+# shellcheck source=lab/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 rec() { "$LAB/tap.py" add "$@"; }
@@ -19,20 +20,30 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # --- a patch that does not apply -----------------------------------------
-# The series' first two patches, the second with one context line of
-# kernel/sched/core_sched.c changed: it must stop the tree, not fuzz.
+# The series' first three patches, the third with one context line of
+# kernel/sched/core_sched.c changed: it must stop the tree, not fuzz, and
+# the same three unchanged must apply (so the failure is the change's).
 cp "$TOP"/patches/0001-*.patch "$tmp/0001-good.patch"
+cp "$TOP"/patches/0002-*.patch "$tmp/0002-good.patch"
+cp "$TOP"/patches/0003-*.patch "$tmp/0003-good.patch"
 sed 's/^ struct sched_core_cookie {$/ struct sched_core_biscuit {/' \
-	"$TOP"/patches/0002-*.patch > "$tmp/0002-broken.patch"
-printf '0001-good.patch +Kconfig.coresched +include/linux/sched/coresched.h +kernel/sched/coresched.c\n0002-broken.patch\n' > "$tmp/series"
-out=$("$LAB/tree.sh" --patches "$tmp" 2>&1)
+	"$TOP"/patches/0003-*.patch > "$tmp/0003-broken.patch"
+adds='+Kconfig.coresched +include/linux/sched/coresched.h +kernel/sched/coresched.c'
+apply3() {
+	printf '0001-good.patch\n0002-good.patch %s\n0003-%s.patch\n' \
+		"$adds" "$1" > "$tmp/series"
+	"$LAB/tree.sh" --check --patches "$tmp" 2>&1
+}
+apply3 good > "$tmp/good.out"
+rc_good=$?
+out=$(apply3 broken)
 rc=$?
-if [ $rc != 0 ] && echo "$out" | grep -q '0002-broken.patch' &&
+if [ $rc_good = 0 ] && [ $rc != 0 ] && echo "$out" | grep -q '0003-broken.patch' &&
    echo "$out" | grep -q 'kernel/sched/core_sched.c'; then
 	rec pass "lab: a patch that does not apply fails, naming patch and file"
 else
 	rec fail "lab: a patch that does not apply fails, naming patch and file" \
-		"rc=$rc: $(echo "$out" | tail -n 2)"
+		"unchanged rc=$rc_good, changed rc=$rc: $(echo "$out" | tail -n 2)"
 fi
 
 # --- guest failures --------------------------------------------------------
