@@ -62,7 +62,7 @@ if [ $built = 1 ]; then
 fi
 
 # The guest runs of lab/runs.list.  RUNS=a,b narrows them (development).
-while read -r name kernel topo mode tmo cpu append; do
+while read -r name kernel topo mode tmo cpu extra append; do
 	case $name in "#"* | "") continue ;; esac
 	[ -z "${RUNS:-}" ] || case ",$RUNS," in
 		*",$name,"*) ;;
@@ -74,6 +74,7 @@ while read -r name kernel topo mode tmo cpu append; do
 	fi
 	opts=()
 	[ "$cpu" = - ] || opts+=(--cpu "$cpu")
+	[ "$extra" = - ] || opts+=(--extra "$BUILD/$extra")
 	say "guest run $name: $kernel, topology $topo, mode $mode"
 	"$LAB/boot.sh" --kernel "$BUILD/$kernel" --topo "$topo" "${opts[@]}" \
 		--timeout "$tmo" --out "$BUILD/runs/$name" \
