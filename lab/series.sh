@@ -64,6 +64,15 @@ if [ $bisect = 1 ]; then
 	obj=$BUILD/bisect/obj
 	mkdir -p "$obj"
 	cp "$BUILD/obj/.config" "$obj/.config"
+	# The trees of every step and the config: if they all built before,
+	# they build now (a second "make test" rebuilds nothing).
+	stamp="$(git -C "$am" log --format=%T base..HEAD | tr '\n' ' ')"
+	stamp+=$(sha256sum < "$obj/.config")
+	if [ -f "$obj/.lab-verified" ] && [ "$(cat "$obj/.lab-verified")" = "$stamp" ]; then
+		say "every patch of the series built before: nothing to check"
+		exit 0
+	fi
+	rm -f "$obj/.lab-verified"
 	i=0
 	for c in $(git -C "$am" rev-list --reverse base..HEAD); do
 		i=$((i + 1))
@@ -75,4 +84,5 @@ if [ $bisect = 1 ]; then
 			die "patch $i of the series does not build: $(git -C "$am" log -1 --format=%s)"
 		fi
 	done
+	echo "$stamp" > "$obj/.lab-verified"
 fi
