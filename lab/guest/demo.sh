@@ -37,9 +37,8 @@ section_tenants() {
 	echo "status section=tenants rc=$?"
 }
 
-# --- Later sections go here: a KVM demonstration (two guests sharing a
-# --- core) adds its function above and its name to the list below, and
-# --- its formatting to lab/run.sh.
+# The KVM demonstration needs coresched=on and coresched=vm: lab/run.sh
+# boots twice more for it and runs the test itself (kvm_isolation).
 
 for s in machine cookies tenants; do
 	echo "section name=$s"
