@@ -12,7 +12,11 @@
 #            more fragment, the tree build/src/linux used read-only, only
 #            vmlinux built; skipped when the tree, the fragments and this
 #            script are unchanged.  Without --build the variants that
-#            exist are used, the others left out.
+#            exist are used, the others left out.  The objects sit right
+#            in build/bench-X/, at the depth of build/obj/: with
+#            CCACHE_BASEDIR (lib.sh) the compiler's command lines are then
+#            those of the patched kernel, and every file the option does
+#            not change is a ccache hit.
 #
 # Writes into DATADIR:
 #   bloat.csv   part,old,new,function,data,rodata,total: byte deltas by
@@ -40,16 +44,15 @@ mkdir -p "$data"
 declare -A objdir=(
 	[vanilla]=$BUILD/vanilla/obj
 	[patched]=$BUILD/obj
-	[nocg]=$BUILD/bench-nocg/obj
-	[novm]=$BUILD/bench-novm/obj
+	[nocg]=$BUILD/bench-nocg
+	[novm]=$BUILD/bench-novm
 )
 declare -A off=([nocg]=CONFIG_SCHED_CORE_CGROUP [novm]=CONFIG_SCHED_CORE_VM)
 
 # build_variant NAME: the patched tree with ${off[NAME]} off.
 build_variant() {
-	local name=$1 dir=$BUILD/bench-$1 obj frag frags commit stamp sym
-	obj=$dir/obj
-	frag=$dir/off.config
+	local name=$1 obj=${objdir[$1]} frag frags commit stamp sym
+	frag=$obj/off.config
 	mkdir -p "$obj"
 	echo "# ${off[$name]} is not set" > "$frag"
 	frags=("$LAB/config/base.config")
@@ -61,7 +64,7 @@ build_variant() {
 		say "footprint: $name kernel is up to date"
 		return 0
 	fi
-	say "footprint: building the patched kernel with ${off[$name]} off ($dir)"
+	say "footprint: building the patched kernel with ${off[$name]} off (${obj#"$TOP"/})"
 	local start=$SECONDS
 	kmake() {
 		make -s -C "$LINUX" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \

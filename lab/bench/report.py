@@ -383,7 +383,7 @@ def gnuplot(script, out, datadir):
     except (OSError, subprocess.CalledProcessError) as e:
         err = getattr(e, 'stderr', b'') or b''
         sys.stderr.write('report.py: gnuplot %s failed: %s\n' % (
-            script, err.decode(errors='replace').strip()[-500:]))
+            script, ' '.join(err.decode(errors='replace').split())[-300:]))
         return False
     return True
 

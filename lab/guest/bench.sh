@@ -214,7 +214,7 @@ section_vm() {
 				esac
 				# shellcheck disable=SC2086
 				set -- -w "$w" -n "$nvm" -v "$nvcpu" -c "$ONLINE" -t "$KVM_S" $k
-				echo "cmd kvm-$shape kvm_workload $*"
+				echo "cmd kvm-$shape-on-$ONLINE kvm_workload -w WORKLOAD -n $nvm -v $nvcpu -c $ONLINE -t $KVM_S [-k]"
 				# A vCPU starved for the whole run fails the run
 				# but its numbers stand: keep both.
 				line=$("$cs/kvm_workload" "$@" 2> /tmp/bench-kvm)
