@@ -20,25 +20,33 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # --- a patch that does not apply -----------------------------------------
-# The series' first three patches, the third with one context line of
+# The series' first four patches, the fourth with one context line of
 # kernel/sched/core_sched.c changed: it must stop the tree, not fuzz, and
-# the same three unchanged must apply (so the failure is the change's).
-cp "$TOP"/patches/0001-*.patch "$tmp/0001-good.patch"
-cp "$TOP"/patches/0002-*.patch "$tmp/0002-good.patch"
-cp "$TOP"/patches/0003-*.patch "$tmp/0003-good.patch"
-sed 's/^ struct sched_core_cookie {$/ struct sched_core_biscuit {/' \
-	"$TOP"/patches/0003-*.patch > "$tmp/0003-broken.patch"
-adds='+Kconfig.coresched +include/linux/sched/coresched.h +kernel/sched/coresched.c'
-apply3() {
-	printf '0001-good.patch\n0002-good.patch %s\n0003-%s.patch\n' \
-		"$adds" "$1" > "$tmp/series"
+# the same four unchanged must apply (so the failure is the change's).
+head -n 4 < <(grep -v -E '^[[:space:]]*(#|$)' "$TOP/patches/series") > "$tmp/head"
+i=0
+while read -r p adds; do
+	i=$((i + 1))
+	cp "$TOP/patches/$p" "$tmp/$p"
+	echo "$p $adds" >> "$tmp/series.good"
+	if [ $i = 4 ]; then
+		sed 's/^ struct sched_core_cookie {$/ struct sched_core_biscuit {/' \
+			"$TOP/patches/$p" > "$tmp/broken-$p"
+		echo "broken-$p $adds" >> "$tmp/series.broken"
+		broken=broken-$p
+	else
+		echo "$p $adds" >> "$tmp/series.broken"
+	fi
+done < "$tmp/head"
+apply4() {
+	cp "$tmp/series.$1" "$tmp/series"
 	"$LAB/tree.sh" --check --patches "$tmp" 2>&1
 }
-apply3 good > "$tmp/good.out"
+apply4 good > "$tmp/good.out"
 rc_good=$?
-out=$(apply3 broken)
+out=$(apply4 broken)
 rc=$?
-if [ $rc_good = 0 ] && [ $rc != 0 ] && echo "$out" | grep -q '0003-broken.patch' &&
+if [ $rc_good = 0 ] && [ $rc != 0 ] && echo "$out" | grep -q -- "$broken" &&
    echo "$out" | grep -q 'kernel/sched/core_sched.c'; then
 	rec pass "lab: a patch that does not apply fails, naming patch and file"
 else
