@@ -57,7 +57,7 @@ else
 	rounds=${rounds:-5}
 	out=${out:-$TOP}
 	runs=$BUILD/bench/runs
-	boot_timeout=900
+	boot_timeout=600
 fi
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "bench.sh: bad number of rounds: $rounds"
 mkdir -p "$out" || die "cannot create $out"
@@ -90,6 +90,17 @@ mkdir -p "$snap" "$data" "$runs"
 cp "$BUILD/bzImage" "$snap/patched.bzImage"
 cp "$BUILD/vanilla/bzImage" "$snap/vanilla.bzImage"
 cp "$BUILD/initramfs.cpio.gz" "$snap/initramfs.cpio.gz"
+
+# A fair comparison needs the two kernels built from one config.
+series_syms='^(# )?CONFIG_SCHED_CORE_(CGROUP|VM|VM_DEBUG)[= ]'
+ndiff=$(diff <(grep -E '^(# )?CONFIG_' "$BUILD/vanilla/obj/.config" 2>/dev/null |
+	       grep -Ev "$series_syms" | sort) \
+	     <(grep -E '^(# )?CONFIG_' "$BUILD/obj/.config" 2>/dev/null |
+	       grep -Ev "$series_syms" | sort) | grep -c '^[<>]')
+[ "$ndiff" = 0 ] ||
+	shout "build/vanilla and build/ were configured differently ($ndiff config lines" \
+	      "beyond the series' options): the comparison is unfair; rebuild both" \
+	      "(make kernel vanilla).  The report will say so."
 
 # The guest needs lab/guest/bench.sh and the helpers in the image (or in
 # BENCH_EXTRA while developing).
