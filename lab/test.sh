@@ -5,9 +5,9 @@
 #
 #   1. host: the trees, the three kernels, the initramfs, the series
 #      (git am onto the pristine base, every patch builds), style gates,
-#      the lab's own tests
-#   2. guest: the kselftests of lab/guest/tests.list on each run of RUNS
-#      below (kernel, SMT topology, command line)
+#      the lab's own tests, one quick benchmark round
+#   2. guest: the kselftests of lab/guest/tests.list on each run of
+#      lab/runs.list (kernel, SMT topology, mode, CPU model)
 #
 # Every check is a record (lab/tap.py); a failed step is recorded and the
 # run goes on, so one report shows everything.  The last line is
@@ -59,6 +59,8 @@ say "style gates (checkpatch, sparse, W=1, shellcheck, docutils)"
 if [ $built = 1 ]; then
 	say "the lab's own tests"
 	"$LAB/tests/lab-selftest.sh" >> "$log" 2>&1
+	say "one quick round of the benchmark (make bench QUICK=1)"
+	"$LAB/tests/bench-quick.sh" >> "$log" 2>&1
 fi
 
 # The guest runs of lab/runs.list.  RUNS=a,b narrows them (development).
