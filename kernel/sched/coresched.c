@@ -352,7 +352,7 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 {
 	struct sched_core_vm_core *core = vc->core;
 	int forbidden = where == SCS_WHERE_GUEST ? SCS_WHERE_HOST : SCS_WHERE_GUEST;
-	unsigned int slot;
+	unsigned int slot, nr_slots;
 
 	WRITE_ONCE(vc->where, where);
 	if (where != SCS_WHERE_GUEST && where != SCS_WHERE_HOST)
@@ -360,7 +360,9 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 
 	/* Order our record before the look at the siblings' (pairs with itself). */
 	smp_mb();
-	for (slot = 0; slot < core->nr_slots; slot++) {
+	/* Pairs with scs_map_cpu(): a slot counted has its CPU filled in. */
+	nr_slots = smp_load_acquire(&core->nr_slots);
+	for (slot = 0; slot < nr_slots; slot++) {
 		int cpu = READ_ONCE(core->cpu[slot]);
 
 		if (slot == vc->slot)
