@@ -21,10 +21,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../kselftest.h"
@@ -251,6 +254,97 @@ static void test_two_domains(void)
 		       force_idle_us("d1") - d1);
 }
 
+/* The forced idle charged to @pid so far, in ms: /proc/PID/sched. */
+static double task_forceidle_ms(pid_t pid)
+{
+	char path[64], line[256];
+	double ms = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/sched", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "core_forceidle_sum", 18)) {
+			ms = strtod(strchr(line, ':') + 1, NULL);
+			break;
+		}
+	}
+	fclose(f);
+	return ms;
+}
+
+/* A task pinned to @cpu that spins in @cg until killed. */
+static pid_t spinner(int cpu, const char *cg)
+{
+	char path[128];
+	pid_t pid = fork();
+
+	if (!pid) {
+		if (cs_pin(cpu))
+			_exit(1);
+		for (;;)
+			;
+	}
+	snprintf(path, sizeof(path), CG "/%s", cg);
+	if (pid > 0 && cg_enter(path, pid)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
+/*
+ * The forced idle charged to two spinning tasks, one per sibling, in
+ * cgroups @cg0 and @cg1, over the measurement window: -1 if it cannot be
+ * read.  The task that runs while its sibling is kept idle is charged.
+ */
+static double pair_forceidle_ms(const char *cg0, const char *cg1)
+{
+	pid_t pid[2] = { spinner(core[0], cg0), spinner(core[1], cg1) };
+	double before = 0, after = 0, v;
+	struct timespec ts = {
+		.tv_sec = duration_ns / NSEC_PER_SEC,
+		.tv_nsec = duration_ns % NSEC_PER_SEC,
+	};
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		v = pid[i] > 0 ? task_forceidle_ms(pid[i]) : -1;
+		before = v < 0 || before < 0 ? -1 : before + v;
+	}
+	/* The tasks spin for the window: that is the measurement. */
+	nanosleep(&ts, NULL);
+	for (i = 0; i < 2; i++) {
+		v = pid[i] > 0 ? task_forceidle_ms(pid[i]) : -1;
+		after = v < 0 || after < 0 ? -1 : after + v;
+		if (pid[i] > 0) {
+			kill(pid[i], SIGKILL);
+			waitpid(pid[i], NULL, 0);
+		}
+	}
+	return before < 0 || after < 0 ? -1 : after - before;
+}
+
+/*
+ * Per-task forced idle (/proc/PID/sched core_forceidle_sum, schedstats):
+ * two domains on one core cost forced idle, one domain costs none.
+ */
+static void test_task_forceidle(void)
+{
+	double apart = pair_forceidle_ms("d1/c1", "d2");
+	double together = pair_forceidle_ms("d1/c1", "d1/c1");
+
+	ksft_print_msg("per task: forced idle %.3f ms in two domains, %.3f ms in one, in %llu ms\n",
+		       apart, together,
+		       (unsigned long long)(duration_ns / NSEC_PER_MSEC));
+	ksft_test_result(apart > 0 && together == 0,
+			 "per task: core_forceidle_sum grows for two domains (%.1f ms), not for one (control: %.1f ms)\n",
+			 apart, together);
+}
+
 static void test_nested(void)
 {
 	const struct place inherit = { .cg = { "d1/c1", "d1/c2/g" } };
@@ -356,8 +450,9 @@ int main(int argc, char **argv)
 		ksft_set_plan(2);
 		test_off();
 	} else {
-		ksft_set_plan(10);
+		ksft_set_plan(11);
 		test_two_domains();
+		test_task_forceidle();
 		test_nested();
 		test_cookies();
 		test_while_running();
