@@ -200,23 +200,29 @@ boot() {
 		"${took[$label]}" "$(grep -c '^r ' "$log")" "$load"
 }
 
-# The expected seconds of boot $1: as it last took, else the mean of the
-# boots measured so far, else a guess.
+# Seconds boot $1 is expected to take: as it last took; before it ran, a
+# guess from what it runs (per scheduler case and per kvm_workload run).
 est() {
-	local sum=0 n=0 l
+	local l label sched vm shapes sum c nvm=0 nshapes=0
 	if [ -n "${took[$1]:-}" ]; then
 		echo "${took[$1]}"
 		return
 	fi
-	for l in "${!took[@]}"; do
-		sum=$((sum + took[$l]))
-		n=$((n + 1))
+	for l in "${plan[@]}"; do
+		read -r label _ _ _ sched vm shapes <<< "$l"
+		[ "$label" = "$1" ] && break
 	done
-	if [ $n = 0 ]; then
-		[ "$quick" = 1 ] && echo 25 || echo 120
-	else
-		echo $((sum / n))
-	fi
+	if [ "$quick" = 1 ]; then sum=6; else sum=8; fi
+	for c in ${sched//,/ }; do
+		case $c in
+		-) ;;
+		plain) sum=$((sum + (quick ? 4 : 10))) ;;
+		*) sum=$((sum + (quick ? 8 : 25))) ;;
+		esac
+	done
+	[ "$vm" = - ] || nvm=$(tr ',' '\n' <<< "$vm" | wc -l)
+	[ "$shapes" = - ] || nshapes=$(tr ',' '\n' <<< "$shapes" | wc -l)
+	echo $((sum + nvm * nshapes * 3 * (quick ? 2 : 5) / 2))
 }
 
 # The label of the boot at position $2 of round $1's run order.
