@@ -27,8 +27,8 @@
 #   BENCH_ONLY=a,b     only these boots of the plan
 #   BENCH_EXTRA=DIR    also unpack DIR over the initramfs (boot.sh --extra)
 #
-# The kernels and the initramfs are copied when the run starts, so that a
-# rebuild meanwhile cannot mix two kernels in one report.  The guest runs'
+# The kernels, the initramfs and lab/boot.sh are copied when the run
+# starts, so that a rebuild meanwhile cannot mix two kernels in one report.  The guest runs'
 # logs stay in build/bench/runs/ (quick: the output directory's runs/).
 set -uo pipefail
 # shellcheck source=lab/lib.sh
@@ -90,6 +90,10 @@ mkdir -p "$snap" "$data" "$runs"
 cp "$BUILD/bzImage" "$snap/patched.bzImage"
 cp "$BUILD/vanilla/bzImage" "$snap/vanilla.bzImage"
 cp "$BUILD/initramfs.cpio.gz" "$snap/initramfs.cpio.gz"
+# boot.sh too: bash reads a script as it runs it, and an edit meanwhile
+# would derail a boot.
+mkdir -p "$snap/lab"
+cp "$LAB/boot.sh" "$LAB/lib.sh" "$snap/lab/"
 
 # A fair comparison needs the two kernels built from one config.
 series_syms='^(# )?CONFIG_SCHED_CORE_(CGROUP|VM|VM_DEBUG)[= ]'
@@ -165,7 +169,7 @@ boot() {
 	append+=" lab.bench_quick=$quick"
 	[ "$cmdline" = - ] || append+=" $cmdline"
 	[ -z "${BENCH_EXTRA:-}" ] || extra=(--extra "$BENCH_EXTRA")
-	BUILD=$snap "$LAB/boot.sh" --kernel "$snap/$kernel.bzImage" \
+	BUILD=$snap "$snap/lab/boot.sh" --kernel "$snap/$kernel.bzImage" \
 		--topo "$topo" --timeout "$boot_timeout" --out "$dir" \
 		--append "$append" "${extra[@]}" bench > "$dir.boot.log" 2>&1 || rc=$?
 	took[$label]=$((SECONDS - start))
