@@ -33,6 +33,9 @@
 set -uo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
+# The whole script is one block: bash reads it before running any of it,
+# so editing this file during a run (which takes long) cannot derail it.
+{
 
 quick=${QUICK:-0}
 rounds=${ROUNDS:-}
@@ -282,3 +285,4 @@ python3 "$LAB/bench/report.py" "${report_args[@]}" "$out"
 rc=$?
 say "make bench: $(mmss $((SECONDS - t_start))) in all; report: ${out#"$TOP"/}/BENCHMARKS.md"
 exit $rc
+}

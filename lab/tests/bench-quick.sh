@@ -13,6 +13,9 @@
 set -uo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/../lib.sh"
+# The whole script is one block: bash reads it before running any of it,
+# so editing this file during a run (which takes long) cannot derail it.
+{
 
 name="bench: make bench QUICK=1 produces every number"
 dir=${BENCH_QUICK_OUT:-$BUILD/bench-quick}
@@ -47,3 +50,4 @@ detail="$first"
 detail+="; $(echo "$check" | sed -n 's/^missing: //p' | head -n 4 | paste -sd ';' -)"
 rec fail "$name" "$detail (${dir#"$TOP"/}.log)"
 exit 1
+}
