@@ -18,7 +18,7 @@
 #                    trying a test without rebuilding the image
 #   --cpu MODEL      QEMU CPU model (default EPYC,+svm,+npt)
 #
-# The run passes when the guest script finished (it prints "# lab: done")
+# The run passes when the guest script finished ("# lab: done rc=0")
 # and the console holds no splat: no WARNING, BUG, Oops, panic, lockdep,
 # KASAN or UBSAN report, soft or hard lockup, hung task or RCU stall.
 # Otherwise it fails and the offending console lines are quoted.
@@ -47,6 +47,11 @@ done
 name=${1:?usage: boot.sh [options] NAME}
 out=${out:-$BUILD/runs/$name}
 initrd=$BUILD/initramfs.cpio.gz
+# Nothing of an earlier run may pass for this one's, even if we stop here.
+if [ "$name" != shell ]; then
+	mkdir -p "$out"
+	rm -f "$out/console.log" "$out/results.log" "$out/verdict"
+fi
 [ -f "$kernel" ] || die "no kernel $kernel: run make first"
 [ -f "$initrd" ] || die "no initramfs $initrd: run make first"
 if [ -n "$extra" ]; then
@@ -110,6 +115,8 @@ elif grep -q -a 'Kernel panic' "$console"; then
 	verdict=panic why="the guest kernel panicked"
 elif ! grep -q -a '^# lab: done' "$results"; then
 	verdict=incomplete why="the guest stopped before its script ended (qemu rc=$rc)"
+elif ! grep -q -a '^# lab: done rc=0' "$results"; then
+	verdict=failed why="the guest script failed ($(grep -a -m1 '^# lab: done' "$results"))"
 elif [ -n "$splats" ]; then
 	verdict=splat why="the console holds kernel splats"
 fi

@@ -19,12 +19,22 @@ git_base() { git -C "$BASE_GIT" "$@"; }
 
 # --- checkpatch ----------------------------------------------------------
 check_patch() {
-	local p out bad=0 allow=$LAB/checkpatch.allow
+	local p out raw rc bad=0 n=0 allow=$LAB/checkpatch.allow
 	for p in "$OUT"/series/0[0-9][0-9][0-9]-*.patch; do
 		case $p in */0000-cover-letter.patch) continue ;; esac
-		out=$("$LINUX/scripts/checkpatch.pl" --strict --show-types \
-			--terse --no-summary "$p" 2>&1 |
-		      grep -E '(ERROR|WARNING|CHECK):' |
+		[ -f "$p" ] || continue
+		n=$((n + 1))
+		rc=0
+		raw=$("$LINUX/scripts/checkpatch.pl" --strict --show-types \
+			--terse --no-summary "$p" 2>&1) || rc=$?
+		# 0 clean, 1 findings; anything else: it did not run.
+		if [ $rc -gt 1 ]; then
+			bad=1
+			rec fail "check: checkpatch --strict $(basename "$p")" \
+				"checkpatch did not run (exit $rc): $(echo "$raw" | tail -n 1)"
+			continue
+		fi
+		out=$(echo "$raw" | grep -E '(ERROR|WARNING|CHECK):' |
 		      while read -r line; do
 			      type=$(echo "$line" | sed -n 's/.*\(ERROR\|WARNING\|CHECK\):\([A-Z_]*\):.*/\2/p')
 			      grep -v '^#' "$allow" 2>/dev/null |
@@ -41,6 +51,10 @@ check_patch() {
 			rec pass "check: checkpatch --strict $(basename "$p")"
 		fi
 	done
+	if [ $n = 0 ]; then
+		rec fail "check: checkpatch --strict" "no patches in $OUT/series"
+		return 1
+	fi
 	return $bad
 }
 
@@ -66,9 +80,11 @@ warnings_of() {
 	cp "$BUILD/obj/.config" "$obj/.config"
 	make -s -C "$tree" O="$obj" CC="ccache gcc" -j"$JOBS" olddefconfig \
 		>/dev/null 2>&1
+	# A build that fails (or a sparse that does not run) is a finding
+	# of its own: "make: ... Error N" stays in the output.
 	make -s -C "$tree" O="$obj" CC="ccache gcc" -j"$JOBS" C=2 W=1 \
 		CHECK="sparse" "$@" 2>&1 >/dev/null |
-		grep -E '(warning|error):' |
+		grep -E '(warning|error):|Error [0-9]+' |
 		sed -E "s|$tree/||; s|:[0-9]+:[0-9]+:|:|; s|:[0-9]+:|:|" | sort -u
 }
 
@@ -93,7 +109,9 @@ check_warnings() {
 	else
 		: > "$BUILD/check/vanilla.w"
 	fi
-	new=$(comm -23 "$BUILD/check/patched.w" "$BUILD/check/vanilla.w")
+	# A failed build or a sparse that did not run fails whatever vanilla did.
+	new=$(grep 'Error [0-9]' "$BUILD/check/patched.w"
+	      comm -23 "$BUILD/check/patched.w" "$BUILD/check/vanilla.w")
 	if [ -n "$new" ]; then
 		# shellcheck disable=SC2001 # indents every line
 		echo "$new" | sed 's/^/  /' >&2

@@ -183,6 +183,16 @@ vm_row() {
 		return
 	fi
 	read -r m n pct <<< "$moved"
+	# The test's own verdicts too: A must have run, the stats must agree.
+	grep -a "^not ok .* $scen: " "$res" | sed 's/^not ok [0-9]* //' |
+	while read -r why; do
+		echo "VM demo, coresched=$mode: the test says: $why"
+	done > "$out/vm-$mode.notok"
+	while read -r why; do
+		problem "$why"
+	done < "$out/vm-$mode.notok"
+	[ "$n" -ge 100 ] ||
+		problem "VM demo, coresched=$mode, $scen: only $n host windows measured"
 	printf '   %-14s %-6s %5s/%-4s %4s%%  %10s %10s %12s %13s\n' \
 		"coresched=$mode" "$scen" "$m" "$n" "$pct" "${stat[slow_exits]:--}" \
 		"${stat[kicks_sent]:--}" "$(( ${stat[wait_kick_ns]:-0} / 1000000 ))" \

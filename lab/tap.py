@@ -44,11 +44,18 @@ def guest(run, rundir):
     cur = None          # test whose output we are in
     points = 0
     diag = []
+    planned = []        # the tests the guest announced, in order
+    begun = set()
     for line in read('results.log').splitlines():
         line = line.rstrip('\r')
+        m = re.match(r'^# lab-test-plan: (\S+)', line)
+        if m:
+            planned.append(m.group(1))
+            continue
         m = re.match(r'^# lab-test-begin: (\S+)', line)
         if m:
             cur, points, diag = m.group(1), 0, []
+            begun.add(cur)
             continue
         m = re.match(r'^# lab-test-end: (\S+) rc=(\d+)', line)
         if m and cur:
@@ -87,6 +94,12 @@ def guest(run, rundir):
             diag.append(line.lstrip('# ').strip())
     if cur is not None:
         add('fail', '%s/%s' % (run, cur), 'did not finish (run verdict: %s)' % verdict)
+    # A test that was planned and never began is a failure, not a pass
+    # by omission (the guest stopped, or lab.only named no such test).
+    for name in planned:
+        if name not in begun:
+            add('fail', '%s/%s' % (run, name),
+                'planned but never started (run verdict: %s)' % verdict)
     if verdict == 'ok':
         add('pass', '%s: boot, run to completion, console clean' % run)
     else:

@@ -63,7 +63,12 @@ if [ $built = 1 ]; then
 	"$LAB/tests/bench-quick.sh" >> "$log" 2>&1
 fi
 
-# The guest runs of lab/runs.list.  RUNS=a,b narrows them (development).
+# The guest runs of lab/runs.list.  RUNS=a,b narrows them (development);
+# a name that is not in the list is an error, not an empty selection.
+runs=${RUNS:-}
+for r in ${runs//,/ }; do
+	grep -q "^$r " "$LAB/runs.list" || rec fail "$r: boot" "RUNS names no run $r in lab/runs.list"
+done
 while read -r name kernel topo mode tmo cpu extra append; do
 	case $name in "#"* | "") continue ;; esac
 	[ -z "${RUNS:-}" ] || case ",$RUNS," in

@@ -1,11 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest script for the lab's own tests: provoke the failure named by
-# lab.fault= through LKDTM (WARNING, PANIC), hang (HUNG), or do nothing
+# lab.fault= through LKDTM (WARNING, PANIC), hang (HUNG), print the TAP
+# of a failing test and of a test that never starts (TAP), or do nothing
 # (NONE), so the host can check that the harness reports each.
 echo "# provoking $LAB_FAULT"
 case $LAB_FAULT in
 NONE)	;;
 HUNG)	sleep 100000 ;;
+TAP)
+	echo "# lab-test-plan: fault/passes"
+	echo "# lab-test-plan: fault/fails"
+	echo "# lab-test-plan: fault/never-starts"
+	for t in passes fails; do
+		echo "# lab-test-begin: fault/$t"
+		echo "TAP version 13"
+		echo "1..1"
+		[ $t = passes ] && echo "ok 1 a point that passes"
+		[ $t = fails ] && echo "not ok 1 a point that fails"
+		echo "# lab-test-end: fault/$t rc=0"
+	done
+	;;
 *)	echo "$LAB_FAULT" > /sys/kernel/debug/provoke-crash/DIRECT ;;
 esac
 echo "# still alive after $LAB_FAULT"

@@ -75,3 +75,21 @@ expect control ok --timeout 120 --append lab.fault=NONE fault
 expect panic panic --timeout 120 --append lab.fault=PANIC fault
 expect warning splat --timeout 120 --append lab.fault=WARNING fault
 expect hang timeout --timeout 20 --append lab.fault=HUNG fault
+
+# --- test results ----------------------------------------------------------
+# A TAP "not ok" and a planned test that never started must each become a
+# failure record, and a passing point a pass (tap.py guest, on a real run).
+name="lab: a failing test point and a test that never started fail"
+if "$LAB/boot.sh" --out "$tmp/tap" --timeout 120 --append lab.fault=TAP fault \
+	> "$tmp/tap.out" 2>&1; then
+	LAB_RESULTS=$tmp/tap.tsv "$LAB/tap.py" guest tap "$tmp/tap"
+	if grep -q -P '^pass\ttap/fault/passes: a point that passes' "$tmp/tap.tsv" &&
+	   grep -q -P '^fail\ttap/fault/fails: a point that fails' "$tmp/tap.tsv" &&
+	   grep -q -P '^fail\ttap/fault/never-starts\t' "$tmp/tap.tsv"; then
+		rec pass "$name"
+	else
+		rec fail "$name" "records: $(cut -f1,2 "$tmp/tap.tsv" | tr '\t\n' ': ')"
+	fi
+else
+	rec fail "$name" "the guest run failed: $(tail -n 1 "$tmp/tap.out")"
+fi
