@@ -39,6 +39,20 @@ const char *cs_mode(void)
 	return mode;
 }
 
+const char *cs_check_mode(const char *expected, bool *match)
+{
+	const char *mode = cs_mode();
+
+	if (!mode)
+		mode = "none";
+	if (!expected)
+		expected = mode;
+	/* A kselftest diagnostic line, as ksft_print_msg() prints it. */
+	printf("# coresched mode: %s, expected: %s\n", mode, expected);
+	*match = !strcmp(mode, expected);
+	return expected;
+}
+
 int cs_prctl(unsigned long cmd, pid_t pid, unsigned long scope,
 	     unsigned long uaddr)
 {
@@ -216,4 +230,76 @@ int cs_pin(int cpu)
 	if (sched_setaffinity(0, sizeof(set), &set))
 		return -errno;
 	return 0;
+}
+
+/* A CPU number at *@p, which moves past it; -EINVAL if there is none. */
+static int cs_parse_cpu(const char **p)
+{
+	char *end;
+	long cpu;
+
+	/* Digits only: strtol() would take blanks and signs too. */
+	if (**p < '0' || **p > '9')
+		return -EINVAL;
+	cpu = strtol(*p, &end, 10);
+	if (cpu > INT_MAX)
+		return -EINVAL;
+	*p = end;
+	return cpu;
+}
+
+int cs_parse_cpulist(const char *list, int *cpus, int max)
+{
+	const char *p = list;
+	int n = 0, a, b;
+
+	while (*p && *p != '\n') {
+		a = cs_parse_cpu(&p);
+		b = a;
+		if (a >= 0 && *p == '-') {
+			p++;
+			b = cs_parse_cpu(&p);
+		}
+		if (a < 0 || b < a)
+			return -EINVAL;
+		for (; a <= b; a++) {
+			if (n == max)
+				return -EINVAL;
+			cpus[n++] = a;
+		}
+		/* A comma must be followed by another range. */
+		if (*p == ',' && p[1] && p[1] != '\n')
+			p++;
+		else if (*p && strcmp(p, "\n"))
+			return -EINVAL;
+	}
+	return n;
+}
+
+#define CS_SIBLINGS_MAX	64
+
+int cs_find_siblings(int *cpus, int n)
+{
+	int sib[CS_SIBLINGS_MAX], cpu, nr_cpus, ns;
+	char path[128], buf[256];
+	FILE *f;
+
+	nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
+	for (cpu = 0; cpu < nr_cpus; cpu++) {
+		/* Offline CPUs have no topology directory: skipped. */
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list",
+			 cpu);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		ns = fgets(buf, sizeof(buf), f) ?
+		     cs_parse_cpulist(buf, sib, CS_SIBLINGS_MAX) : -EIO;
+		fclose(f);
+		if (ns >= n) {
+			memcpy(cpus, sib, n * sizeof(*cpus));
+			return 0;
+		}
+	}
+	return -ENOENT;
 }

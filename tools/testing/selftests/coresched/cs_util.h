@@ -15,6 +15,13 @@
 
 /* The coresched= mode: "off", "on", "vm"; NULL without the series. */
 const char *cs_mode(void);
+/*
+ * The mode a test's checks follow: @expected (its -m option), or the mode
+ * file's when NULL ("none" without the series).  Prints both; *@match
+ * tells whether the kernel runs in that mode.  The caller reports the test
+ * point: each program has kselftest.h's counters to itself.
+ */
+const char *cs_check_mode(const char *expected, bool *match);
 
 /* prctl(PR_SCHED_CORE, ...): 0 or -errno. */
 int cs_prctl(unsigned long cmd, pid_t pid, unsigned long scope,
@@ -48,5 +55,16 @@ int cg_destroy(const char *cg);
 
 /* Pin the calling thread to @cpu. */
 int cs_pin(int cpu);
+
+/*
+ * "0,2-3" (a trailing newline allowed, as sysfs has it) into @cpus: the
+ * number of CPUs, or -EINVAL if it is no CPU list or has more than @max.
+ */
+int cs_parse_cpulist(const char *list, int *cpus, int max);
+/*
+ * The first @n online SMT siblings of one core, from sysfs, into @cpus:
+ * 0, or -ENOENT if no core has @n threads online.
+ */
+int cs_find_siblings(int *cpus, int n);
 
 #endif /* CS_UTIL_H */
