@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../kselftest.h"
 #include "kvm_vm.h"
 
 /* Guest memory: the programs at KVM_CODE_GPA, the data slots after them. */
@@ -267,6 +268,21 @@ uint32_t kvm_vcpu_count(const struct kvm_vcpu *vcpu)
 	return __atomic_load_n(&vcpu->data[0], __ATOMIC_RELAXED);
 }
 
+void kvm_vm_sample(struct kvm_vm *vm)
+{
+	struct kvm_vcpu *vcpu;
+	uint32_t now;
+	int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		vcpu = vm->vcpus[i];
+		now = kvm_vcpu_count(vcpu);
+		/* Unsigned: right across a wrap of the counter. */
+		vcpu->total += (uint32_t)(now - vcpu->sampled);
+		vcpu->sampled = now;
+	}
+}
+
 void kvm_vcpu_set_delay(struct kvm_vcpu *vcpu, uint32_t delay)
 {
 	/* 0 would make the guest's loop count down through 2^32. */
@@ -498,4 +514,26 @@ int64_t kvm_cs_stats_delta(const struct kvm_cs_stats *before,
 	if (a < 0 || b < 0)
 		return -1;
 	return b - a;
+}
+
+int kvm_cs_violations(const struct kvm_cs_stats *before,
+		      const struct kvm_cs_stats *after, int err, bool vm_mode,
+		      char *msg, size_t size)
+{
+	int64_t n;
+
+	if (err) {
+		snprintf(msg, size, "no %s: %s%s", KVM_CS_STATS_FILE,
+			 strerror(-err),
+			 vm_mode ? ", but coresched=vm must have it" : "");
+		return vm_mode ? KSFT_FAIL : KSFT_SKIP;
+	}
+	n = kvm_cs_stats_delta(before, after, "violations");
+	if (n < 0) {
+		snprintf(msg, size,
+			 "invariant checker not built (CONFIG_SCHED_CORE_VM_DEBUG)");
+		return KSFT_SKIP;
+	}
+	snprintf(msg, size, "%lld invariant violations", (long long)n);
+	return n ? KSFT_FAIL : KSFT_PASS;
 }

@@ -61,6 +61,10 @@ struct kvm_vcpu {
 	void *arg;		/* the test's, for fn */
 	int stop;		/* kvm_vcpu_stop() was called */
 
+	/* The guest counter in 64 bits, see kvm_vm_sample(). */
+	uint32_t sampled;	/* the counter at the last sample */
+	uint64_t total;		/* iterations since kvm_vcpu_add() */
+
 	/* Kept by kvm_vcpu_loop(), read by others with __atomic_load_n(). */
 	uint64_t exits_user;	/* KVM_RUN returned with an exit to handle */
 	uint64_t exits_intr;	/* KVM_RUN returned -EINTR */
@@ -91,6 +95,13 @@ struct kvm_vcpu *kvm_vcpu_add(struct kvm_vm *vm, enum kvm_prog prog);
 
 /* The vCPU's iteration counter, read from the host side. */
 uint32_t kvm_vcpu_count(const struct kvm_vcpu *vcpu);
+/*
+ * Fold the progress of each vCPU's 32-bit guest counter since the last
+ * call into vcpu->total.  Call it from one thread, often enough that no
+ * counter can wrap in between: at even one iteration a nanosecond, a
+ * counter takes four seconds to wrap.
+ */
+void kvm_vm_sample(struct kvm_vm *vm);
 /* Set the busy loop length of KVM_PROG_DELAY_OUT (at least 1). */
 void kvm_vcpu_set_delay(struct kvm_vcpu *vcpu, uint32_t delay);
 
@@ -154,5 +165,16 @@ int64_t kvm_cs_stats_get(const struct kvm_cs_stats *stats, const char *name);
 /* The change of @name from @before to @after, -1 if either lacks it. */
 int64_t kvm_cs_stats_delta(const struct kvm_cs_stats *before,
 			   const struct kvm_cs_stats *after, const char *name);
+/*
+ * The test point "no invariant violation from @before to @after", as a
+ * kselftest result (KSFT_PASS, KSFT_FAIL or KSFT_SKIP) and what it saw in
+ * @msg.  @err: the first error of the two kvm_cs_stats_read().  The file
+ * must be there under coresched=vm (@vm_mode); its "violations" line is
+ * there only if the kernel has the invariant checker
+ * (CONFIG_SCHED_CORE_VM_DEBUG), without which nothing is checked.
+ */
+int kvm_cs_violations(const struct kvm_cs_stats *before,
+		      const struct kvm_cs_stats *after, int err, bool vm_mode,
+		      char *msg, size_t size);
 
 #endif /* KVM_VM_H */
