@@ -12,10 +12,10 @@
  *      exit-user    each iteration is an OUT to a port no device of the
  *                   kernel claims: KVM_RUN returns to this VMM, which does
  *                   a little work (VMM_WORK_BYTES) and re-enters
- *   -n, -v          VMs, and vCPUs in each
+ *   -n, -v          VMs (1 to 16), and vCPUs in each (1 to 16)
  *   -c CPULIST      "0,1" or "0-3": the vCPU threads are pinned round-robin
  *                   over these CPUs (vCPU i of VM j: vCPU j * v + i)
- *   -t SECONDS      how long to measure (a decimal number)
+ *   -t SECONDS      how long to measure (a positive decimal number)
  *   -k              this VMM gives every VM a core scheduling cookie of its
  *                   own with prctl, as a VMM does on a kernel without
  *                   coresched=vm: PR_SCHED_CORE_CREATE on the VM's first
@@ -31,11 +31,14 @@
  *   stats_NAME for every counter of the coresched stats file, if the
  *   kernel has it: its change over the run.
  * Exit code: 0; 1 on any failure, including a vCPU that did no work; 2 on
- * bad usage; 4 (kselftest's skip) without /dev/kvm.
+ * bad usage (an unknown option, a value out of range); 4 (kselftest's
+ * skip) without /dev/kvm.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,8 +74,8 @@ static pthread_barrier_t setup_done, cookies_done;
 static int cookie_err;
 
 struct vcpu_work {
-	uint64_t last;		/* last sample of the guest counter */
-	uint64_t total;		/* iterations since the start, 64 bits */
+	uint64_t start;		/* vcpu->total at the start */
+	uint64_t total;		/* iterations since the start */
 	uint64_t exits_user, exits_intr;	/* at the start, then deltas */
 	uint64_t sink;		/* the VMM's work, kept so it is not elided */
 };
@@ -87,37 +90,30 @@ static void bad_usage(void)
 	exit(2);
 }
 
-/* "0,2-3" into cpus[]; false if it is not a CPU list. */
-static bool parse_cpulist(const char *list)
+/* A whole number from @min to @max; bad_usage() otherwise. */
+static int parse_int(const char *arg, int min, int max)
 {
-	const char *p = list;
 	char *end;
-	long a, b;
+	long n;
 
-	nr_cpus = 0;
-	while (*p) {
-		a = strtol(p, &end, 10);
-		if (end == p || a < 0)
-			return false;
-		b = a;
-		if (*end == '-') {
-			p = end + 1;
-			b = strtol(p, &end, 10);
-			if (end == p || b < a)
-				return false;
-		}
-		for (; a <= b; a++) {
-			if (nr_cpus == MAX_CPUS)
-				return false;
-			cpus[nr_cpus++] = a;
-		}
-		if (*end == ',')
-			end++;
-		else if (*end)
-			return false;
-		p = end;
-	}
-	return nr_cpus > 0;
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || n < min || n > max)
+		bad_usage();
+	return n;
+}
+
+/* A positive, finite decimal number; bad_usage() otherwise. */
+static double parse_seconds(const char *arg)
+{
+	char *end;
+	double t;
+
+	errno = 0;
+	t = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(t) || t <= 0)
+		bad_usage();
+	return t;
 }
 
 static void parse_args(int argc, char **argv)
@@ -130,16 +126,16 @@ static void parse_args(int argc, char **argv)
 			workload = optarg;
 			break;
 		case 'n':
-			nr_vms = atoi(optarg);
+			nr_vms = parse_int(optarg, 1, MAX_VMS);
 			break;
 		case 'v':
-			nr_vcpus_per_vm = atoi(optarg);
+			nr_vcpus_per_vm = parse_int(optarg, 1, KVM_VM_MAX_VCPUS);
 			break;
 		case 'c':
 			cpulist = optarg;
 			break;
 		case 't':
-			seconds = atof(optarg);
+			seconds = parse_seconds(optarg);
 			break;
 		case 'k':
 			own_cookie = true;
@@ -148,7 +144,9 @@ static void parse_args(int argc, char **argv)
 			bad_usage();
 		}
 	}
-	if (!workload || !cpulist || optind != argc)
+	/* -n, -v and -t are required: their zero means "not given". */
+	if (!workload || !cpulist || !nr_vms || !nr_vcpus_per_vm || !seconds ||
+	    optind != argc)
 		bad_usage();
 	if (!strcmp(workload, "cpu"))
 		prog = KVM_PROG_SPIN;
@@ -158,9 +156,8 @@ static void parse_args(int argc, char **argv)
 		prog = KVM_PROG_OUT;
 	else
 		bad_usage();
-	if (nr_vms < 1 || nr_vms > MAX_VMS || nr_vcpus_per_vm < 1 ||
-	    nr_vcpus_per_vm > KVM_VM_MAX_VCPUS || seconds <= 0 ||
-	    !parse_cpulist(cpulist))
+	nr_cpus = cs_parse_cpulist(cpulist, cpus, MAX_CPUS);
+	if (nr_cpus < 1)
 		bad_usage();
 }
 
@@ -227,30 +224,23 @@ static int create_vms(void)
 /* Fold the counters' progress since the last sample into 64 bits. */
 static void sample(void)
 {
-	int i, j;
+	int i;
 
-	for (i = 0; i < nr_vms; i++) {
-		for (j = 0; j < nr_vcpus_per_vm; j++) {
-			struct vcpu_work *w = &work[i][j];
-			uint32_t now = kvm_vcpu_count(vms[i]->vcpus[j]);
-
-			w->total += (uint32_t)(now - (uint32_t)w->last);
-			w->last = now;
-		}
-	}
+	for (i = 0; i < nr_vms; i++)
+		kvm_vm_sample(vms[i]);
 }
 
 static void start_counts(void)
 {
 	int i, j;
 
+	sample();
 	for (i = 0; i < nr_vms; i++) {
 		for (j = 0; j < nr_vcpus_per_vm; j++) {
 			struct kvm_vcpu *vcpu = vms[i]->vcpus[j];
 			struct vcpu_work *w = &work[i][j];
 
-			w->last = kvm_vcpu_count(vcpu);
-			w->total = 0;
+			w->start = vcpu->total;
 			w->exits_user = __atomic_load_n(&vcpu->exits_user,
 							__ATOMIC_RELAXED);
 			w->exits_intr = __atomic_load_n(&vcpu->exits_intr,
@@ -259,7 +249,7 @@ static void start_counts(void)
 	}
 }
 
-/* Turn the exit counts taken by start_counts() into their changes. */
+/* Turn the counts taken by start_counts() into their changes. */
 static void end_counts(void)
 {
 	int i, j;
@@ -269,6 +259,7 @@ static void end_counts(void)
 			struct kvm_vcpu *vcpu = vms[i]->vcpus[j];
 			struct vcpu_work *w = &work[i][j];
 
+			w->total = vcpu->total - w->start;
 			w->exits_user = __atomic_load_n(&vcpu->exits_user,
 							__ATOMIC_RELAXED) -
 					w->exits_user;
