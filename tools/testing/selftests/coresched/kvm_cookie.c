@@ -7,16 +7,19 @@
  *   - a thread that had a task cookie of its own before KVM_RUN keeps it
  *     (the VMM's choice stands);
  *   - the thread that created the VM but never ran a vCPU stays at 0;
- *   - an I/O thread takes the VM's cookie with PR_SCHED_CORE_SHARE_FROM a
- *     vCPU thread.
+ *   - an I/O thread with a task cookie of its own takes the VM's cookie
+ *     with PR_SCHED_CORE_SHARE_FROM a vCPU thread.
  * Under coresched=on (and on a kernel without the series) KVM sets no
- * cookie: every vCPU thread reports 0 unless the VMM gave it one.
+ * cookie: every vCPU thread reports 0 unless the VMM gave it one, and
+ * SHARE_FROM a vCPU thread copies that "no cookie" over the I/O thread's.
  *
- * usage: kvm_cookie [-m on|vm|none]
- *   the mode the kernel was booted in ("none": a kernel without the
- *   series); a mode file that disagrees is a failure, and the checks then
- *   follow -m, so that "-m vm" on a kernel without coresched=vm shows
- *   which of them fail.  Without -m the mode file decides.
+ * usage: kvm_cookie [-m on|vm|none] [-K]
+ *   -m  the mode the kernel was booted in ("none": a kernel without the
+ *       series); a mode file that disagrees is a failure, and the checks
+ *       then follow -m, so that "-m vm" on a kernel without coresched=vm
+ *       shows which of them fail.  Without -m the mode file decides.
+ *   -K  KVM is required: no /dev/kvm is a failure, not a skip.
+ * Exit code: kselftest's; 2 on bad usage.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,10 +77,15 @@ static void *vcpu_thread(struct kvm_vcpu *vcpu)
 	return NULL;
 }
 
-/* The I/O thread of VM 1: takes the cookie of VM 1's first vCPU thread. */
+/*
+ * The I/O thread of VM 1: takes the cookie of VM 1's first vCPU thread.
+ * It has a cookie of its own before, so that SHARE_FROM must change it
+ * whatever the vCPU thread's is, 0 included.
+ */
 struct io_thread {
 	pthread_t thread;
 	pid_t from, tid;
+	uint64_t before;	/* its own cookie, before SHARE_FROM */
 	int err;
 };
 
@@ -86,7 +94,11 @@ static void *io_thread(void *arg)
 	struct io_thread *io = arg;
 
 	io->tid = gettid();
-	io->err = cs_share_from(io->from);
+	io->err = cs_create(0, 0);
+	if (!io->err)
+		io->before = cs_get(0, &io->err);
+	if (!io->err)
+		io->err = cs_share_from(io->from);
 	sem_post(&ran);
 	while (sem_wait(&release))
 		;
@@ -160,6 +172,7 @@ static void check_cookies(struct kvm_vm *vm1, struct kvm_vm *vm2,
 	uint64_t own = cookie_of(vm1->vcpus[OWN_VCPU]->tid);
 	uint64_t main_cookie = cookie_of(0);
 	uint64_t io_cookie = cookie_of(io->tid);
+	bool ok;
 
 	ksft_print_msg("VM 1:\n");
 	if (vm_mode) {
@@ -192,45 +205,56 @@ static void check_cookies(struct kvm_vm *vm1, struct kvm_vm *vm2,
 			 "creating VMs and vCPUs sets no cookie: only KVM_RUN does\n");
 
 	if (io->err)
-		ksft_print_msg("PR_SCHED_CORE_SHARE_FROM %d: %s\n", io->from,
-			       strerror(-io->err));
-	ksft_print_msg("I/O thread: cookie %#llx\n", (unsigned long long)io_cookie);
-	ksft_test_result(!io->err && io_cookie == c1,
-			 "an I/O thread takes the VM's cookie with SHARE_FROM a vCPU thread\n");
+		ksft_print_msg("I/O thread: PR_SCHED_CORE CREATE, GET or SHARE_FROM %d: %s\n",
+			       io->from, strerror(-io->err));
+	ksft_print_msg("I/O thread: cookie %#llx before SHARE_FROM, %#llx after\n",
+		       (unsigned long long)io->before, (unsigned long long)io_cookie);
+	ok = !io->err && io->before && io_cookie == c1 && io_cookie != io->before;
+	if (vm_mode)
+		ksft_test_result(ok,
+				 "vm: an I/O thread takes the VM's cookie with SHARE_FROM a vCPU thread\n");
+	else
+		ksft_test_result(ok,
+				 "%s: SHARE_FROM a vCPU thread copies its \"no cookie\" over an I/O thread's own\n",
+				 label);
 }
 
-static const char *check_mode(const char *expect)
+static void __noreturn bad_usage(const char *prog)
 {
-	const char *mode = cs_mode();
-
-	if (!mode)
-		mode = "none";
-	if (!expect)
-		expect = mode;
-	ksft_print_msg("coresched mode: %s, expected: %s\n", mode, expect);
-	ksft_test_result(!strcmp(mode, expect), "the kernel runs in mode %s\n", expect);
-	return expect;
+	fprintf(stderr, "usage: %s [-m on|vm|none] [-K]\n", prog);
+	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	struct vcpu_result res1[VM1_VCPUS] = {}, res2[VM2_VCPUS] = {};
+	bool kvm_required = false, match;
 	struct io_thread io = {};
 	const char *expect = NULL;
 	struct kvm_vm *vm1, *vm2;
 	int opt, i, started = 0;
 
-	while ((opt = getopt(argc, argv, "m:")) != -1) {
-		if (opt != 'm')
-			ksft_exit_fail_msg("usage: %s [-m on|vm|none]\n", argv[0]);
-		expect = optarg;
+	while ((opt = getopt(argc, argv, "m:K")) != -1) {
+		if (opt == 'm')
+			expect = optarg;
+		else if (opt == 'K')
+			kvm_required = true;
+		else
+			bad_usage(argv[0]);
 	}
+	if (optind != argc)
+		bad_usage(argv[0]);
 
 	ksft_print_header();
-	if (access("/dev/kvm", R_OK | W_OK))
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		if (kvm_required)
+			ksft_exit_fail_msg("-K: no usable /dev/kvm: %s\n",
+					   strerror(errno));
 		ksft_exit_skip("no /dev/kvm\n");
+	}
 	ksft_set_plan(6);
-	expect = check_mode(expect);
+	expect = cs_check_mode(expect, &match);
+	ksft_test_result(match, "the kernel runs in mode %s\n", expect);
 	if (!strcmp(expect, "off"))
 		ksft_exit_skip("coresched=off: no cookies to check\n");
 	vm_mode = !strcmp(expect, "vm");
