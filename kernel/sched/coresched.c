@@ -343,6 +343,13 @@ DEFINE_STATIC_KEY_FALSE(sched_core_vm_key);
 EXPORT_SYMBOL_GPL(sched_core_vm_key);
 
 #ifdef CONFIG_SCHED_CORE_VM_DEBUG
+static const char * const scs_where_name[] = {
+	[SCS_WHERE_IDLE]	= "is idle",
+	[SCS_WHERE_HOST]	= "runs host code",
+	[SCS_WHERE_WAIT]	= "waits for the core",
+	[SCS_WHERE_GUEST]	= "is in guest mode",
+};
+
 /*
  * The invariant checker: an independent record of where each CPU is,
  * written at every transition and compared with the siblings'.  A CPU
@@ -375,9 +382,8 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 			continue;
 		vc->violations++;
 		WARN_ONCE(1, "coresched: CPU%d %s while sibling CPU%d %s\n",
-			  smp_processor_id(),
-			  where == SCS_WHERE_GUEST ? "entered guest mode" : "runs host code",
-			  cpu, forbidden == SCS_WHERE_GUEST ? "is in guest mode" : "runs host code");
+			  smp_processor_id(), scs_where_name[where],
+			  cpu, scs_where_name[forbidden]);
 	}
 }
 #else
