@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -332,9 +333,8 @@ static void spin(struct cs_run *run, int i)
 }
 
 /*
- * A worker: pin, say so on @ready, block on @go until the test closes it
- * (the start event), spin.  If the test dies instead, the read returns
- * with no window set and the worker ends at once.
+ * A worker: pin, say so on @ready and close it, block on @go until the
+ * test closes it (the start event), spin.  It dies with the test.
  */
 static void worker(struct cs_run *run, int i, int ready, int go)
 {
@@ -344,6 +344,7 @@ static void worker(struct cs_run *run, int i, int ready, int go)
 		_exit(2);
 	if (write(ready, &c, 1) != 1)
 		_exit(3);
+	close(ready);
 	if (read(go, &c, 1) != 0)
 		_exit(4);
 	spin(run, i);
@@ -360,33 +361,42 @@ static void kill_workers(struct cs_run *run, int n)
 	}
 }
 
+/*
+ * Fork the workers and wait until each is pinned: one byte each on @ready.
+ * Only the workers keep its write end, each until it wrote: one that died
+ * first leaves EOF, an error.  @ready[1] is closed on return.
+ */
 static int fork_workers(struct cs_run *run, int ready[2], int go[2])
 {
+	pid_t parent = getpid();
+	int i, ret = 0;
 	char c;
-	int i;
 
 	for (i = 0; i < run->nr_tasks; i++) {
 		pid_t pid = fork();
 
 		if (pid < 0) {
+			ret = -errno;
+			close(ready[1]);
 			kill_workers(run, i);
-			return -errno;
+			return ret;
 		}
 		if (!pid) {
+			cs_die_with_parent(parent);
 			close(ready[0]);
 			close(go[1]);
 			worker(run, i, ready[1], go[0]);
 		}
 		run->task[i].pid = pid;
 	}
-	/* Every worker pinned: one byte each, EOF if one died. */
-	for (i = 0; i < run->nr_tasks; i++) {
-		if (read(ready[0], &c, 1) != 1) {
-			kill_workers(run, run->nr_tasks);
-			return -ECHILD;
-		}
+	close(ready[1]);
+	for (i = 0; i < run->nr_tasks && !ret; i++) {
+		if (read(ready[0], &c, 1) != 1)
+			ret = -ECHILD;
 	}
-	return 0;
+	if (ret)
+		kill_workers(run, run->nr_tasks);
+	return ret;
 }
 
 static void sleep_until(uint64_t t)
@@ -474,9 +484,11 @@ int cs_measure(struct cs_run *run)
 	}
 	if (pipe(go)) {
 		ret = -errno;
+		close(ready[1]);
 		goto out_ready;
 	}
 
+	/* fork_workers() closes ready[1]. */
 	ret = fork_workers(run, ready, go);
 	close(go[0]);
 	if (ret) {
@@ -497,7 +509,6 @@ int cs_measure(struct cs_run *run)
 	}
 out_ready:
 	close(ready[0]);
-	close(ready[1]);
 	if (!ret)
 		return 0;
 out_unmap:
@@ -705,16 +716,25 @@ int cs_cookie_new(pid_t pid)
 
 int cs_cookie_copy(pid_t from, pid_t to)
 {
+	pid_t pid, parent = getpid();
 	int status;
-	pid_t pid;
 
 	/* A helper takes the cookie and gives it on: ours stays as it is. */
 	pid = fork();
 	if (pid < 0)
 		return -errno;
-	if (!pid)
+	if (!pid) {
+		cs_die_with_parent(parent);
 		_exit(cs_share_from(from) || cs_share_to(to, 0) ? 1 : 0);
+	}
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EPERM;
+}
+
+void cs_die_with_parent(pid_t parent)
+{
+	/* Checked after: the parent may have died before the prctl(). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
 }

@@ -242,4 +242,11 @@ int cs_cookie_new(pid_t pid);
 /* Give @to the prctl cookie of @from, without touching the caller's. */
 int cs_cookie_copy(pid_t from, pid_t to);
 
+/*
+ * In a child just forked by @parent: be killed when it dies.  A test that
+ * its timeout kills must leave nothing spinning to disturb the next one.
+ * Exits if @parent is already gone.
+ */
+void cs_die_with_parent(pid_t parent);
+
 #endif /* CS_OVERLAP_H */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../kselftest.h"
+#include "cs_overlap.h"
 #include "cs_util.h"
 
 #define CG	"coresched_api"
@@ -35,23 +36,6 @@ static const char *expect_mode = "on";
 static pid_t sleepers[16];
 static int nr_sleepers;
 
-/* A task that sleeps in @cg until the test ends. */
-static pid_t sleeper(const char *cg)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		ksft_exit_fail_perror("fork");
-	if (!pid) {
-		pause();
-		_exit(0);
-	}
-	if (cg && cg_enter(cg, pid))
-		ksft_exit_fail_msg("cannot move %d to %s\n", pid, cg);
-	sleepers[nr_sleepers++] = pid;
-	return pid;
-}
-
 static void reap_sleepers(void)
 {
 	while (nr_sleepers) {
@@ -60,6 +44,28 @@ static void reap_sleepers(void)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
+}
+
+/* A task that sleeps in @cg until the test ends. */
+static pid_t sleeper(const char *cg)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid < 0) {
+		reap_sleepers();
+		ksft_exit_fail_perror("fork");
+	}
+	if (!pid) {
+		cs_die_with_parent(parent);
+		pause();
+		_exit(0);
+	}
+	sleepers[nr_sleepers++] = pid;
+	if (cg && cg_enter(cg, pid)) {
+		reap_sleepers();
+		ksft_exit_fail_msg("cannot move %d to %s\n", pid, cg);
+	}
+	return pid;
 }
 
 static uint64_t get(pid_t pid)
@@ -217,19 +223,21 @@ static void test_domains(void)
 static void test_fork(void)
 {
 	uint64_t parent_cookie, child_cookie = 1;
+	pid_t pid, parent = getpid();
 	int pfd[2];
-	pid_t pid;
 
 	check(!pipe(pfd), "pipe");
 	check(!cg_tag(CG "/a", 1), "tag a");
 	pid = fork();
 	check(pid >= 0, "fork");
 	if (!pid) {
-		pid_t c;
+		pid_t c, self = getpid();
 
-		cg_enter(CG "/a/c1", getpid());
+		cs_die_with_parent(parent);
+		cg_enter(CG "/a/c1", self);
 		c = fork();
 		if (!c) {
+			cs_die_with_parent(self);
 			pause();
 			_exit(0);
 		}

@@ -278,10 +278,11 @@ static double task_forceidle_ms(pid_t pid)
 /* A task pinned to @cpu that spins in @cg until killed. */
 static pid_t spinner(int cpu, const char *cg)
 {
+	pid_t parent = getpid(), pid = fork();
 	char path[128];
-	pid_t pid = fork();
 
 	if (!pid) {
+		cs_die_with_parent(parent);
 		if (cs_pin(cpu))
 			_exit(1);
 		for (;;)

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "../kselftest.h"
+#include "cs_overlap.h"
 #include "cs_util.h"
 
 #define CG		"coresched_stress"
@@ -97,6 +98,7 @@ struct shared {
 
 static struct shared *sh;
 static pid_t workers[NR_WORKERS];
+static int nr_workers;		/* started */
 static int quiet_pipe[2];
 static uint64_t deadline_ns;
 
@@ -178,7 +180,8 @@ static void *second_thread(void *arg)
  */
 static void fork_loop(void)
 {
-	unsigned int seed = getpid();
+	pid_t self = getpid();
+	unsigned int seed = self;
 	int i, n;
 
 	while (!stopping()) {
@@ -188,6 +191,7 @@ static void fork_loop(void)
 			if (pid < 0)
 				break;
 			if (!pid) {
+				cs_die_with_parent(self);
 				if (rand_r(&seed) & 1)
 					cs_create(0, PR_SCOPE_THREAD);
 				_exit(0);
@@ -224,33 +228,44 @@ static void worker(int i, enum kind kind)
 		pause();
 }
 
+static void stop_workers(void)
+{
+	while (nr_workers) {
+		pid_t pid = workers[--nr_workers];
+
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* Once workers run, a test that fails stops them first. */
+static __noreturn void fail(const char *what)
+{
+	stop_workers();
+	cg_destroy(CG);
+	ksft_exit_fail_msg("%s\n", what);
+}
+
 static void start_workers(void)
 {
 	static const enum kind kinds[] = { SPINNER, SPINNER2, FORKER };
+	pid_t parent = getpid();
 	int i;
 
 	for (i = 0; i < NR_WORKERS; i++) {
 		pid_t pid = fork();
 
 		if (pid < 0)
-			ksft_exit_fail_perror("fork");
-		if (!pid)
+			fail("cannot fork a worker");
+		if (!pid) {
+			cs_die_with_parent(parent);
 			worker(i, kinds[i % 3]);
+		}
 		/* Here too: the group must exist before any prctl of ours. */
 		setpgid(pid, pid);
-		workers[i] = pid;
+		workers[nr_workers++] = pid;
 		if (cg_enter(CG "/b", pid))
-			ksft_exit_fail_msg("cannot move worker %d\n", pid);
-	}
-}
-
-static void stop_workers(void)
-{
-	int i;
-
-	for (i = 0; i < NR_WORKERS; i++) {
-		kill(workers[i], SIGKILL);
-		waitpid(workers[i], NULL, 0);
+			fail("cannot move a worker to " CG "/b");
 	}
 }
 
@@ -411,7 +426,7 @@ static void run_stress(unsigned int seconds)
 	deadline_ns = now_ns() + seconds * 1000000000ULL;
 	for (i = 0; i < ARRAY_SIZE(fn); i++) {
 		if (pthread_create(&threads[i], NULL, fn[i], (void *)(long)(i + 1)))
-			ksft_exit_fail_msg("pthread_create\n");
+			fail("pthread_create");
 	}
 	for (i = 0; i < ARRAY_SIZE(fn); i++)
 		pthread_join(threads[i], NULL);
@@ -489,18 +504,25 @@ static void task_domain(struct task *t)
 /* The task cookie of @tid alone: a helper outside every domain copies it. */
 static int task_cookie(pid_t tid, uint64_t *cookie)
 {
+	pid_t pid, parent = getpid();
 	int pfd[2], status;
-	pid_t pid;
 
 	if (pipe(pfd))
 		return -1;
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
 		return -1;
+	}
 	if (!pid) {
-		int err = cs_share_from(tid);
-		uint64_t c = err ? 0 : cs_get(0, &err);
+		uint64_t c = 0;
+		int err;
 
+		cs_die_with_parent(parent);
+		err = cs_share_from(tid);
+		if (!err)
+			c = cs_get(0, &err);
 		_exit(err || write(pfd[1], &c, sizeof(c)) != sizeof(c));
 	}
 	close(pfd[1]);
