@@ -16,16 +16,22 @@
  *        cs_measure tenants [-d MS]
  *          two cgroups with cpu.core_sched=1, one task in each: a
  *          "measure" line with the forced idle charged to each
+ *        cs_measure untagged [-d MS]
+ *          two tasks with no cookie and no domain, judged as if they
+ *          should be isolated: on a kernel that lets them share the core
+ *          (coresched=off, or no core scheduling) this must say
+ *          "contradicted", the proof that the isolated verdict can fail
  *
  * A "measure" line: name=, try=, expect=isolated|shared, overlap_pct=
  * (both at once, as the workers saw it), seen_a_pct=, seen_b_pct= (as each
- * saw it), clock_overlap_pct= (as the clocks say: see cs_overlap.h),
- * chance_pct=, ran_a_pct=, ran_b_pct=, guest_a_pct=, guest_b_pct= (the
- * CPU time the guest gave each task), segs_a=, segs_b=, window_ms=,
- * gap_us=, strip_ms=, strip_a=, strip_b= (STRIP_MS ms of the window in
- * STRIP_LEN cells: '#' ran most of the cell, '+' part of it, '.' not at
- * all), then verdict=ok|contradicted|starved.  A "starved" try is followed
- * by another, CS_TRIES in all: the last line of a name is its result.
+ * saw it), longest_us= (its longest piece), clock_overlap_pct= (as the
+ * clocks say: see cs_overlap.h), chance_pct=, ran_a_pct=, ran_b_pct=,
+ * guest_a_pct=, guest_b_pct=, guest_sum_pct= (the CPU time the guest gave
+ * each task, and both), segs_a=, segs_b=, window_ms=, gap_us=, strip_ms=,
+ * strip_a=, strip_b= (STRIP_MS ms of the window in STRIP_LEN cells: '#'
+ * ran most of the cell, '+' part of it, '.' not at all), then
+ * verdict=ok|contradicted|starved.  A "starved" try is followed by
+ * another, CS_TRIES in all: the last line of a name is its result.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,17 +52,6 @@
 static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
 static int core[2];
 static int status;	/* the exit code so far */
-
-static int setup_differ(struct cs_run *run)
-{
-	return cs_cookie_new(run->task[0].pid) ?: cs_cookie_new(run->task[1].pid);
-}
-
-static int setup_same(struct cs_run *run)
-{
-	return cs_cookie_new(run->task[0].pid) ?:
-	       cs_cookie_copy(run->task[0].pid, run->task[1].pid);
-}
 
 static int setup_tenants(struct cs_run *run)
 {
@@ -112,80 +107,63 @@ static void strip(const struct cs_run *run, int i, uint64_t from, char *out)
 	out[STRIP_LEN] = '\0';
 }
 
-/* One try: print the "measure" line without its end.  0 or -errno. */
-static int measure_once(const char *name, bool shared, cs_hook_t setup,
-			struct cs_result *res, int try)
+/*
+ * After each try: its "measure" line, ended here if another try follows
+ * (verdict=starved), else by the caller, end_line().
+ */
+static void print_try(const struct cs_trial *t, const struct cs_run *run)
 {
-	struct cs_run run = {
-		.nr_tasks = 2,
-		.duration_ns = duration_ns,
-		.setup = setup,
-	};
+	const struct cs_result *res = &t->res[0];
 	char a[STRIP_LEN + 1], b[STRIP_LEN + 1];
-	uint64_t from;
-	int ret;
+	uint64_t from = strip_start(run);
 
-	run.task[0].cpu = core[0];
-	run.task[1].cpu = core[1];
-	ret = cs_measure(&run);
-	if (ret) {
-		fprintf(stderr, "cs_measure: %s: %s\n", name, strerror(-ret));
-		return ret;
-	}
-	cs_result(&run, CS_WHOLE, res);
-	from = strip_start(&run);
-	strip(&run, 0, from, a);
-	strip(&run, 1, from, b);
-	cs_run_free(&run);
-
-	printf("measure name=%s try=%d expect=%s", name, try,
-	       shared ? "shared" : "isolated");
-	printf(" overlap_pct=%.3f seen_a_pct=%.3f seen_b_pct=%.3f clock_overlap_pct=%.3f",
-	       res->overlap, res->both[0], res->both[1], res->clock_overlap);
+	strip(run, 0, from, a);
+	strip(run, 1, from, b);
+	printf("measure name=%s try=%d expect=%s", t->name, t->try,
+	       t->expect[0] == CS_SHARED ? "shared" : "isolated");
+	printf(" overlap_pct=%.3f seen_a_pct=%.3f seen_b_pct=%.3f",
+	       res->overlap, res->both[0], res->both[1]);
+	printf(" longest_us=%llu clock_overlap_pct=%.3f",
+	       (unsigned long long)(res->longest_ns / 1000), res->clock_overlap);
 	printf(" chance_pct=%.1f ran_a_pct=%.1f ran_b_pct=%.1f",
 	       res->chance, res->ran[0], res->ran[1]);
-	printf(" guest_a_pct=%.1f guest_b_pct=%.1f", res->guest[0], res->guest[1]);
+	printf(" guest_a_pct=%.1f guest_b_pct=%.1f guest_sum_pct=%.1f",
+	       res->guest[0], res->guest[1], res->guest_sum);
 	printf(" segs_a=%u segs_b=%u window_ms=%llu gap_us=%llu",
 	       res->segs[0], res->segs[1],
 	       (unsigned long long)(res->window_ns / NSEC_PER_MSEC),
 	       (unsigned long long)(CS_GAP_NS / 1000));
 	printf(" strip_ms=%d strip_a=%s strip_b=%s", STRIP_MS, a, b);
-	return 0;
+	if (!t->last)
+		printf(" verdict=starved\n");
 }
 
-#define FAILED	-2	/* beside cs_verdict()'s 1, 0 and -1 */
-
-/* End a "measure" line; the exit code follows the worst verdict. */
+/* End the last "measure" line; the exit code follows the worst verdict. */
 static void end_line(int v)
 {
-	const char *word = v > 0 ? "ok" : v ? "starved" : "contradicted";
+	const char *word = v == CS_PASS ? "ok" : v == CS_STARVED ? "starved" :
+			   "contradicted";
 
 	printf(" verdict=%s\n", word);
-	if (!v)
+	if (v == CS_FAIL)
 		status = 1;
-	else if (v < 0 && !status)
+	else if (v == CS_STARVED && !status)
 		status = 3;
 }
 
-/*
- * Measure as the tests do, again while the host starves the tasks
- * (cs_verdict()); every line but the last is ended here, the last by the
- * caller, with end_line().  cs_verdict()'s value, or FAILED.
- */
-static int measure(const char *name, bool shared, cs_hook_t setup,
-		   struct cs_result *res)
+/* Measure as the tests do: 0, or -errno (the last line not begun). */
+static int measure(struct cs_trial *t, const char *name, cs_hook_t setup,
+		   enum cs_expect expect)
 {
-	int try, v = 0;
-
-	for (try = 1; try <= CS_TRIES; try++) {
-		if (measure_once(name, shared, setup, res, try))
-			return FAILED;
-		v = cs_verdict(res, shared);
-		if (v >= 0 || try == CS_TRIES)
-			break;
-		printf(" verdict=starved\n");
-	}
-	return v;
+	memset(t, 0, sizeof(*t));
+	t->name = name;
+	t->cpu[0] = core[0];
+	t->cpu[1] = core[1];
+	t->duration_ns = duration_ns;
+	t->setup = setup;
+	t->expect[0] = expect;
+	t->tried = print_try;
+	return cs_trial(t);
 }
 
 static int show_topo(void)
@@ -204,9 +182,11 @@ static int show_topo(void)
 	for (i = 0; i < n; i++)
 		printf("%s%d", i ? "," : "", sib[i]);
 	printf("\n");
-	printf("limits gap_us=%llu isolated_max_pct=%.1f min_ran_pct=%.1f",
+	printf("limits gap_us=%llu isolated_max_pct=%.1f isolated_longest_us=%llu",
 	       (unsigned long long)(CS_GAP_NS / 1000), CS_ISOLATED_MAX_PCT,
-	       CS_MIN_RAN_PCT);
+	       CS_ISOLATED_LONGEST_NS / 1000);
+	printf(" min_ran_pct=%.1f guest_slack_pct=%.0f", CS_MIN_RAN_PCT,
+	       CS_GUEST_SLACK_PCT);
 	printf(" shared_min_pct=%.1f shared_min_chance=%.1f host_min_share=%.1f tries=%d\n",
 	       CS_SHARED_MIN_PCT, CS_SHARED_MIN_CHANCE, CS_HOST_MIN_SHARE, CS_TRIES);
 	return 0;
@@ -214,18 +194,25 @@ static int show_topo(void)
 
 static int demo_cookies(void)
 {
-	struct cs_result res;
+	struct cs_trial t;
 
-	int v;
+	if (measure(&t, "different-cookies", cs_setup_differ, CS_ISOLATED))
+		return 2;
+	end_line(t.verdict);
+	if (measure(&t, "same-cookie", cs_setup_same, CS_SHARED))
+		return 2;
+	end_line(t.verdict);
+	return status;
+}
 
-	v = measure("different-cookies", false, setup_differ, &res);
-	if (v == FAILED)
+/* The proof that "isolated" can fail: see the usage above. */
+static int demo_untagged(void)
+{
+	struct cs_trial t;
+
+	if (measure(&t, "untagged", NULL, CS_ISOLATED))
 		return 2;
-	end_line(v);
-	v = measure("same-cookie", true, setup_same, &res);
-	if (v == FAILED)
-		return 2;
-	end_line(v);
+	end_line(t.verdict);
 	return status;
 }
 
@@ -236,9 +223,9 @@ static long long force_idle_us(const char *cg)
 
 static int demo_tenants(void)
 {
+	struct cs_trial t;
 	long long a, b;
-	struct cs_result res;
-	int old = 0, ret, v;
+	int old = 0, ret, err;
 
 	cg_destroy(CG);
 	if (cg_enable_cpu("") || cg_create(CG) || cg_enable_cpu(CG) ||
@@ -251,18 +238,18 @@ static int demo_tenants(void)
 	ret = cs_schedstats(1, &old);
 	a = force_idle_us(CG "/a");
 	b = force_idle_us(CG "/b");
-	v = measure("tenants", false, setup_tenants, &res);
-	if (v != FAILED) {
+	err = measure(&t, "tenants", setup_tenants, CS_ISOLATED);
+	if (!err) {
 		a = force_idle_us(CG "/a") - a;
 		b = force_idle_us(CG "/b") - b;
 		printf(" force_idle_a_us=%lld force_idle_b_us=%lld", a, b);
 		/* Isolation costs forced idle: none accounted contradicts it. */
-		end_line(ret || a + b <= 0 ? 0 : v);
+		end_line(ret || a + b <= 0 ? CS_FAIL : t.verdict);
 	}
 	if (!ret)
 		cs_schedstats(old, NULL);
 	cg_destroy(CG);
-	return v != FAILED ? status : 2;
+	return err ? 2 : status;
 }
 
 int main(int argc, char **argv)
@@ -277,13 +264,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(what, "topo"))
 		return show_topo();
-	if (strcmp(what, "cookies") && strcmp(what, "tenants")) {
-		fprintf(stderr, "usage: cs_measure topo|cookies|tenants [-d MS]\n");
+	if (strcmp(what, "cookies") && strcmp(what, "tenants") &&
+	    strcmp(what, "untagged")) {
+		fprintf(stderr, "usage: cs_measure topo|cookies|tenants|untagged [-d MS]\n");
 		return 2;
 	}
 	if (cs_find_core(2, core)) {
 		fprintf(stderr, "cs_measure: no SMT core\n");
 		return 2;
 	}
-	return !strcmp(what, "cookies") ? demo_cookies() : demo_tenants();
+	if (!strcmp(what, "cookies"))
+		return demo_cookies();
+	if (!strcmp(what, "tenants"))
+		return demo_tenants();
+	return demo_untagged();
 }

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,29 +198,36 @@ int cs_topology(struct cs_topo *topo)
 	return 0;
 }
 
-/*
- * The shared page of a run: the window, which every worker reads once
- * woken, then each worker's segments.
- */
 /* A worker's iteration count, alone in its cache line. */
 struct cs_count {
 	unsigned long v;
 	char pad[64 - sizeof(unsigned long)];
 };
 
+/* When a worker reads its CPU time: see cs_overlap.h. */
+enum {
+	CPU_START,
+	CPU_MID_BEGIN,		/* when it saw midway() begin */
+	CPU_MID_END,		/* when it saw midway() end */
+	CPU_END,
+	CPU_READINGS,
+};
+
 /*
- * The shared pages of a run: the window, which every worker reads once
- * woken, the workers' counts, then each worker's segments, then each
- * worker's pieces of witnessed co-running.
+ * The shared pages of a run: the workers' counts, the window, which every
+ * worker reads once woken, the test's phase, then each worker's segments,
+ * then each worker's pieces of witnessed co-running.
  */
 struct cs_shared {
 	struct cs_count count[CS_MAX_TASKS];
 	uint64_t t_start, t_end;
+	/* 0; 1 while midway() runs; 2 once it returned */
+	int phase;
 	unsigned int nr_segs[CS_MAX_TASKS];
 	unsigned int nr_both[CS_MAX_TASKS];
 	int overflow[CS_MAX_TASKS];
-	/* CPU time the guest gave each worker, in each half of the window */
-	uint64_t cpu_ns[CS_MAX_TASKS][2];
+	/* The CPU time the guest gave each worker so far, at CPU_*. */
+	uint64_t cpu_ns[CS_MAX_TASKS][CPU_READINGS];
 };
 
 static struct cs_seg *shm_segs(void *shm, int i)
@@ -295,14 +303,16 @@ static void step(struct cs_spin *w, uint64_t now)
 
 /*
  * Spin until the end of the window, recording when we ran and when we saw
- * our partner run too, and what CPU time the guest gave us in each half
- * (one system call, at half time).
+ * our partner run too, and what CPU time the guest gave us until the test
+ * began its change and since it ended it (a system call each).  A phase
+ * we never saw changed while we were not current: the CPU time we have at
+ * the end is the one we had then.
  */
 static void spin(struct cs_run *run, int i)
 {
 	struct cs_shared *sh = run->shm;
-	uint64_t end = sh->t_end, half = sh->t_start + (end - sh->t_start) / 2;
-	uint64_t cpu_start = cpu_time(), cpu_half = 0, now;
+	uint64_t end = sh->t_end, *cpu = sh->cpu_ns[i];
+	int phase = 0, now_phase;
 	struct cs_spin w = {
 		.sh = sh,
 		.segs = shm_segs(run->shm, i),
@@ -310,15 +320,18 @@ static void spin(struct cs_run *run, int i)
 		.i = i,
 	};
 
+	cpu[CPU_START] = cpu_time();
 	w.seen = __atomic_load_n(&sh->count[i ^ 1].v, __ATOMIC_RELAXED);
 	w.first = cs_now();
 	w.prev = w.first;
 	while (w.prev < end) {
-		now = cs_now();
-		step(&w, now);
-		if (!cpu_half && now >= half) {
-			cpu_half = cpu_time();
-			w.prev = cs_now();
+		step(&w, cs_now());
+		now_phase = __atomic_load_n(&sh->phase, __ATOMIC_RELAXED);
+		if (now_phase != phase) {
+			uint64_t c = cpu_time();
+
+			for (; phase < now_phase; phase++)
+				cpu[CPU_MID_BEGIN + phase] = c;
 		}
 	}
 	if (!append(w.segs, &sh->nr_segs[i], w.first, w.prev))
@@ -326,10 +339,9 @@ static void spin(struct cs_run *run, int i)
 	if (w.both_first &&
 	    !append(w.both, &sh->nr_both[i], w.both_first, w.both_last))
 		sh->overflow[i] = 1;
-	if (!cpu_half)
-		cpu_half = cpu_start;
-	sh->cpu_ns[i][0] = cpu_half - cpu_start;
-	sh->cpu_ns[i][1] = cpu_time() - cpu_half;
+	cpu[CPU_END] = cpu_time();
+	for (; phase < 2; phase++)
+		cpu[CPU_MID_BEGIN + phase] = cpu[CPU_END];
 }
 
 /*
@@ -435,8 +447,10 @@ static int run_window(struct cs_run *run, int go)
 	if (run->midway) {
 		sleep_until(sh->t_start + run->duration_ns / 2);
 		run->t_mid_begin = cs_now();
+		__atomic_store_n(&sh->phase, 1, __ATOMIC_RELAXED);
 		ret = run->midway(run);
 		run->t_mid_end = cs_now();
+		__atomic_store_n(&sh->phase, 2, __ATOMIC_RELAXED);
 	}
 	ret2 = reap_workers(run);
 	return ret ?: ret2;
@@ -606,24 +620,21 @@ static unsigned int segs_in(const struct cs_run *run, int i,
 	return n;
 }
 
-/* The CPU time the guest gave each task in @part (halves split at half time). */
+/* The CPU time the guest gave each task in [@from, @to) of its readings. */
 static void guest_share(const struct cs_run *run, enum cs_part part,
 			struct cs_result *res)
 {
 	const struct cs_shared *sh = run->shm;
-	uint64_t half = (run->t_end - run->t_start) / 2, cpu, len;
+	int from = part == CS_AFTER ? CPU_MID_END : CPU_START;
+	int to = part == CS_BEFORE ? CPU_MID_BEGIN : CPU_END;
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		if (part == CS_WHOLE) {
-			cpu = sh->cpu_ns[i][0] + sh->cpu_ns[i][1];
-			len = run->t_end - run->t_start;
-		} else {
-			cpu = sh->cpu_ns[i][part == CS_AFTER];
-			len = half;
-		}
-		res->guest[i] = len ? 100.0 * cpu / len : 0;
+		uint64_t cpu = sh->cpu_ns[i][to] - sh->cpu_ns[i][from];
+
+		res->guest[i] = res->window_ns ? 100.0 * cpu / res->window_ns : 0;
 	}
+	res->guest_sum = res->guest[0] + res->guest[1];
 }
 
 void cs_result(const struct cs_run *run, enum cs_part part,
@@ -658,40 +669,209 @@ void cs_result(const struct cs_run *run, enum cs_part part,
 void cs_format(char *buf, size_t size, const struct cs_result *res)
 {
 	snprintf(buf, size,
-		 "overlap %.3f%% of %llu ms (seen by A %.3f%%, B %.3f%%, longest %llu us; by the clocks %.3f%%; chance %.1f%%); ran %.1f%% + %.1f%% (guest %.0f%% + %.0f%%) in %u + %u segments",
+		 "overlap %.3f%% of %llu ms (seen by A %.3f%%, B %.3f%%, longest %llu us; by the clocks %.3f%%; chance %.1f%%); ran %.1f%% + %.1f%% in %u + %u segments; guest CPU %.1f%% + %.1f%% = %.1f%%",
 		 res->overlap, (unsigned long long)(res->window_ns / NSEC_PER_MSEC),
 		 res->both[0], res->both[1],
 		 (unsigned long long)(res->longest_ns / 1000), res->clock_overlap,
-		 res->chance, res->ran[0], res->ran[1], res->guest[0],
-		 res->guest[1], res->segs[0], res->segs[1]);
+		 res->chance, res->ran[0], res->ran[1], res->segs[0],
+		 res->segs[1], res->guest[0], res->guest[1], res->guest_sum);
 }
 
-bool cs_isolated(const struct cs_result *res)
+/* The least overlap that shows sharing: see CS_SHARED_MIN_CHANCE. */
+static double shared_floor(const struct cs_result *res)
+{
+	double least = CS_SHARED_MIN_CHANCE * res->chance;
+
+	return least > CS_SHARED_MIN_PCT ? least : CS_SHARED_MIN_PCT;
+}
+
+/* At most 100% between them, and a turn each. */
+static bool guest_apart(const struct cs_result *res)
+{
+	return res->guest_sum <= 100 + CS_GUEST_SLACK_PCT &&
+	       res->guest[0] >= CS_MIN_RAN_PCT && res->guest[1] >= CS_MIN_RAN_PCT;
+}
+
+static bool guest_together(const struct cs_result *res)
+{
+	return res->guest_sum >= 200 - CS_GUEST_SLACK_PCT;
+}
+
+static bool seen_apart(const struct cs_result *res)
 {
 	return res->overlap <= CS_ISOLATED_MAX_PCT &&
-	       res->ran[0] >= CS_MIN_RAN_PCT && res->ran[1] >= CS_MIN_RAN_PCT;
+	       res->longest_ns <= CS_ISOLATED_LONGEST_NS;
 }
 
-bool cs_shared(const struct cs_result *res)
+/* The host ran a task much less than the guest did. */
+static bool host_starved(const struct cs_result *res)
 {
-	return res->overlap >= CS_SHARED_MIN_PCT &&
-	       res->overlap >= CS_SHARED_MIN_CHANCE * res->chance;
+	return res->ran[0] < CS_HOST_MIN_SHARE * res->guest[0] ||
+	       res->ran[1] < CS_HOST_MIN_SHARE * res->guest[1];
 }
 
-int cs_verdict(const struct cs_result *res, bool shared)
+int cs_verdict(const struct cs_result *res, enum cs_expect expect)
 {
+	if (expect == CS_ISOLATED)
+		return guest_apart(res) && seen_apart(res) ? CS_PASS : CS_FAIL;
+	if (!guest_together(res))
+		return CS_FAIL;
+	if (res->overlap >= shared_floor(res))
+		return CS_PASS;
+	return host_starved(res) ? CS_STARVED : CS_FAIL;
+}
+
+static const char *le(double a, double b)
+{
+	return a <= b ? "<=" : ">";
+}
+
+static const char *ge(double a, double b)
+{
+	return a >= b ? ">=" : "<";
+}
+
+/* printf() at the end of the string in @buf. */
+static void add(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
+void cs_explain(char *buf, size_t size, const struct cs_result *res,
+		enum cs_expect expect)
+{
+	double least = shared_floor(res);
+
+	buf[0] = '\0';
+	add(buf, size, "guest CPU %.1f%% + %.1f%% = %.1f%% ",
+	    res->guest[0], res->guest[1], res->guest_sum);
+	if (expect == CS_ISOLATED) {
+		add(buf, size, "%s %.0f%%", le(res->guest_sum, 100 + CS_GUEST_SLACK_PCT),
+		    100 + CS_GUEST_SLACK_PCT);
+		if (res->guest[0] < CS_MIN_RAN_PCT || res->guest[1] < CS_MIN_RAN_PCT)
+			add(buf, size, ", a task under %.0f%%", CS_MIN_RAN_PCT);
+		add(buf, size, ", overlap %.3f%% %s %.1f%%, longest %llu us %s %llu us",
+		    res->overlap, le(res->overlap, CS_ISOLATED_MAX_PCT),
+		    CS_ISOLATED_MAX_PCT, (unsigned long long)(res->longest_ns / 1000),
+		    le(res->longest_ns, CS_ISOLATED_LONGEST_NS),
+		    CS_ISOLATED_LONGEST_NS / 1000);
+		return;
+	}
+	add(buf, size, "%s %.0f%%", ge(res->guest_sum, 200 - CS_GUEST_SLACK_PCT),
+	    200 - CS_GUEST_SLACK_PCT);
+	if (guest_together(res) && res->overlap < least && host_starved(res))
+		add(buf, size,
+		    ": both tasks were current at once, but overlap %.2f%% < %.2f%%, the host running them %.1f%% + %.1f%% of the time",
+		    res->overlap, least, res->ran[0], res->ran[1]);
+	else
+		add(buf, size, ", overlap %.2f%% %s %.2f%%", res->overlap,
+		    ge(res->overlap, least), least);
+}
+
+int cs_setup_differ(struct cs_run *run)
+{
+	return cs_cookie_new(run->task[0].pid) ?: cs_cookie_new(run->task[1].pid);
+}
+
+int cs_setup_same(struct cs_run *run)
+{
+	return cs_cookie_new(run->task[0].pid) ?:
+	       cs_cookie_copy(run->task[0].pid, run->task[1].pid);
+}
+
+/* The TAP diagnostics of a try, when the test has no tried() of its own. */
+static void print_try(const struct cs_trial *t)
+{
+	static const char * const part[] = { ", before", ", after" };
+	char buf[512];
 	int i;
 
-	if (shared ? cs_shared(res) : cs_isolated(res))
-		return 1;
-	if (!shared && res->overlap > CS_ISOLATED_MAX_PCT)
-		return 0;
-	/* The guest let a task run, the host did not: no verdict. */
-	for (i = 0; i < 2; i++) {
-		if (res->ran[i] < CS_HOST_MIN_SHARE * res->guest[i])
-			return -1;
+	for (i = 0; i < t->parts; i++) {
+		cs_format(buf, sizeof(buf), &t->res[i]);
+		printf("# %s%s: %s\n", t->name, t->parts > 1 ? part[i] : "", buf);
+	}
+	if (!t->last)
+		printf("# %s: no verdict, trying again: %s\n", t->name,
+		       "the guest CPU sum shows both tasks current, the host starved the vCPUs");
+}
+
+/* The worst part decides: a failure, else no verdict, else a pass. */
+static int judge(struct cs_trial *t)
+{
+	int i, v = CS_PASS;
+
+	for (i = 0; i < t->parts; i++) {
+		t->part_verdict[i] = cs_verdict(&t->res[i], t->expect[i]);
+		if (t->part_verdict[i] == CS_FAIL)
+			v = CS_FAIL;
+		else if (t->part_verdict[i] == CS_STARVED && v == CS_PASS)
+			v = CS_STARVED;
+	}
+	return v;
+}
+
+int cs_trial(struct cs_trial *t)
+{
+	struct cs_run run;
+
+	t->parts = t->midway ? 2 : 1;
+	t->verdict = CS_FAIL;
+	t->err = 0;
+	for (t->try = 1; t->try <= CS_TRIES; t->try++) {
+		memset(&run, 0, sizeof(run));
+		run.nr_tasks = 2;
+		run.duration_ns = t->duration_ns;
+		run.setup = t->setup;
+		run.midway = t->midway;
+		run.arg = t->arg;
+		run.task[0].cpu = t->cpu[0];
+		run.task[1].cpu = t->cpu[1];
+		t->err = cs_measure(&run);
+		if (t->err) {
+			printf("# %s: measurement failed: %s\n", t->name,
+			       strerror(-t->err));
+			t->verdict = CS_FAIL;
+			return t->err;
+		}
+		cs_result(&run, t->midway ? CS_BEFORE : CS_WHOLE, &t->res[0]);
+		if (t->midway)
+			cs_result(&run, CS_AFTER, &t->res[1]);
+		t->verdict = judge(t);
+		t->last = t->verdict != CS_STARVED || t->try == CS_TRIES;
+		if (t->tried)
+			t->tried(t, &run);
+		else
+			print_try(t);
+		cs_run_free(&run);
+		if (t->last)
+			break;
 	}
 	return 0;
+}
+
+void cs_trial_explain(char *buf, size_t size, const struct cs_trial *t)
+{
+	static const char * const part[] = { "before: ", "; after: " };
+	size_t n = 0;
+	int i;
+
+	buf[0] = '\0';
+	if (t->err) {
+		snprintf(buf, size, "measurement failed: %s", strerror(-t->err));
+		return;
+	}
+	for (i = 0; i < t->parts && n < size; i++) {
+		n += snprintf(buf + n, size - n, "%s", t->parts > 1 ? part[i] : "");
+		if (n >= size)
+			break;
+		cs_explain(buf + n, size - n, &t->res[i], t->expect[i]);
+		n += strlen(buf + n);
+	}
 }
 
 int cs_schedstats(int on, int *old)

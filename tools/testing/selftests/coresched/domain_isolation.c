@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,26 +54,33 @@ struct place {
 	const char *mid_move;
 };
 
+/* Each try starts with the cgroup to tag at half time untagged. */
 static int place_setup(struct cs_run *run)
 {
 	const struct place *p = run->arg;
 	char path[128];
 	int i, ret;
 
+	if (p->mid_tag) {
+		snprintf(path, sizeof(path), CG "/%s", p->mid_tag);
+		ret = cg_tag(path, 0);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), CG "/%s", p->cg[i]);
 		ret = cg_enter(path, run->task[i].pid);
 		if (ret)
 			return ret;
 	}
-	if (p->cookies == NO_COOKIES)
+	switch (p->cookies) {
+	case DIFFERENT_COOKIES:
+		return cs_setup_differ(run);
+	case SAME_COOKIE:
+		return cs_setup_same(run);
+	default:
 		return 0;
-	ret = cs_cookie_new(run->task[0].pid);
-	if (ret)
-		return ret;
-	if (p->cookies == SAME_COOKIE)
-		return cs_cookie_copy(run->task[0].pid, run->task[1].pid);
-	return cs_cookie_new(run->task[1].pid);
+	}
 }
 
 static int place_midway(struct cs_run *run)
@@ -90,128 +96,51 @@ static int place_midway(struct cs_run *run)
 	return cg_enter(path, run->task[1].pid);
 }
 
-/* What a placement must show: apart, together, or together then apart. */
-enum expect { ISOLATED, SHARED, SPLIT };
-
-/* One try: 0 or -errno; @res[1] is the part after midway() if any. */
-static int measure_once(const char *what, const struct place *p,
-			struct cs_result res[2])
+/*
+ * Measure @p and report @claim: @before is what the whole run must show,
+ * or with a change at half time, the part before it, and @after the part
+ * after it.
+ */
+static void check(const char *name, const struct place *p,
+		  enum cs_expect before, enum cs_expect after,
+		  const char *claim)
 {
-	struct cs_run run = {
-		.nr_tasks = 2,
+	struct cs_trial t = {
+		.name = name,
+		.cpu = { core[0], core[1] },
 		.duration_ns = duration_ns,
 		.setup = place_setup,
 		.arg = (void *)p,
+		.expect = { before, after },
 	};
-	bool halves = p->mid_tag || p->mid_move;
-	char buf[256];
-	int ret;
+	char path[128];
 
-	if (halves)
-		run.midway = place_midway;
-	run.task[0].cpu = core[0];
-	run.task[1].cpu = core[1];
-	ret = cs_measure(&run);
+	if (p->mid_tag || p->mid_move)
+		t.midway = place_midway;
+	cs_trial(&t);
 	if (p->mid_tag) {
-		snprintf(buf, sizeof(buf), CG "/%s", p->mid_tag);
-		cg_tag(buf, 0);
+		snprintf(path, sizeof(path), CG "/%s", p->mid_tag);
+		cg_tag(path, 0);
 	}
-	if (ret) {
-		ksft_print_msg("%s: measurement failed: %s\n", what, strerror(-ret));
-		return ret;
-	}
-	cs_result(&run, halves ? CS_BEFORE : CS_WHOLE, &res[0]);
-	if (halves)
-		cs_result(&run, CS_AFTER, &res[1]);
-	cs_run_free(&run);
-
-	cs_format(buf, sizeof(buf), &res[0]);
-	ksft_print_msg("%s%s: %s\n", what, halves ? ", before" : "", buf);
-	if (halves) {
-		cs_format(buf, sizeof(buf), &res[1]);
-		ksft_print_msg("%s, after: %s\n", what, buf);
-	}
-	return 0;
+	cs_report(&t, claim);
 }
 
-/* The verdict on a try: 1 as expected, 0 not, -1 starved (cs_verdict()). */
-static int verdict(enum expect expect, const struct cs_result res[2])
+/* A placement that must keep the tasks apart. */
+static void expect_isolated(const char *name, const struct place *p)
 {
-	int before, after;
-
-	if (expect != SPLIT)
-		return cs_verdict(&res[0], expect == SHARED);
-	before = cs_verdict(&res[0], true);
-	after = cs_verdict(&res[1], false);
-	if (!before || !after)
-		return 0;
-	return before < 0 || after < 0 ? -1 : 1;
+	check(name, p, CS_ISOLATED, CS_ISOLATED, "never at once");
 }
 
-/*
- * Measure @p until a verdict, CS_TRIES times at most: 1 if as expected, 0
- * if not, -1 if the host starved the tasks every time.
- */
-static int measure(const char *what, const struct place *p,
-		   enum expect expect, struct cs_result res[2])
+/* A placement that must let the tasks run together. */
+static void expect_shared(const char *name, const struct place *p)
 {
-	int try, v = 0;
-
-	for (try = 1; try <= CS_TRIES; try++) {
-		if (measure_once(what, p, res))
-			return 0;
-		v = verdict(expect, res);
-		if (v >= 0)
-			return v;
-		ksft_print_msg("%s: the host starved the vCPUs, no verdict\n", what);
-	}
-	return v;
-}
-
-/* No verdict is a skip: the host, not the kernel, kept the tasks apart. */
-static void report(int verdict, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (verdict < 0)
-		ksft_test_result_skip("host too busy: %s", msg);
-	else
-		ksft_test_result(verdict, "%s", msg);
-}
-
-/* Report a placement that must keep the tasks apart. */
-static void expect_isolated(const char *what, const struct place *p)
-{
-	struct cs_result res[2] = { 0 };
-	int v;
-
-	v = measure(what, p, ISOLATED, res);
-	report(v, "%s: never at once (overlap %.3f%%)\n", what, res[0].overlap);
-}
-
-/* Report a placement that must let the tasks run together. */
-static void expect_shared(const char *what, const struct place *p)
-{
-	struct cs_result res[2] = { 0 };
-	int v;
-
-	v = measure(what, p, SHARED, res);
-	report(v, "%s: at once (overlap %.1f%%)\n", what, res[0].overlap);
+	check(name, p, CS_SHARED, CS_SHARED, "at once");
 }
 
 /* Together before the change at half time, apart after it. */
-static void expect_split(const char *what, const struct place *p)
+static void expect_split(const char *name, const struct place *p)
 {
-	struct cs_result res[2] = { 0 };
-	int v;
-
-	v = measure(what, p, SPLIT, res);
-	report(v, "%s: at once before (overlap %.1f%%), never after (%.3f%%)\n",
-	       what, res[0].overlap, res[1].overlap);
+	check(name, p, CS_SHARED, CS_ISOLATED, "at once before, never after");
 }
 
 static long long force_idle_us(const char *cg)
@@ -250,8 +179,12 @@ static void test_two_domains(void)
 
 	d1 = force_idle_us("d1");
 	expect_shared("one domain (control)", &together);
+	d1_after = force_idle_us("d1");
 	ksft_print_msg("one domain: forced idle %lld us charged to d1\n",
-		       force_idle_us("d1") - d1);
+		       d1_after - d1);
+	ksft_test_result(!ret && d1 >= 0 && d1_after == d1,
+			 "one domain: cpu.stat " FORCE_IDLE " stays 0 (control: %lld us)\n",
+			 d1_after - d1);
 }
 
 /* The forced idle charged to @pid so far, in ms: /proc/PID/sched. */
@@ -451,7 +384,7 @@ int main(int argc, char **argv)
 		ksft_set_plan(2);
 		test_off();
 	} else {
-		ksft_set_plan(11);
+		ksft_set_plan(12);
 		test_two_domains();
 		test_task_forceidle();
 		test_nested();

@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,66 +30,20 @@ static int want_sockets, want_cores, want_threads;
 static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
 static int core[2];
 
-static int setup_differ(struct cs_run *run)
+/* Measure the two siblings with @setup, and report what @expect says. */
+static void check(const char *name, cs_hook_t setup, enum cs_expect expect,
+		  const char *claim)
 {
-	return cs_cookie_new(run->task[0].pid) ?: cs_cookie_new(run->task[1].pid);
-}
-
-static int setup_same(struct cs_run *run)
-{
-	return cs_cookie_new(run->task[0].pid) ?:
-	       cs_cookie_copy(run->task[0].pid, run->task[1].pid);
-}
-
-/*
- * Measure the two siblings with @setup, again while the host starves them
- * (cs_verdict()): 1 if @shared (or isolated) as expected, 0 if not, -1 if
- * the host starved them every time.
- */
-static int measure(const char *what, cs_hook_t setup, bool shared,
-		   struct cs_result *res)
-{
-	struct cs_run run = {
-		.nr_tasks = 2,
+	struct cs_trial t = {
+		.name = name,
+		.cpu = { core[0], core[1] },
 		.duration_ns = duration_ns,
 		.setup = setup,
+		.expect = { expect },
 	};
-	int ret, try, verdict = 0;
-	char buf[256];
 
-	run.task[0].cpu = core[0];
-	run.task[1].cpu = core[1];
-	for (try = 1; try <= CS_TRIES; try++) {
-		ret = cs_measure(&run);
-		if (ret) {
-			ksft_print_msg("%s: measurement failed: %s\n", what, strerror(-ret));
-			return 0;
-		}
-		cs_result(&run, CS_WHOLE, res);
-		cs_run_free(&run);
-		cs_format(buf, sizeof(buf), res);
-		ksft_print_msg("%s: %s\n", what, buf);
-		verdict = cs_verdict(res, shared);
-		if (verdict >= 0)
-			return verdict;
-		ksft_print_msg("%s: the host starved the vCPUs, no verdict\n", what);
-	}
-	return verdict;
-}
-
-/* No verdict is a skip: the host, not the kernel, kept the tasks apart. */
-static void report(int verdict, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (verdict < 0)
-		ksft_test_result_skip("host too busy: %s", msg);
-	else
-		ksft_test_result(verdict, "%s", msg);
+	cs_trial(&t);
+	cs_report(&t, claim);
 }
 
 static int smt_active(void)
@@ -134,36 +87,25 @@ static void test_topology(struct cs_topo *topo)
 
 static void test_differ(void)
 {
-	struct cs_result res = { 0 };
-	int v;
-
-	v = measure("different cookies", setup_differ, false, &res);
-	report(v, "different cookies never run at once: overlap %.3f%% <= %.1f%%\n",
-	       res.overlap, CS_ISOLATED_MAX_PCT);
+	check("different cookies", cs_setup_differ, CS_ISOLATED,
+	      "never at once");
 }
 
 static void test_same(void)
 {
-	struct cs_result res = { 0 };
-	int v;
-
-	v = measure("same cookie", setup_same, true, &res);
-	report(v, "same cookie runs at once (control): overlap %.1f%% (chance %.1f%%)\n",
-	       res.overlap, res.chance);
+	check("same cookie (control)", cs_setup_same, CS_SHARED, "at once");
 }
 
 /* coresched=off: no cookies, and so nothing keeps the siblings apart. */
 static void test_off(void)
 {
-	struct cs_result res = { 0 };
-	int ret = cs_create(0, 0), v;
+	int ret = cs_create(0, 0);
 
 	ksft_test_result(ret == -ENODEV,
 			 "coresched=off: prctl CREATE fails with ENODEV (%s)\n",
 			 ret ? strerror(-ret) : "accepted");
-	v = measure("no cookies (coresched=off)", NULL, true, &res);
-	report(v, "coresched=off: the siblings run at once: overlap %.1f%% (chance %.1f%%)\n",
-	       res.overlap, res.chance);
+	check("coresched=off, no cookies", NULL, CS_SHARED,
+	      "the siblings run at once");
 }
 
 int main(int argc, char **argv)
