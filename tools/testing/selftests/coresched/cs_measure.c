@@ -252,23 +252,33 @@ static int demo_tenants(void)
 	return err ? 2 : status;
 }
 
+/* The exit code of a bad command line. */
+static int bad_usage(void)
+{
+	fprintf(stderr, "usage: cs_measure topo|cookies|tenants|untagged [-d MS]   (MS: %d..%d)\n",
+		CS_MIN_MS, CS_MAX_MS);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
+	unsigned long long ms;
 	int opt;
 
+	if (strcmp(what, "topo") && strcmp(what, "cookies") &&
+	    strcmp(what, "tenants") && strcmp(what, "untagged"))
+		return bad_usage();
 	optind = 2;
 	while ((opt = getopt(argc, argv, "d:")) != -1) {
-		if (opt == 'd')
-			duration_ns = strtoull(optarg, NULL, 10) * NSEC_PER_MSEC;
+		if (opt != 'd' || cs_parse_num(optarg, CS_MIN_MS, CS_MAX_MS, &ms))
+			return bad_usage();
+		duration_ns = ms * NSEC_PER_MSEC;
 	}
+	if (optind != argc)
+		return bad_usage();
 	if (!strcmp(what, "topo"))
 		return show_topo();
-	if (strcmp(what, "cookies") && strcmp(what, "tenants") &&
-	    strcmp(what, "untagged")) {
-		fprintf(stderr, "usage: cs_measure topo|cookies|tenants|untagged [-d MS]\n");
-		return 2;
-	}
 	if (cs_find_core(2, core)) {
 		fprintf(stderr, "cs_measure: no SMT core\n");
 		return 2;

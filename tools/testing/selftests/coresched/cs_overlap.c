@@ -918,3 +918,20 @@ void cs_die_with_parent(pid_t parent)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 		_exit(1);
 }
+
+int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
+		 unsigned long long *val)
+{
+	unsigned long long v;
+	char *end;
+
+	/* strtoull() takes a sign and leading blanks: digits only here. */
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*val = v;
+	return 0;
+}

@@ -157,6 +157,13 @@
 #define CS_HOST_MIN_SHARE	0.5
 #define CS_TRIES		3
 
+/*
+ * The window lengths the tests accept (-d): a shorter one holds too few
+ * turns of the scheduler to judge, a longer one too many segments.
+ */
+#define CS_MIN_MS		100
+#define CS_MAX_MS		60000
+
 #define NSEC_PER_MSEC		1000000ULL
 #define NSEC_PER_SEC		1000000000ULL
 
@@ -367,5 +374,12 @@ int cs_cookie_copy(pid_t from, pid_t to);
  * Exits if @parent is already gone.
  */
 void cs_die_with_parent(pid_t parent);
+
+/*
+ * A number option: @s, all digits, in [@min, @max], in @val.  0, or
+ * -EINVAL.
+ */
+int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
+		 unsigned long long *val);
 
 #endif /* CS_OVERLAP_H */

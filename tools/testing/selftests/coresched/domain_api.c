@@ -416,8 +416,16 @@ int main(int argc, char **argv)
 	int opt;
 
 	while ((opt = getopt(argc, argv, "m:")) != -1) {
-		if (opt == 'm')
-			expect_mode = optarg;
+		if (opt != 'm' || (strcmp(optarg, "off") && strcmp(optarg, "on") &&
+				   strcmp(optarg, "vm"))) {
+			fprintf(stderr, "usage: %s [-m off|on|vm]\n", argv[0]);
+			exit(2);
+		}
+		expect_mode = optarg;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: %s [-m off|on|vm]\n", argv[0]);
+		exit(2);
 	}
 
 	ksft_print_header();

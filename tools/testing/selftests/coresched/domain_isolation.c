@@ -354,18 +354,39 @@ static void setup(bool off)
 		ksft_exit_fail_msg("cannot tag d1 and d2\n");
 }
 
+static __noreturn void usage_exit(const char *prog)
+{
+	fprintf(stderr, "usage: %s [-m off|on|vm] [-d MS]   (MS: %d..%d)\n",
+		prog, CS_MIN_MS, CS_MAX_MS);
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
+	unsigned long long ms;
 	const char *mode;
 	bool off;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "m:d:")) != -1) {
-		if (opt == 'm')
+		switch (opt) {
+		case 'm':
+			if (strcmp(optarg, "off") && strcmp(optarg, "on") &&
+			    strcmp(optarg, "vm"))
+				usage_exit(argv[0]);
 			expect_mode = optarg;
-		else if (opt == 'd')
-			duration_ns = strtoull(optarg, NULL, 10) * NSEC_PER_MSEC;
+			break;
+		case 'd':
+			if (cs_parse_num(optarg, CS_MIN_MS, CS_MAX_MS, &ms))
+				usage_exit(argv[0]);
+			duration_ns = ms * NSEC_PER_MSEC;
+			break;
+		default:
+			usage_exit(argv[0]);
+		}
 	}
+	if (optind != argc)
+		usage_exit(argv[0]);
 	off = !strcmp(expect_mode, "off");
 
 	ksft_print_header();

@@ -59,6 +59,9 @@
 #define MOVE_PAUSE_US	20000
 #define FORK_WAIT_MS	500
 
+/* The longest stress -t accepts. */
+#define MAX_SECONDS		3600
+
 /* How long the workers may take to go quiet once told to stop. */
 #define QUIET_TIMEOUT_MS	30000
 /*
@@ -731,18 +734,28 @@ static void setup(void)
 	}
 }
 
+static __noreturn void usage_exit(const char *prog)
+{
+	fprintf(stderr, "usage: %s [-t SECONDS]   (1..%d, default 20)\n",
+		prog, MAX_SECONDS);
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
-	unsigned int seconds = 20, i;
 	long slab_before, slab_after;
+	unsigned long long seconds = 20;
 	const char *mode;
+	unsigned int i;
 	int opt, bad;
 	bool busy;
 
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		if (opt == 't')
-			seconds = atoi(optarg);
+		if (opt != 't' || cs_parse_num(optarg, 1, MAX_SECONDS, &seconds))
+			usage_exit(argv[0]);
 	}
+	if (optind != argc)
+		usage_exit(argv[0]);
 
 	ksft_print_header();
 	mode = cs_mode();
@@ -775,7 +788,7 @@ int main(int argc, char **argv)
 	}
 	ksft_print_msg("fork: %lu children forked and reaped\n", sh->forks);
 	ksft_test_result(quiesce() && busy,
-			 "%u s of stress, each operation done, then every worker quiet\n",
+			 "%llu s of stress, each operation done, then every worker quiet\n",
 			 seconds);
 
 	if (!collect()) {

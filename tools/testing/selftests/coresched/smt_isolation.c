@@ -108,6 +108,25 @@ static void test_off(void)
 	      "the siblings run at once");
 }
 
+static __noreturn void usage_exit(const char *prog)
+{
+	fprintf(stderr, "usage: %s [-s SOCKETS -c CORES -t THREADS] [-d MS]\n"
+		"  -s/-c/-t  1..%d; -d  %d..%d (default 2000)\n",
+		prog, CS_MAX_CPUS, CS_MIN_MS, CS_MAX_MS);
+	exit(2);
+}
+
+/* The number @optarg in [@min, @max], or usage. */
+static unsigned long long num(const char *prog, unsigned long long min,
+			      unsigned long long max)
+{
+	unsigned long long v;
+
+	if (cs_parse_num(optarg, min, max, &v))
+		usage_exit(prog);
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -117,21 +136,23 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "s:c:t:d:")) != -1) {
 		switch (opt) {
 		case 's':
-			want_sockets = atoi(optarg);
+			want_sockets = num(argv[0], 1, CS_MAX_CPUS);
 			break;
 		case 'c':
-			want_cores = atoi(optarg);
+			want_cores = num(argv[0], 1, CS_MAX_CPUS);
 			break;
 		case 't':
-			want_threads = atoi(optarg);
+			want_threads = num(argv[0], 1, CS_MAX_CPUS);
 			break;
 		case 'd':
-			duration_ns = strtoull(optarg, NULL, 10) * NSEC_PER_MSEC;
+			duration_ns = num(argv[0], CS_MIN_MS, CS_MAX_MS) * NSEC_PER_MSEC;
 			break;
 		default:
-			ksft_exit_fail_msg("usage: %s [-s S -c C -t T] [-d MS]\n", argv[0]);
+			usage_exit(argv[0]);
 		}
 	}
+	if (optind != argc)
+		usage_exit(argv[0]);
 
 	ksft_print_header();
 	ksft_set_plan(3);
