@@ -935,3 +935,23 @@ int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
 	*val = v;
 	return 0;
 }
+
+long cs_meminfo_kb(const char *key)
+{
+	size_t len = strlen(key);
+	long kb = -1;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			kb = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}

@@ -382,4 +382,7 @@ void cs_die_with_parent(pid_t parent);
 int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
 		 unsigned long long *val);
 
+/* A /proc/meminfo field ("SUnreclaim"), in kB: -1 if absent. */
+long cs_meminfo_kb(const char *key);
+
 #endif /* CS_OVERLAP_H */

@@ -593,6 +593,29 @@ static int count_distinct(bool task_cookie)
 	return n;
 }
 
+/*
+ * The rule is only tested if the end state holds a domain, a task cookie
+ * and two cookies to tell apart.  The writers leave each cgroup tagged or
+ * not at random, the prctls each task with a cookie or not.  A state with
+ * no domain at all needs every cgroup on the paths of the tasks, spread
+ * over the leaves, untagged, CG's own included: nine cgroups or so, a
+ * chance of about one in 500.
+ */
+static bool something_to_check(void)
+{
+	int i, domains = 0, task_cookies = 0;
+
+	for (i = 0; i < nr_tasks; i++) {
+		domains += !!tasks[i].domain[0];
+		task_cookies += !!tasks[i].task_cookie;
+	}
+	ksft_print_msg("%d tasks: %d in a domain, %d with a task cookie\n",
+		       nr_tasks, domains, task_cookies);
+	ksft_print_msg("%d distinct cookies, %d distinct task cookies\n",
+		       count_distinct(false), count_distinct(true));
+	return domains && task_cookies && count_distinct(false) >= 2;
+}
+
 static void show(const char *why, const struct task *t)
 {
 	ksft_print_msg("%s: tid %d in /%s, domain /%s, task cookie %#llx, cookie %#llx\n",
@@ -635,24 +658,6 @@ static int check_cookies(void)
 	return bad;
 }
 
-static long slab_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "SUnreclaim:", 11)) {
-			kb = strtol(line + 11, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
-
 /*
  * Shrink every slab cache: that frees the empty slabs the churn left, and
  * with KASAN the freed objects its quarantine still holds, which would
@@ -689,7 +694,7 @@ static long slab_settle(long before)
 
 	for (;;) {
 		slab_shrink();
-		now = slab_kb();
+		now = cs_meminfo_kb("SUnreclaim");
 		if (now - before <= SLAB_SLACK_KB || now_ns() >= end)
 			return now;
 		nap_us(100000);
@@ -770,7 +775,7 @@ int main(int argc, char **argv)
 	ksft_set_plan(3);
 
 	slab_shrink();
-	slab_before = slab_kb();
+	slab_before = cs_meminfo_kb("SUnreclaim");
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED || pipe(quiet_pipe))
@@ -793,10 +798,10 @@ int main(int argc, char **argv)
 
 	if (!collect()) {
 		ksft_test_result_fail("cookies: cannot read every task's state\n");
+	} else if (!something_to_check()) {
+		ksft_test_result_fail("cookies: the stress ended with nothing to check\n");
 	} else {
 		bad = check_cookies();
-		ksft_print_msg("%d tasks: %d distinct cookies, %d distinct task cookies\n",
-			       nr_tasks, count_distinct(false), count_distinct(true));
 		ksft_test_result(!bad, "cookies: each as domain and task cookie imply (%d wrong)\n",
 				 bad);
 	}
