@@ -17,8 +17,8 @@
 # the same instant: one tenant (plain), or two, each in a cgroup of its
 # own (tenants), with a prctl cookie of its own as well (prctl), or in a
 # cgroup tagged with cpu.core_sched (cgroup).  cyclictest's background
-# load is its second tenant.  Each sched pipe is pinned to one CPU, tenant
-# i to CPU i.
+# load is its second tenant.  pipe, messaging and hackbench run pinned,
+# tenant i on CPU i.
 #
 # Output:
 #   info KEY=VALUE...                   the machine the guest sees
@@ -32,10 +32,10 @@ OUT=/tmp/bench-out.
 
 # cyclictest's -D takes whole seconds.
 if [ "${LAB_BENCH_QUICK:-0}" = 1 ]; then
-	PIPE_LOOPS=2000 MSG_ARGS="-g 1 -l 5" HB_ARGS="-g 1 -l 5"
+	PIPE_LOOPS=2000 MSG_ARGS="-g 1 -l 10" HB_ARGS="-g 1 -l 20"
 	CYC_S=1 KVM_S=0.3
 else
-	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 30" HB_ARGS="-g 2 -l 30"
+	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 60" HB_ARGS="-g 2 -l 100"
 	CYC_S=3 KVM_S=2
 fi
 WORKLOADS="cpu exit-kernel exit-user"
@@ -50,11 +50,10 @@ err() {
 	echo "err $*"
 }
 
-# The command of benchmark $1, printed once as a "cmd" line.
+# The command of benchmark $1, in $c; printed once as a "cmd" line.
 bench_cmd() {
 	case $1 in
-	pipe0) c="taskset -c 0 perf bench sched pipe -l $PIPE_LOOPS" ;;
-	pipe1) c="taskset -c 1 perf bench sched pipe -l $PIPE_LOOPS" ;;
+	pipe) c="perf bench sched pipe -l $PIPE_LOOPS" ;;
 	messaging) c="perf bench sched messaging $MSG_ARGS" ;;
 	hackbench) c="hackbench $HB_ARGS" ;;
 	cyclictest) c="cyclictest -q -m -p 90 -i 1000 -d 0 -D $CYC_S -t 2 -a -v" ;;
@@ -63,7 +62,10 @@ bench_cmd() {
 	case " $CMDS_SHOWN " in
 	*" $1 "*) ;;
 	*)
-		echo "cmd $1 $c"
+		case $1 in
+		pipe | messaging | hackbench) echo "cmd $1 taskset -c I $c" ;;
+		*) echo "cmd $1 $c" ;;
+		esac
 		CMDS_SHOWN="$CMDS_SHOWN $1"
 		;;
 	esac
@@ -118,22 +120,15 @@ sched_one() {
 		load=$c
 		bench_cmd "$b"
 		set -- "$@" -k -o "$OUT" "$c" "$load"
-	elif [ "$b" = pipe ]; then
-		# Each pipe pinned to a CPU of its own (tenant i on CPU i): its
-		# two processes hand over on one CPU, and the two tenants run on
-		# the two siblings, where their cookies meet.
-		bench_cmd pipe0
-		set -- "$@" -o "$OUT" "$c"
-		if [ "$case" != plain ]; then
-			bench_cmd pipe1
-			set -- "$@" "$c"
-		fi
-	elif [ "$case" = plain ]; then
-		bench_cmd "$b"
-		set -- "$@" -o "$OUT" "$c"
 	else
+		# Each tenant pinned to a CPU of its own, tenant i to CPU i: its
+		# processes hand over on one CPU (an emulated cross-CPU wake-up
+		# costs a host scheduling delay, which would drown the
+		# scheduler), and two tenants sit on the two siblings, where
+		# their cookies meet.
 		bench_cmd "$b"
-		set -- "$@" -o "$OUT" "$c" "$c"
+		set -- "$@" -o "$OUT" "taskset -c 0 $c"
+		[ "$case" = plain ] || set -- "$@" "taskset -c 1 $c"
 	fi
 	rm -f "$OUT"*
 	if ! "$cs/cs_bench_exec" "$@" > /tmp/bench-exec 2>&1; then
