@@ -57,7 +57,19 @@ static bool kvm_coresched_host_work(void *arg)
 	return kvm_request_pending(vcpu) || __xfer_to_guest_mode_work_pending();
 }
 
+/*
+ * The wait touches no guest memory: leave the SRCU read side for it, so
+ * that a memslot update (synchronize_srcu() in a VMM thread) never waits
+ * for the core, however long a sibling runs host code.  Whatever changed
+ * meanwhile comes as a request, which the entry path checks afterwards.
+ */
 bool __kvm_coresched_wait(struct kvm_vcpu *vcpu)
 {
-	return sched_core_guest_wait(kvm_coresched_host_work, vcpu);
+	bool ret;
+
+	kvm_vcpu_srcu_read_unlock(vcpu);
+	ret = sched_core_guest_wait(kvm_coresched_host_work, vcpu);
+	kvm_vcpu_srcu_read_lock(vcpu);
+
+	return ret;
 }
