@@ -345,19 +345,50 @@ static void spin(struct cs_run *run, int i)
 }
 
 /*
- * A worker: pin, say so on @ready and close it, block on @go until the
- * test closes it (the start event), spin.  It dies with the test.
+ * The pipes between the test and its workers.  A worker writes a byte on
+ * ready once pinned, then closes it; the test closes go to start them all;
+ * nobody writes done: its read end sees EOF once every worker exited.
  */
-static void worker(struct cs_run *run, int i, int ready, int go)
+struct cs_pipes {
+	int ready[2], go[2], done[2];
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void close_pipes(struct cs_pipes *p)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		close_fd(&p->ready[i]);
+		close_fd(&p->go[i]);
+		close_fd(&p->done[i]);
+	}
+}
+
+/*
+ * A worker: pin, say so on ready and close it, block on go until the test
+ * closes it (the start event), spin, exit (which closes done).  It dies
+ * with the test.
+ */
+static void worker(struct cs_run *run, int i, struct cs_pipes *p)
 {
 	char c = 0;
 
+	close(p->ready[0]);
+	close(p->go[1]);
+	close(p->done[0]);
 	if (cs_pin(run->task[i].cpu))
 		_exit(2);
-	if (write(ready, &c, 1) != 1)
+	if (write(p->ready[1], &c, 1) != 1)
 		_exit(3);
-	close(ready);
-	if (read(go, &c, 1) != 0)
+	close(p->ready[1]);
+	if (read(p->go[0], &c, 1) != 0)
 		_exit(4);
 	spin(run, i);
 	_exit(0);
@@ -374,11 +405,11 @@ static void kill_workers(struct cs_run *run, int n)
 }
 
 /*
- * Fork the workers and wait until each is pinned: one byte each on @ready.
- * Only the workers keep its write end, each until it wrote: one that died
- * first leaves EOF, an error.  @ready[1] is closed on return.
+ * Fork the workers, close their ends of the pipes, and wait until each is
+ * pinned: one byte each on ready.  Only the workers keep its write end,
+ * each until it wrote: one that died first leaves EOF, an error.
  */
-static int fork_workers(struct cs_run *run, int ready[2], int go[2])
+static int fork_workers(struct cs_run *run, struct cs_pipes *p)
 {
 	pid_t parent = getpid();
 	int i, ret = 0;
@@ -389,21 +420,20 @@ static int fork_workers(struct cs_run *run, int ready[2], int go[2])
 
 		if (pid < 0) {
 			ret = -errno;
-			close(ready[1]);
 			kill_workers(run, i);
 			return ret;
 		}
 		if (!pid) {
 			cs_die_with_parent(parent);
-			close(ready[0]);
-			close(go[1]);
-			worker(run, i, ready[1], go[0]);
+			worker(run, i, p);
 		}
 		run->task[i].pid = pid;
 	}
-	close(ready[1]);
+	close_fd(&p->ready[1]);
+	close_fd(&p->go[0]);
+	close_fd(&p->done[1]);
 	for (i = 0; i < run->nr_tasks && !ret; i++) {
-		if (read(ready[0], &c, 1) != 1)
+		if (read(p->ready[0], &c, 1) != 1)
 			ret = -ECHILD;
 	}
 	if (ret)
@@ -422,10 +452,19 @@ static void sleep_until(uint64_t t)
 		;
 }
 
-static int reap_workers(struct cs_run *run)
+/*
+ * Sleep until every worker is gone, then reap them.  waitpid() would wake
+ * at the first exit: the test, another cookie, would then be runnable
+ * beside a worker still spinning, and could cost it forced idle that its
+ * cgroup would be charged for.
+ */
+static int reap_workers(struct cs_run *run, struct cs_pipes *p)
 {
 	int i, status, ret = 0;
+	char c;
 
+	while (read(p->done[0], &c, 1) < 0 && errno == EINTR)
+		;
 	for (i = 0; i < run->nr_tasks; i++) {
 		if (waitpid(run->task[i].pid, &status, 0) < 0)
 			ret = -errno;
@@ -436,14 +475,14 @@ static int reap_workers(struct cs_run *run)
 }
 
 /* Start the workers, run midway() at half time, wait for them. */
-static int run_window(struct cs_run *run, int go)
+static int run_window(struct cs_run *run, struct cs_pipes *p)
 {
 	struct cs_shared *sh = run->shm;
 	int ret = 0, ret2;
 
 	sh->t_start = cs_now();
 	sh->t_end = sh->t_start + run->duration_ns;
-	close(go);
+	close_fd(&p->go[1]);
 	if (run->midway) {
 		sleep_until(sh->t_start + run->duration_ns / 2);
 		run->t_mid_begin = cs_now();
@@ -452,7 +491,7 @@ static int run_window(struct cs_run *run, int go)
 		run->t_mid_end = cs_now();
 		__atomic_store_n(&sh->phase, 2, __ATOMIC_RELAXED);
 	}
-	ret2 = reap_workers(run);
+	ret2 = reap_workers(run, p);
 	return ret ?: ret2;
 }
 
@@ -478,7 +517,10 @@ static void collect(struct cs_run *run)
 
 int cs_measure(struct cs_run *run)
 {
-	int ready[2], go[2], ret, i;
+	struct cs_pipes p = {
+		.ready = { -1, -1 }, .go = { -1, -1 }, .done = { -1, -1 },
+	};
+	int ret, i;
 
 	if (run->nr_tasks < 1 || run->nr_tasks > CS_MAX_TASKS)
 		return -EINVAL;
@@ -492,41 +534,28 @@ int cs_measure(struct cs_run *run)
 		run->shm = NULL;
 		return -errno;
 	}
-	if (pipe(ready)) {
+	if (pipe(p.ready) || pipe(p.go) || pipe(p.done)) {
 		ret = -errno;
-		goto out_unmap;
+		goto out;
 	}
-	if (pipe(go)) {
-		ret = -errno;
-		close(ready[1]);
-		goto out_ready;
-	}
-
-	/* fork_workers() closes ready[1]. */
-	ret = fork_workers(run, ready, go);
-	close(go[0]);
-	if (ret) {
-		close(go[1]);
-		goto out_ready;
-	}
+	ret = fork_workers(run, &p);
+	if (ret)
+		goto out;
 	ret = run->setup ? run->setup(run) : 0;
 	if (ret) {
-		close(go[1]);
 		kill_workers(run, run->nr_tasks);
-		goto out_ready;
+		goto out;
 	}
-	ret = run_window(run, go[1]);
+	ret = run_window(run, &p);
 	collect(run);
 	for (i = 0; i < run->nr_tasks && !ret; i++) {
 		if (run->task[i].overflow)
 			ret = -ENOSPC;
 	}
-out_ready:
-	close(ready[0]);
-	if (!ret)
-		return 0;
-out_unmap:
-	cs_run_free(run);
+out:
+	close_pipes(&p);
+	if (ret)
+		cs_run_free(run);
 	return ret;
 }
 
