@@ -205,6 +205,11 @@ struct cs_count {
 };
 
 /* When a worker reads its CPU time: see cs_overlap.h. */
+struct cs_reading {
+	uint64_t cpu;		/* CLOCK_THREAD_CPUTIME_ID */
+	uint64_t at;		/* CLOCK_MONOTONIC, just before */
+};
+
 enum {
 	CPU_START,
 	CPU_MID_BEGIN,		/* when it saw midway() begin */
@@ -227,7 +232,7 @@ struct cs_shared {
 	unsigned int nr_both[CS_MAX_TASKS];
 	int overflow[CS_MAX_TASKS];
 	/* The CPU time the guest gave each worker so far, at CPU_*. */
-	uint64_t cpu_ns[CS_MAX_TASKS][CPU_READINGS];
+	struct cs_reading cpu[CS_MAX_TASKS][CPU_READINGS];
 };
 
 static struct cs_seg *shm_segs(void *shm, int i)
@@ -253,12 +258,13 @@ static bool append(struct cs_seg *list, unsigned int *n, uint64_t start,
 	return true;
 }
 
-static uint64_t cpu_time(void)
+static void cpu_time(struct cs_reading *r)
 {
 	struct timespec ts;
 
+	r->at = cs_now();
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+	r->cpu = ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
 /* What worker @i sees of its partner, and where it writes. */
@@ -304,14 +310,15 @@ static void step(struct cs_spin *w, uint64_t now)
 /*
  * Spin until the end of the window, recording when we ran and when we saw
  * our partner run too, and what CPU time the guest gave us until the test
- * began its change and since it ended it (a system call each).  A phase
- * we never saw changed while we were not current: the CPU time we have at
- * the end is the one we had then.
+ * began its change and since it ended it (a system call each).  A change
+ * we never saw happened while we were not current: the reading at the end
+ * stands for it.
  */
 static void spin(struct cs_run *run, int i)
 {
 	struct cs_shared *sh = run->shm;
-	uint64_t end = sh->t_end, *cpu = sh->cpu_ns[i];
+	struct cs_reading *cpu = sh->cpu[i];
+	uint64_t end = sh->t_end;
 	int phase = 0, now_phase;
 	struct cs_spin w = {
 		.sh = sh,
@@ -320,7 +327,7 @@ static void spin(struct cs_run *run, int i)
 		.i = i,
 	};
 
-	cpu[CPU_START] = cpu_time();
+	cpu_time(&cpu[CPU_START]);
 	w.seen = __atomic_load_n(&sh->count[i ^ 1].v, __ATOMIC_RELAXED);
 	w.first = cs_now();
 	w.prev = w.first;
@@ -328,10 +335,9 @@ static void spin(struct cs_run *run, int i)
 		step(&w, cs_now());
 		now_phase = __atomic_load_n(&sh->phase, __ATOMIC_RELAXED);
 		if (now_phase != phase) {
-			uint64_t c = cpu_time();
-
-			for (; phase < now_phase; phase++)
-				cpu[CPU_MID_BEGIN + phase] = c;
+			cpu_time(&cpu[CPU_MID_BEGIN + phase]);
+			for (phase++; phase < now_phase; phase++)
+				cpu[CPU_MID_BEGIN + phase] = cpu[CPU_MID_BEGIN + phase - 1];
 		}
 	}
 	if (!append(w.segs, &sh->nr_segs[i], w.first, w.prev))
@@ -339,7 +345,7 @@ static void spin(struct cs_run *run, int i)
 	if (w.both_first &&
 	    !append(w.both, &sh->nr_both[i], w.both_first, w.both_last))
 		sh->overflow[i] = 1;
-	cpu[CPU_END] = cpu_time();
+	cpu_time(&cpu[CPU_END]);
 	for (; phase < 2; phase++)
 		cpu[CPU_MID_BEGIN + phase] = cpu[CPU_END];
 }
@@ -649,7 +655,10 @@ static unsigned int segs_in(const struct cs_run *run, int i,
 	return n;
 }
 
-/* The CPU time the guest gave each task in [@from, @to) of its readings. */
+/*
+ * The CPU time the guest gave each task in @part, in percent of the time
+ * between the two readings that bound it: see cs_overlap.h.
+ */
 static void guest_share(const struct cs_run *run, enum cs_part part,
 			struct cs_result *res)
 {
@@ -659,9 +668,10 @@ static void guest_share(const struct cs_run *run, enum cs_part part,
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		uint64_t cpu = sh->cpu_ns[i][to] - sh->cpu_ns[i][from];
+		const struct cs_reading *a = &sh->cpu[i][from], *b = &sh->cpu[i][to];
 
-		res->guest[i] = res->window_ns ? 100.0 * cpu / res->window_ns : 0;
+		res->guest[i] = b->at > a->at ?
+				100.0 * (b->cpu - a->cpu) / (b->at - a->at) : 0;
 	}
 	res->guest_sum = res->guest[0] + res->guest[1];
 }

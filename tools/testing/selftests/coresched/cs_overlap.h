@@ -30,10 +30,14 @@
  * it.
  *
  * What the guest gave each task: every worker reads its own CPU time
- * (CLOCK_THREAD_CPUTIME_ID) when it starts, when it sees the test begin
- * and end a change at half time, and when it stops.  A task's CPU time
- * stands still while it is not current, so a worker that sees the change
- * late still reads the time it had then.  The verdicts below rest on it.
+ * (CLOCK_THREAD_CPUTIME_ID), and the clock with it, when it starts, when
+ * it sees the test begin and end a change at half time, and when it stops.
+ * Its share of a part of the window is the CPU time between the two
+ * readings that bound the part, over the time between them.  A worker
+ * reads late when the host had descheduled its vCPU: its task stayed
+ * current in the guest, which went on giving it CPU time (a quarter of a
+ * second at times), so the reading has to carry its own time.  The
+ * verdicts below rest on these shares.
  *
  * Workers are forked, pin themselves and wait; the test then gives each
  * its cookie or cgroup (by pid, from outside), and one event starts them
@@ -116,12 +120,11 @@
  * its task current all the while.  In practice they stay below: on a busy
  * host a switch of the core from one task to the other leaves neither
  * current until the second sibling's vCPU runs again (66-98% seen).
- * Sharing tasks lose what the guest's other tasks take (196-200% seen).
- * But the guest's scheduler clock is not exact on a busy host, whose skew
- * often makes the clocksource watchdog mark the TCG guest's TSC unstable:
- * earlier lab runs recorded sharing pairs at 169% and at 251%.  40
- * points keeps those in, and leaves the two verdicts 20 points apart: no
- * pair is both.
+ * Sharing tasks lose what the guest's other tasks take, and with cookies a
+ * sibling is forced idle while a kernel thread, of no cookie, runs on the
+ * other: on a busy host the vCPU that runs it may be descheduled for
+ * milliseconds (173-200% seen).  40 points is half again the largest
+ * loss seen, and leaves the two verdicts 20 points apart: no pair is both.
  */
 #define CS_GUEST_SLACK_PCT	40.0
 /*
