@@ -95,8 +95,9 @@ row() {
 		problem "$label: no measurement"
 		return 1
 	fi
-	printf '   %-20s %8s%%  %8s%%  %8s%%   %-14s %s\n' "$label" \
+	printf '   %-20s %8s%%  %8s%%  %8s%%  %8s%%   %-14s %s\n' "$label" \
 		"${f[overlap_pct]}" "${f[ran_a_pct]}" "${f[ran_b_pct]}" \
+		"${f[guest_sum_pct]:-?}" \
 		"$([ "${f[expect]}" = isolated ] && echo "never at once" || echo "together")" \
 		"$(mark "${f[verdict]}")"
 	[ "$tries" -le 1 ] ||
@@ -119,6 +120,7 @@ strips() {
 explain() {
 	parse "$(line limits gap_us=)"
 	local gap=${f[gap_us]:-?} iso=${f[isolated_max_pct]:-?} ran=${f[min_ran_pct]:-?}
+	local slack=${f[guest_slack_pct]:-?} longest=${f[isolated_longest_us]:-?}
 	local floor=${f[shared_min_pct]:-?} chance=${f[shared_min_chance]:-?}
 	local share=${f[host_min_share]:-?}
 	cat <<EOF
@@ -126,12 +128,16 @@ explain() {
    in shared memory; a gap of more than ${gap} us between two readings means it
    was off its CPU.  Overlap: the time both ran at the same instant (each saw
    the other's count move while it ran), in % of the ${DEMO_MS:-2000} ms window.
-   Never at once: overlap <= ${iso}% (each ran >= ${ran}%).  Together: overlap
+   The guest's own account decides first: the CPU time it gave the two tasks
+   sums to at most 100% (+${slack}) of the window if they take turns, to about
+   200% if they run together, whatever the host does.
+   Never at once: CPU sum <= 100+${slack}%, overlap <= ${iso}% and no piece over
+   ${longest} us (each ran >= ${ran}%).  Together: CPU sum >= 200-${slack}%, overlap
    >= ${floor}% and >= ${chance} x what chance alone gives.  The host is shared:
-   if a task ran less than ${share} x the time the guest gave it, a failed
-   verdict is the host's doing, and the measurement is repeated.
+   if a task ran less than ${share} x the time the guest gave it, an overlap too
+   small is the host's doing, and the measurement is repeated.
 
-   $(printf '%-20s %9s  %9s  %9s' '' overlap 'A ran' 'B ran')
+   $(printf '%-20s %9s  %9s  %9s  %9s' '' overlap 'A ran' 'B ran' 'CPU sum')
 EOF
 }
 
@@ -152,7 +158,7 @@ report_cookies() {
 report_tenants() {
 	local fa fb
 	heading "3. Two cgroup tenants, cpu.core_sched=1 each, one task each on one core"
-	printf '   %-20s %9s  %9s  %9s\n' '' overlap 'A ran' 'B ran'
+	printf '   %-20s %9s  %9s  %9s  %9s\n' '' overlap 'A ran' 'B ran' 'CPU sum'
 	row "tenants A and B" tenants || return
 	fa=${f[force_idle_a_us]:-0} fb=${f[force_idle_b_us]:-0}
 	printf '\n   %s ms of the run:\n' "${f[strip_ms]}"
@@ -171,6 +177,9 @@ report_tenants() {
 # how many of B's host windows A's counter moved, and the stats deltas.
 vm_row() {
 	local mode=$1 scen=$2 res=$3 moved k v m n pct
+	# The serial port's lines end in CR: drop them before reading numbers.
+	tr -d '\r' < "$res" > "$res.txt"
+	res=$res.txt
 	local -A stat=()
 	moved=$(grep -a "^# $scen: A moved in " "$res" | tail -n 1 |
 		sed -E 's/.* moved in ([0-9]+)\/([0-9]+) \(([0-9]+)%\).*/\1 \2 \3/')
