@@ -25,7 +25,10 @@ check_patch() {
 		[ -f "$p" ] || continue
 		n=$((n + 1))
 		rc=0
-		raw=$("$LINUX/scripts/checkpatch.pl" --strict --show-types \
+		# Debian's python3 first: it has the modules (ply, git) that
+		# checkpatch's SPDX check needs, which another python3 on the
+		# PATH may lack.
+		raw=$(PATH=/usr/bin:$PATH "$LINUX/scripts/checkpatch.pl" --strict --show-types \
 			--terse --no-summary "$p" 2>&1) || rc=$?
 		# 0 clean, 1 findings; anything else: it did not run.
 		if [ $rc -gt 1 ]; then

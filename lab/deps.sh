@@ -11,7 +11,7 @@ pkgs=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod
 	ccache git qemu-system-x86 busybox-static rt-tests linux-perf
 	sparse shellcheck python3-docutils gnuplot-nox unifdef xz-utils
-	stress-ng rsync
+	stress-ng rsync python3-ply python3-git
 )
 
 missing=()
