@@ -4,7 +4,7 @@
 # slow exit, the time spent waiting, and the work relative to unprotected.
 # Called by report.py: gnuplot -e "dir='DATA'; out='PNG'".
 # scale.dat: one block per workload (cpu, exit-kernel, exit-user), lines
-# "topology kicks_median kicks_min kicks_max wait_kick_pct wait_enter_pct
+# "topology kicks_per_exit_median min max wait_kick_pct wait_enter_pct
 # work_ratio".
 
 set terminal pngcairo size 1200,420 font ",10"
@@ -15,7 +15,7 @@ set xrange [0.6:3.4]
 set grid ytics
 set bmargin 4
 set key top left
-set title "kicks per slow exit (line: one per sibling)"
+set title "kicks per exit (line: one per sibling)"
 set yrange [0:*]
 plot dir.'/scale.dat' index 0 using 1:2:3:4 with yerrorlines pt 7 title "cpu", \
      '' index 1 using 1:2:3:4 with yerrorlines pt 5 title "exit-kernel", \
