@@ -74,9 +74,12 @@ errors=$data/errors.txt
 t_start=$SECONDS
 
 # --- the kernels and the image -------------------------------------------
-# Wait for a file the lab may be rebuilding (its path stays).
+# Wait for a file the lab may be rebuilding (its path stays): for a full
+# run started by hand during a build.  The quick run (make test) has its
+# images built before it, or none to wait for.
 wait_for() {
 	local f=$1 waited=0
+	[ -s "$f" ] || [ "$quick" = 0 ] || die "$f is missing"
 	while [ ! -s "$f" ]; do
 		[ $waited -lt 1800 ] || die "$f is still missing after 30 minutes"
 		[ $waited != 0 ] || say "waiting for $f (being rebuilt?)"

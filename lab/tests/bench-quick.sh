@@ -34,6 +34,17 @@ if [ ! -s "$dir/benchmarks/rounds.csv" ]; then
 fi
 check=$(python3 "$LAB/bench/report.py" --check "$dir" 2>&1)
 crc=$?
+# A benchmark boot is a boot like any other: a splat, a panic or a hang
+# in its console fails the test, whatever numbers it printed.
+bad=()
+for v in "$dir"/runs/*/verdict; do
+	[ -f "$v" ] || continue
+	[ "$(cat "$v")" = ok ] || bad+=("$(basename "$(dirname "$v")"): $(cat "$v")")
+done
+if [ ${#bad[@]} != 0 ]; then
+	rec fail "$name" "guest runs failed: ${bad[*]} (${dir#"$TOP"/}/runs)"
+	exit 1
+fi
 missing=()
 for f in BENCHMARKS.md benchmarks/sched-cost.png benchmarks/vm-work.png \
 	 benchmarks/vm-scale.png; do
