@@ -66,10 +66,13 @@
 #define QUIET_TIMEOUT_MS	30000
 /*
  * Unreclaimable slab may stay this far above its starting point: per-CPU
- * slab caches and partly used slabs that the churn left behind.  Freeing
- * cgroups waits for RCU and workqueues, so it is polled for a while.
+ * slab caches and partly used slabs that the churn left behind, and under
+ * a debug kernel the allocator's own bookkeeping (seen: up to ~1 MB after
+ * 20 s on two cores of two threads).  Freeing cgroups waits for RCU and
+ * workqueues, so it is polled for a while.  This catches a leak of the
+ * stress's size; domain_api's 100000 rounds are the precise leak test.
  */
-#define SLAB_SLACK_KB		1024
+#define SLAB_SLACK_KB		4096
 #define SLAB_TIMEOUT_MS		20000
 #define SLAB_DIR		"/sys/kernel/slab"
 
