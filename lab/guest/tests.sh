@@ -41,9 +41,12 @@ for t in $(echo "$LAB_ONLY" | tr ',' ' '); do
 done
 
 # run_test TIMEOUT COMMAND...: in a session of its own, killed whole after.
+# The inner shell stays the session leader (no exec): busybox's timeout
+# runs the command in its own process, which as a session leader could
+# not start a process group of its own (sched/cs_prctl_test does).
 run_test() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	setsid sh -c 'echo $$ > /tmp/lab-test.pgid; exec timeout "$@"' sh "$@" < /dev/null
+	setsid sh -c 'echo $$ > /tmp/lab-test.pgid; timeout "$@"; exit $?' sh "$@" < /dev/null
 	rc=$?
 	kill -9 -"$(cat /tmp/lab-test.pgid)" 2>/dev/null
 	return $rc

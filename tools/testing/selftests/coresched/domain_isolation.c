@@ -35,6 +35,13 @@
 
 #define CG		"coresched_iso"
 #define FORCE_IDLE	"core_sched.force_idle_usec"
+/*
+ * One domain's forced idle, the control of two domains': not 0 on a core
+ * of more than two threads, where this test and kernel threads (no
+ * cookie) run on the other siblings and keep the domain's tasks idle now
+ * and then, but an order of magnitude below what two domains cost.
+ */
+#define FI_CONTROL_RATIO	10
 
 static const char *expect_mode = "on";
 static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
@@ -159,7 +166,7 @@ static void test_two_domains(void)
 {
 	const struct place apart = { .cg = { "d1/c1", "d2" } };
 	const struct place together = { .cg = { "d1/c1", "d1/c1" } };
-	long long d1, d2, d1_after, d2_after;
+	long long d1, d2, d1_after, d2_after, apart_us;
 	int ret = cs_schedstats(1, &schedstats_saved);
 
 	if (ret)
@@ -172,8 +179,8 @@ static void test_two_domains(void)
 	ksft_print_msg("two domains: forced idle %lld us charged to d1, %lld to d2, of %llu ms\n",
 		       d1_after - d1, d2_after - d2,
 		       (unsigned long long)(duration_ns / NSEC_PER_MSEC));
-	ksft_test_result(!ret && d1 >= 0 && d2 >= 0 &&
-			 d1_after - d1 + d2_after - d2 > 0,
+	apart_us = d1_after - d1 + d2_after - d2;
+	ksft_test_result(!ret && d1 >= 0 && d2 >= 0 && apart_us > 0,
 			 "two domains: cpu.stat " FORCE_IDLE " grows (%lld us)\n",
 			 d1_after - d1 + d2_after - d2);
 
@@ -182,9 +189,10 @@ static void test_two_domains(void)
 	d1_after = force_idle_us("d1");
 	ksft_print_msg("one domain: forced idle %lld us charged to d1\n",
 		       d1_after - d1);
-	ksft_test_result(!ret && d1 >= 0 && d1_after == d1,
-			 "one domain: cpu.stat " FORCE_IDLE " stays 0 (control: %lld us)\n",
-			 d1_after - d1);
+	ksft_test_result(!ret && d1 >= 0 &&
+			 (d1_after - d1) * FI_CONTROL_RATIO <= apart_us,
+			 "one domain: %s at most 1/%d of two domains' (control: %lld us)\n",
+			 FORCE_IDLE, FI_CONTROL_RATIO, d1_after - d1);
 }
 
 /* The forced idle charged to @pid so far, in ms: /proc/PID/sched. */
@@ -274,9 +282,10 @@ static void test_task_forceidle(void)
 	ksft_print_msg("per task: forced idle %.3f ms in two domains, %.3f ms in one, in %llu ms\n",
 		       apart, together,
 		       (unsigned long long)(duration_ns / NSEC_PER_MSEC));
-	ksft_test_result(apart > 0 && together == 0,
-			 "per task: core_forceidle_sum grows for two domains (%.1f ms), not for one (control: %.1f ms)\n",
-			 apart, together);
+	ksft_test_result(apart > 0 && together >= 0 &&
+			 together * FI_CONTROL_RATIO <= apart,
+			 "per task: core_forceidle_sum grows for two domains (%.1f ms), 1/%d of it at most for one (control: %.1f ms)\n",
+			 apart, FI_CONTROL_RATIO, together);
 }
 
 static void test_nested(void)

@@ -56,8 +56,13 @@
 #define HOTPLUG_PAUSE_MS	50
 /* A churned VM's vCPUs must both have run within this. */
 #define CHURN_RUN_MS		10000
-/* Once told to stop, every thread must end within this. */
-#define JOIN_TIMEOUT_MS		30000
+/*
+ * Once told to stop, every thread must end within this.  Generous: on a
+ * debug kernel under emulation with four threads per core, a vCPU thread
+ * whose CPU the hotplug stressor took away can wait tens of seconds for
+ * the core; a hang waits forever.
+ */
+#define JOIN_TIMEOUT_MS		120000
 
 struct io_thread {
 	pthread_t thread;
