@@ -702,12 +702,19 @@ early_initcall(sched_core_vm_init);
 /*
  * Per-VM cookies.  A hypervisor creates one per VM and makes the threads
  * that run its vCPUs adopt it, so that vCPUs of different VMs never share
- * a core.  Plain prctl-style task cookies: a VMM sees them with
- * PR_SCHED_CORE_GET and can share them with its other threads.
+ * a core.  Task cookies like prctl()'s: a VMM sees them with
+ * PR_SCHED_CORE_GET and can share them with its other threads, but fork
+ * does not pass them on (sched_core_fork_cookie()).
  */
 unsigned long sched_core_vm_cookie_create(void)
 {
-	return sched_core_alloc_cookie();
+	struct sched_core_cookie *ck;
+
+	ck = (void *)sched_core_alloc_cookie();
+	if (ck)
+		ck->vm = true;
+
+	return (unsigned long)ck;
 }
 EXPORT_SYMBOL_GPL(sched_core_vm_cookie_create);
 

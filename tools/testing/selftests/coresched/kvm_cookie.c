@@ -8,7 +8,10 @@
  *     (the VMM's choice stands);
  *   - the thread that created the VM but never ran a vCPU stays at 0;
  *   - an I/O thread with a task cookie of its own takes the VM's cookie
- *     with PR_SCHED_CORE_SHARE_FROM a vCPU thread.
+ *     with PR_SCHED_CORE_SHARE_FROM a vCPU thread;
+ *   - a thread that a vCPU thread creates after KVM_RUN does not inherit
+ *     the VM's cookie, while one that the vCPU thread with a cookie of its
+ *     own creates inherits that (the control: fork passes cookies on).
  * Under coresched=on (and on a kernel without the series) KVM sets no
  * cookie: every vCPU thread reports 0 unless the VMM gave it one, and
  * SHARE_FROM a vCPU thread copies that "no cookie" over the I/O thread's.
@@ -46,11 +49,32 @@ struct vcpu_result {
 	int err;		/* 0, or -errno of the first failed step */
 	unsigned int exit_reason;
 	uint64_t before;	/* cookie before KVM_RUN (own only) */
+	bool spawn;		/* create a thread after KVM_RUN */
+	uint64_t child;		/* the cookie that thread reports */
+	int child_err;
 };
 
 static bool vm_mode;
 static const char *label;	/* the mode the checks follow */
 static sem_t ran, release;
+
+/* A thread a vCPU thread creates: reports the cookie it was born with. */
+static void *child_thread(void *arg)
+{
+	struct vcpu_result *r = arg;
+
+	r->child = cs_get(0, &r->child_err);
+	return NULL;
+}
+
+static void spawn_child(struct vcpu_result *r)
+{
+	pthread_t t;
+
+	r->child_err = -pthread_create(&t, NULL, child_thread, r);
+	if (!r->child_err)
+		pthread_join(t, NULL);
+}
 
 /*
  * Enter the guest once (HLT returns to us, the VM has no irqchip), then
@@ -71,6 +95,8 @@ static void *vcpu_thread(struct kvm_vcpu *vcpu)
 	if (r->err)
 		ksft_print_msg("vCPU %d of a VM: %s\n", vcpu->id, strerror(-r->err));
 	r->exit_reason = vcpu->run->exit_reason;
+	if (!r->err && r->spawn)
+		spawn_child(r);
 	sem_post(&ran);
 	while (sem_wait(&release))
 		;
@@ -217,6 +243,17 @@ static void check_cookies(struct kvm_vm *vm1, struct kvm_vm *vm2,
 		ksft_test_result(ok,
 				 "%s: SHARE_FROM a vCPU thread copies its \"no cookie\" over an I/O thread's own\n",
 				 label);
+
+	if (res1[0].child_err || res1[OWN_VCPU].child_err)
+		ksft_print_msg("child threads: errors %d, %d\n",
+			       res1[0].child_err, res1[OWN_VCPU].child_err);
+	ksft_print_msg("a child of vCPU 0: cookie %#llx; of the vCPU with its own: %#llx\n",
+		       (unsigned long long)res1[0].child,
+		       (unsigned long long)res1[OWN_VCPU].child);
+	ksft_test_result(!res1[0].child_err && !res1[OWN_VCPU].child_err &&
+			 !res1[0].child && res1[OWN_VCPU].child == own,
+			 "%s: a vCPU thread's child has no VM cookie; a task cookie is inherited\n",
+			 label);
 }
 
 static void __noreturn bad_usage(const char *prog)
@@ -252,7 +289,7 @@ int main(int argc, char **argv)
 					   strerror(errno));
 		ksft_exit_skip("no /dev/kvm\n");
 	}
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 	expect = cs_check_mode(expect, &match);
 	ksft_test_result(match, "the kernel runs in mode %s\n", expect);
 	if (!strcmp(expect, "off"))
@@ -263,6 +300,7 @@ int main(int argc, char **argv)
 	sem_init(&release, 0, 0);
 
 	res1[OWN_VCPU].own = true;
+	res1[0].spawn = res1[OWN_VCPU].spawn = true;
 	vm1 = make_vm(VM1_VCPUS, res1, &started);
 	vm2 = make_vm(VM2_VCPUS, res2, &started);
 	for (i = 0; i < started; i++)
