@@ -300,7 +300,8 @@ int main(int argc, char **argv)
 	sem_init(&release, 0, 0);
 
 	res1[OWN_VCPU].own = true;
-	res1[0].spawn = res1[OWN_VCPU].spawn = true;
+	res1[0].spawn = true;
+	res1[OWN_VCPU].spawn = true;
 	vm1 = make_vm(VM1_VCPUS, res1, &started);
 	vm2 = make_vm(VM2_VCPUS, res2, &started);
 	for (i = 0; i < started; i++)
