@@ -573,12 +573,7 @@ int main(int argc, char **argv)
 		bad_usage(argv[0]);
 
 	ksft_print_header();
-	if (access("/dev/kvm", R_OK | W_OK)) {
-		if (kvm_required)
-			ksft_exit_fail_msg("-K: no usable /dev/kvm: %s\n",
-					   strerror(errno));
-		ksft_exit_skip("no /dev/kvm\n");
-	}
+	kvm_require(kvm_required);
 	ksft_set_plan(5);
 	nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
 	if (nr_cpus > MAX_CPUS)

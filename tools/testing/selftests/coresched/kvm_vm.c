@@ -95,6 +95,15 @@ const char *kvm_error(void)
 	return kvm_err;
 }
 
+void kvm_require(bool required)
+{
+	if (!access("/dev/kvm", R_OK | W_OK))
+		return;
+	if (required)
+		ksft_exit_fail_msg("-K: no usable /dev/kvm: %s\n", strerror(errno));
+	ksft_exit_skip("no /dev/kvm\n");
+}
+
 /*
  * The signal only has to make KVM_RUN return: delivered in the guest, it
  * makes KVM_RUN fail with EINTR; delivered just before KVM_RUN, it sets

@@ -83,6 +83,12 @@ struct kvm_vm {
 const char *kvm_error(void);
 
 /*
+ * After ksft_print_header(): without a usable /dev/kvm, skip the test, or
+ * fail it when KVM is @required (-K: a lab run that must exercise KVM).
+ */
+void kvm_require(bool required);
+
+/*
  * A VM with the guest programs loaded; NULL on failure.  Also installs the
  * handler of KVM_VM_SIGNAL (see kvm_vcpu_stop()).
  */
