@@ -23,10 +23,9 @@
  *       cookie created just before them (main, then the churn thread,
  *       keep the last one they created).  Under coresched=on this puts
  *       core scheduling itself under the same stress.
- *   -H  no CPU hotplug stressor.  With -k, hotplug stalls or resets the
- *       emulated machine under QEMU TCG on the base tree too (a vCPU
- *       thread starves the RCU grace-period kthread on the CPU that came
- *       back), so the lab runs -k without it.
+ *   -H  no CPU hotplug stressor.  With -k, hotplug resets or stalls the
+ *       emulated machine under QEMU TCG, on the base tree too, so the
+ *       lab runs -k without it (see the lab's README).
  *   -K  KVM is required: no /dev/kvm is a failure, not a skip.
  * Exit code: kselftest's; 2 on bad usage.
  */
