@@ -26,7 +26,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -256,12 +255,6 @@ static void check_cookies(struct kvm_vm *vm1, struct kvm_vm *vm2,
 			 label);
 }
 
-static void __noreturn bad_usage(const char *prog)
-{
-	fprintf(stderr, "usage: %s [-m on|vm|none] [-K]\n", prog);
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
 	struct vcpu_result res1[VM1_VCPUS] = {}, res2[VM2_VCPUS] = {};
@@ -269,18 +262,9 @@ int main(int argc, char **argv)
 	struct io_thread io = {};
 	const char *expect = NULL;
 	struct kvm_vm *vm1, *vm2;
-	int opt, i, started = 0;
+	int i, started = 0;
 
-	while ((opt = getopt(argc, argv, "m:K")) != -1) {
-		if (opt == 'm')
-			expect = optarg;
-		else if (opt == 'K')
-			kvm_required = true;
-		else
-			bad_usage(argv[0]);
-	}
-	if (optind != argc)
-		bad_usage(argv[0]);
+	kvm_mode_options(argc, argv, &expect, &kvm_required);
 
 	ksft_print_header();
 	kvm_require(kvm_required);

@@ -32,7 +32,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,28 +418,13 @@ static void scenario(const char *name, bool two_vms)
 	}
 }
 
-static void __noreturn bad_usage(const char *prog)
-{
-	fprintf(stderr, "usage: %s [-m on|vm|none] [-K]\n", prog);
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
 	bool kvm_required = false, match;
 	const char *expect = NULL;
-	int opt, sib[2];
+	int sib[2];
 
-	while ((opt = getopt(argc, argv, "m:K")) != -1) {
-		if (opt == 'm')
-			expect = optarg;
-		else if (opt == 'K')
-			kvm_required = true;
-		else
-			bad_usage(argv[0]);
-	}
-	if (optind != argc)
-		bad_usage(argv[0]);
+	kvm_mode_options(argc, argv, &expect, &kvm_required);
 
 	ksft_print_header();
 	kvm_require(kvm_required);

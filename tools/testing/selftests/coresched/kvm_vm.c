@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -102,6 +103,25 @@ void kvm_require(bool required)
 	if (required)
 		ksft_exit_fail_msg("-K: no usable /dev/kvm: %s\n", strerror(errno));
 	ksft_exit_skip("no /dev/kvm\n");
+}
+
+void kvm_mode_options(int argc, char **argv, const char **mode,
+		      bool *required)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "m:K")) != -1) {
+		if (opt == 'm')
+			*mode = optarg;
+		else if (opt == 'K')
+			*required = true;
+		else
+			break;
+	}
+	if (opt != -1 || optind != argc) {
+		fprintf(stderr, "usage: %s [-m on|vm|none] [-K]\n", argv[0]);
+		exit(2);
+	}
 }
 
 /*

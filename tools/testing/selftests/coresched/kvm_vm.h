@@ -89,6 +89,14 @@ const char *kvm_error(void);
 void kvm_require(bool required);
 
 /*
+ * The options of a test that checks KVM against a coresched mode:
+ * "[-m on|vm|none] [-K]", the mode the kernel was booted in (@mode stays
+ * NULL without -m) and whether KVM is required.  Bad usage exits 2.
+ */
+void kvm_mode_options(int argc, char **argv, const char **mode,
+		      bool *required);
+
+/*
  * A VM with the guest programs loaded; NULL on failure.  Also installs the
  * handler of KVM_VM_SIGNAL (see kvm_vcpu_stop()).
  */
