@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest script for the lab's own tests: provoke the failure named by
 # lab.fault= through LKDTM (WARNING, PANIC), hang (HUNG), print the TAP
-# of a failing test and of a test that never starts (TAP), or do nothing
+# of a failing test and of a test that never starts (TAP), judge two
+# untagged tasks as if they had to be isolated (ISOLATED: cs_measure
+# untagged, whose exit code must say "contradicted"), or do nothing
 # (NONE), so the host can check that the harness reports each.
 echo "# provoking $LAB_FAULT"
 case $LAB_FAULT in
@@ -19,6 +21,10 @@ TAP)
 		[ $t = fails ] && echo "not ok 1 a point that fails"
 		echo "# lab-test-end: fault/$t rc=0"
 	done
+	;;
+ISOLATED)
+	/selftests/coresched/cs_measure untagged
+	echo "# lab-measure: rc=$?"
 	;;
 *)	echo "$LAB_FAULT" > /sys/kernel/debug/provoke-crash/DIRECT ;;
 esac

@@ -9,6 +9,7 @@
 #   hang       a guest that hangs is killed by the timeout and fails
 #   warning    a WARNING in the console fails the run, though the script
 #              itself finished
+#   isolated   the isolation verdict fails for tasks that share a core
 #   control    the same boot without a fault passes (the checks above
 #              could otherwise pass on a harness that fails everything)
 set -uo pipefail
@@ -75,6 +76,24 @@ expect control ok --timeout 120 --append lab.fault=NONE fault
 expect panic panic --timeout 120 --append lab.fault=PANIC fault
 expect warning splat --timeout 120 --append lab.fault=WARNING fault
 expect hang timeout --timeout 20 --append lab.fault=HUNG fault
+
+# --- the isolation verdict ---------------------------------------------------
+# The verdict that the isolation tests give tasks with different cookies
+# must be able to fail: two untagged tasks, which share the core, judged as
+# if they had to be isolated, under coresched=off, are "contradicted"
+# (cs_measure exits 1).
+name="lab: the isolated verdict fails for tasks that share a core"
+if "$LAB/boot.sh" --out "$tmp/iso" --timeout 120 \
+	--append "coresched=off lab.fault=ISOLATED" fault > "$tmp/iso.out" 2>&1; then
+	rc=$(sed -n 's/^# lab-measure: rc=//p' "$tmp/iso/results.log")
+	if [ "$rc" = 1 ]; then
+		rec pass "$name"
+	else
+		rec fail "$name" "cs_measure untagged exited ${rc:-nothing}, not 1: $(grep '^measure' "$tmp/iso/results.log" | head -n 1)"
+	fi
+else
+	rec fail "$name" "the guest run failed: $(tail -n 1 "$tmp/iso.out")"
+fi
 
 # --- test results ----------------------------------------------------------
 # A TAP "not ok" and a planned test that never started must each become a

@@ -328,7 +328,6 @@ struct cs_trial {
 	int try;
 	int parts;			/* 1, or 2 with midway() */
 	struct cs_result res[2];
-	int part_verdict[2];
 	int verdict;			/* the worst part's, CS_FAIL on error */
 	int err;			/* -errno: the measurement failed */
 	bool last;			/* no try follows this one */
