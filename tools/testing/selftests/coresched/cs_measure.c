@@ -279,7 +279,7 @@ int main(int argc, char **argv)
 		return bad_usage();
 	if (!strcmp(what, "topo"))
 		return show_topo();
-	if (cs_find_core(2, core)) {
+	if (cs_find_siblings(core, 2)) {
 		fprintf(stderr, "cs_measure: no SMT core\n");
 		return 2;
 	}

@@ -72,46 +72,6 @@ static int cpu_read(int cpu, const char *file, char *buf, size_t size)
 	return ret;
 }
 
-/* Parse a CPU list ("0-1,4"): count, or -EINVAL. */
-static int parse_cpulist(const char *s, int *cpus, int max)
-{
-	int n = 0, lo, hi;
-	char *end;
-
-	while (*s && *s != '\n') {
-		lo = strtol(s, &end, 10);
-		if (end == s)
-			return -EINVAL;
-		hi = lo;
-		s = end;
-		if (*s == '-') {
-			hi = strtol(s + 1, &end, 10);
-			if (end == s + 1)
-				return -EINVAL;
-			s = end;
-		}
-		for (; lo <= hi; lo++) {
-			if (n == max)
-				return -EINVAL;
-			cpus[n++] = lo;
-		}
-		if (*s == ',')
-			s++;
-	}
-	return n;
-}
-
-int cs_cpu_siblings(int cpu, int *cpus, int max)
-{
-	char buf[256];
-	int ret;
-
-	ret = cpu_read(cpu, "topology/thread_siblings_list", buf, sizeof(buf));
-	if (ret)
-		return ret;
-	return parse_cpulist(buf, cpus, max);
-}
-
 static int cs_online(int *cpus, int max)
 {
 	char buf[256];
@@ -121,25 +81,9 @@ static int cs_online(int *cpus, int max)
 	if (!f)
 		return -errno;
 	if (fgets(buf, sizeof(buf), f))
-		n = parse_cpulist(buf, cpus, max);
+		n = cs_parse_cpulist(buf, cpus, max);
 	fclose(f);
 	return n;
-}
-
-int cs_find_core(int n, int *cpus)
-{
-	int online[CS_MAX_CPUS], sib[CS_MAX_CPUS];
-	int nr, i, ns;
-
-	nr = cs_online(online, CS_MAX_CPUS);
-	for (i = 0; i < nr; i++) {
-		ns = cs_cpu_siblings(online[i], sib, CS_MAX_CPUS);
-		if (ns >= n) {
-			memcpy(cpus, sib, n * sizeof(*cpus));
-			return 0;
-		}
-	}
-	return -ENOENT;
 }
 
 static int cpu_read_int(int cpu, const char *file)

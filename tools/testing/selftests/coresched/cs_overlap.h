@@ -217,13 +217,6 @@ uint64_t cs_now(void);
 /* What one CLOCK_MONOTONIC reading costs here, in ns. */
 double cs_clock_cost_ns(void);
 
-/* The CPUs that share a core with @cpu (itself included): count or -errno. */
-int cs_cpu_siblings(int cpu, int *cpus, int max);
-/*
- * The first core with at least @n online threads: its first @n CPUs in
- * @cpus; 0, or -ENOENT if no core has that many.
- */
-int cs_find_core(int n, int *cpus);
 
 struct cs_topo {
 	int cpus;		/* online CPUs */

@@ -278,25 +278,31 @@ int cs_parse_cpulist(const char *list, int *cpus, int max)
 
 #define CS_SIBLINGS_MAX	64
 
-int cs_find_siblings(int *cpus, int n)
+int cs_cpu_siblings(int cpu, int *cpus, int max)
 {
-	int sib[CS_SIBLINGS_MAX], cpu, nr_cpus, ns;
 	char path[128], buf[256];
 	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list",
+		 cpu);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	n = fgets(buf, sizeof(buf), f) ? cs_parse_cpulist(buf, cpus, max) : -EIO;
+	fclose(f);
+	return n;
+}
+
+int cs_find_siblings(int *cpus, int n)
+{
+	int sib[CS_SIBLINGS_MAX], cpu, nr_cpus;
 
 	nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
 	for (cpu = 0; cpu < nr_cpus; cpu++) {
 		/* Offline CPUs have no topology directory: skipped. */
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list",
-			 cpu);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		ns = fgets(buf, sizeof(buf), f) ?
-		     cs_parse_cpulist(buf, sib, CS_SIBLINGS_MAX) : -EIO;
-		fclose(f);
-		if (ns >= n) {
+		if (cs_cpu_siblings(cpu, sib, CS_SIBLINGS_MAX) >= n) {
 			memcpy(cpus, sib, n * sizeof(*cpus));
 			return 0;
 		}

@@ -61,6 +61,8 @@ int cs_pin(int cpu);
  * number of CPUs, or -EINVAL if it is no CPU list or has more than @max.
  */
 int cs_parse_cpulist(const char *list, int *cpus, int max);
+/* The CPUs that share a core with @cpu (itself included): count or -errno. */
+int cs_cpu_siblings(int cpu, int *cpus, int max);
 /*
  * The first @n online SMT siblings of one core, from sysfs, into @cpus:
  * 0, or -ENOENT if no core has @n threads online.

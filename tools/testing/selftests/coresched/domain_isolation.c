@@ -404,7 +404,7 @@ int main(int argc, char **argv)
 		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
 	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
 		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
-	if (cs_find_core(2, core))
+	if (cs_find_siblings(core, 2))
 		ksft_exit_skip("no SMT: no siblings to keep apart\n");
 	ksft_print_msg("mode %s; siblings: CPU %d and CPU %d; gap threshold %llu us\n",
 		       mode, core[0], core[1], (unsigned long long)CS_GAP_NS / 1000);

@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	ksft_set_plan(3);
 	test_topology(&topo);
-	if (topo.threads < 2 || cs_find_core(2, core)) {
+	if (topo.threads < 2 || cs_find_siblings(core, 2)) {
 		ksft_test_result_skip("no SMT: no siblings to keep apart\n");
 		ksft_test_result_skip("no SMT: no siblings to run together\n");
 		ksft_finished();
