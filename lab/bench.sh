@@ -110,7 +110,7 @@ ndiff=$(diff <(grep -E '^(# )?CONFIG_' "$BUILD/vanilla/obj/.config" 2>/dev/null 
 [ "$ndiff" = 0 ] ||
 	shout "build/vanilla and build/ were configured differently ($ndiff config lines" \
 	      "beyond the series' options): the comparison is unfair; rebuild both" \
-	      "(make kernel vanilla).  The report will say so."
+	      "(make kernel vanilla)."
 
 # The guest needs lab/guest/bench.sh and the helpers in the image (or in
 # BENCH_EXTRA while developing).

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,4 +309,16 @@ int cs_find_siblings(int *cpus, int n)
 		}
 	}
 	return -ENOENT;
+}
+
+double cs_parse_seconds(const char *arg)
+{
+	char *end;
+	double t;
+
+	errno = 0;
+	t = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(t) || t <= 0)
+		return -1;
+	return t;
 }

@@ -68,5 +68,7 @@ int cs_cpu_siblings(int cpu, int *cpus, int max);
  * 0, or -ENOENT if no core has @n threads online.
  */
 int cs_find_siblings(int *cpus, int n);
+/* A positive, finite number of seconds ("2.5"): it, or -1 if it is none. */
+double cs_parse_seconds(const char *arg);
 
 #endif /* CS_UTIL_H */

@@ -33,7 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +497,10 @@ static void check_online(void)
 {
 	int i, cpu, offline = 0;
 
+	if (!nr_hotplug_cpus) {
+		ksft_test_result_skip("every CPU is online again: no hotplug (-H, or no CPU to take offline)\n");
+		return;
+	}
 	for (i = 0; i < nr_hotplug_cpus; i++) {
 		cpu = hotplug_cpus[i];
 		if (is_online(cpu) == 1)
@@ -534,19 +537,6 @@ static void __noreturn bad_usage(const char *prog)
 	exit(2);
 }
 
-/* A positive, finite number of seconds; bad_usage() otherwise. */
-static double parse_seconds(const char *arg, const char *prog)
-{
-	char *end;
-	double t;
-
-	errno = 0;
-	t = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(t) || t <= 0)
-		bad_usage(prog);
-	return t;
-}
-
 int main(int argc, char **argv)
 {
 	struct kvm_cs_stats before;
@@ -558,7 +548,7 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "t:kHK")) != -1) {
 		if (opt == 't')
-			seconds = parse_seconds(optarg, argv[0]);
+			seconds = cs_parse_seconds(optarg);
 		else if (opt == 'k')
 			vmm_cookies = true;
 		else if (opt == 'H')
@@ -568,7 +558,7 @@ int main(int argc, char **argv)
 		else
 			bad_usage(argv[0]);
 	}
-	if (optind != argc)
+	if (optind != argc || seconds < 0)
 		bad_usage(argv[0]);
 
 	ksft_print_header();

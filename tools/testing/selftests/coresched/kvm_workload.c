@@ -37,8 +37,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,19 +101,6 @@ static int parse_int(const char *arg, int min, int max)
 	return n;
 }
 
-/* A positive, finite decimal number; bad_usage() otherwise. */
-static double parse_seconds(const char *arg)
-{
-	char *end;
-	double t;
-
-	errno = 0;
-	t = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(t) || t <= 0)
-		bad_usage();
-	return t;
-}
-
 static void parse_args(int argc, char **argv)
 {
 	int opt;
@@ -135,7 +120,9 @@ static void parse_args(int argc, char **argv)
 			cpulist = optarg;
 			break;
 		case 't':
-			seconds = parse_seconds(optarg);
+			seconds = cs_parse_seconds(optarg);
+			if (seconds < 0)
+				bad_usage();
 			break;
 		case 'k':
 			own_cookie = true;
