@@ -85,7 +85,7 @@ expect hang timeout --timeout 20 --append lab.fault=HUNG fault
 name="lab: the isolated verdict fails for tasks that share a core"
 if "$LAB/boot.sh" --out "$tmp/iso" --timeout 120 \
 	--append "coresched=off lab.fault=ISOLATED" fault > "$tmp/iso.out" 2>&1; then
-	rc=$(sed -n 's/^# lab-measure: rc=//p' "$tmp/iso/results.log")
+	rc=$(tr -d '\r' < "$tmp/iso/results.log" | sed -n 's/^# lab-measure: rc=//p')
 	if [ "$rc" = 1 ]; then
 		rec pass "$name"
 	else

@@ -217,7 +217,6 @@ uint64_t cs_now(void);
 /* What one CLOCK_MONOTONIC reading costs here, in ns. */
 double cs_clock_cost_ns(void);
 
-
 struct cs_topo {
 	int cpus;		/* online CPUs */
 	int packages;		/* distinct physical_package_id */

@@ -498,7 +498,7 @@ static void check_online(void)
 	int i, cpu, offline = 0;
 
 	if (!nr_hotplug_cpus) {
-		ksft_test_result_skip("every CPU is online again: no hotplug (-H, or no CPU to take offline)\n");
+		ksft_test_result_skip("every CPU is online again: no hotplug\n");
 		return;
 	}
 	for (i = 0; i < nr_hotplug_cpus; i++) {
