@@ -23,9 +23,14 @@ static const char * const sched_core_mode_names[] = {
 	[SCHED_CORE_MODE_VM]	= "vm",
 };
 
+#ifdef CONFIG_SCHED_CORE_VM
+/* coresched=vm,strict: interrupts of idle and waiting CPUs take the core. */
+static bool sched_core_vm_strict __ro_after_init;
+#endif
+
 /*
- * coresched={off,on,vm}.  A typo must never stop a machine from booting, so
- * a bad value only warns and leaves the default in place.
+ * coresched={off,on,vm,vm,strict}.  A typo must never stop a machine from
+ * booting, so a bad value only warns and leaves the default in place.
  */
 static int __init sched_core_mode_setup(char *str)
 {
@@ -34,19 +39,25 @@ static int __init sched_core_mode_setup(char *str)
 	if (str)
 		mode = match_string(sched_core_mode_names,
 				    ARRAY_SIZE(sched_core_mode_names), str);
+	/* A qualifier, in the style of mitigations=auto,nosmt. */
+	if (str && !strcmp(str, "vm,strict"))
+		mode = SCHED_CORE_MODE_VM;
 
 	if (mode == SCHED_CORE_MODE_VM && !IS_ENABLED(CONFIG_SCHED_CORE_VM)) {
-		pr_warn("coresched=vm: VM isolation is not built in (CONFIG_SCHED_CORE_VM), using coresched=%s\n",
-			sched_core_mode_names[sched_core_mode]);
+		pr_warn("coresched=%s: VM isolation is not built in (CONFIG_SCHED_CORE_VM), using coresched=%s\n",
+			str, sched_core_mode_names[sched_core_mode]);
 		return 0;
 	}
 	if (mode < 0) {
-		pr_warn("coresched=%s: unknown value; accepted values are off, on and vm; using coresched=%s\n",
+		pr_warn("coresched=%s: unknown value; accepted values are off, on, vm and vm,strict; using coresched=%s\n",
 			str ?: "", sched_core_mode_names[sched_core_mode]);
 		return 0;
 	}
 
 	sched_core_mode = mode;
+#ifdef CONFIG_SCHED_CORE_VM
+	sched_core_vm_strict = !strcmp(str, "vm,strict");
+#endif
 	return 0;
 }
 early_param("coresched", sched_core_mode_setup);
@@ -249,8 +260,8 @@ void sched_core_cgroup_free(struct task_group *tg)
 #endif /* CONFIG_SCHED_CORE_CGROUP */
 
 #ifdef CONFIG_SCHED_CORE_VM
-/*
- * Guest/host isolation for hypervisors (coresched=vm).
+/**
+ * DOC: Guest/host isolation (coresched=vm)
  *
  * Core scheduling keeps tasks of different cookies off one core, but a
  * vCPU thread that takes a VM-exit runs host code (exit handlers,
@@ -262,12 +273,12 @@ void sched_core_cgroup_free(struct task_group *tg)
  *   CPU of the core is in guest mode too, idle, or waiting to enter guest
  *   mode in a loop that touches nothing but this state.
  *
- * Each CPU is in one of four states, published in one atomic word per core
- * so that a transition and the look at the siblings it depends on are a
- * single fully ordered operation:
+ * Each CPU is in one of four places, published in one atomic word per
+ * core so that a transition and the look at the siblings it depends on
+ * are a single fully ordered operation:
  *
- *   HOST   running host code (bit set in SCS_HOST)
- *   GUEST  about to enter, in, or just out of guest mode (SCS_GUEST)
+ *   HOST   running host code (its host bit set)
+ *   GUEST  about to enter, in, or just out of guest mode (its guest bit)
  *   WAIT   waiting to enter guest mode (no bit)
  *   IDLE   in the idle loop (no bit)
  *
@@ -275,43 +286,95 @@ void sched_core_cgroup_free(struct task_group *tg)
  * that fails while any host bit is set.  A CPU becomes HOST by setting its
  * host bit, which stops every sibling from entering; it then kicks each
  * sibling whose guest bit was set with an IPI (a VM-exit) and waits until
- * their guest bits are clear.  As no guest bit can be set while its host bit
+ * their guest bits are clear.  As no guest bit can be set while a host bit
  * is, that wait only ever waits for siblings to leave, each of which does
- * so right after its VM-exit with interrupts disabled: it ends without help
- * from the waiter, so waiters never wait on each other.  A kick bit per CPU
- * (SCS_KICK) records that an IPI is on its way, so that one guest run gets
- * one IPI however many siblings want it out.  Kick bits are only ever set
- * together with a host bit, for siblings whose guest bits are set in the
- * same exchange, and a sibling clears its own kick bit with its guest bit,
- * so a kick is never left over for a later guest run.
+ * so right after its VM-exit with interrupts disabled, or first thing in
+ * an NMI-like handler: it ends without help from the waiter, so waiters
+ * never wait on each other.  A kick bit per CPU records that an IPI is on
+ * its way, so that one guest run gets one IPI however many siblings want
+ * it out.  Kick bits are only set together with a host bit, for siblings
+ * whose guest bits are set in the same exchange, and a sibling clears its
+ * own kick bit with its guest bit.
  *
- * Waiting to enter spins with interrupts enabled: interrupt and NMI
- * handlers on a waiting or idle CPU are the documented exception to the
- * invariant.  The wait ends when no sibling is HOST, or when the caller
- * says the task has host work to do first (a reschedule, a signal, a
- * hypervisor request): a vCPU whose sibling runs host code for long lets
- * the scheduler and its signals in.
+ * All online SMT siblings of a core share its state word, whatever order
+ * they came online in: a CPU coming up joins the word of the siblings
+ * already up.
+ *
+ * NMIs, machine checks and the other NMI-like exceptions may hit a CPU in
+ * any place, in guest-mode windows too (between the claim and VM-entry,
+ * between VM-exit and giving the claim back).  Their entry takes the core
+ * for the host before any handler runs: it drops the CPU's guest bit, sets
+ * its host bit, IPIs every sibling still in guest mode (an interrupted
+ * claimer may not have sent its IPIs yet) and waits for them.  Their exit
+ * restores the guest bit if no sibling became HOST meanwhile; otherwise the
+ * CPU stays HOST and sends itself an IPI, so that a VM-entry it was about
+ * to make exits again at once, before any guest instruction.
+ *
+ * Interrupts of an idle or waiting CPU run host code beside its siblings'
+ * guests unless coresched=vm,strict is given: then the interrupt's entry
+ * takes the core the same way, and its exit gives it back.
+ *
+ * A vCPU waiting to enter spins with interrupts enabled.  The wait ends
+ * when no sibling is HOST, or when the caller says the task has host work
+ * to do first (a reschedule, a signal, a hypervisor request).
  */
+
+#define SCS_MAX_THREADS		8
 
 /*
- * The state word: host bits in the low byte, guest bits in the next, kick
- * bits in the third; bit i of each belongs to the core's CPU in slot i.
+ * The state word is a byte of slot bits per kind: bit i of each byte
+ * belongs to the core's CPU in slot i.
  */
-#define SCS_MAX_THREADS		8
-#define SCS_HOST(slot)		(BIT(slot))
-#define SCS_GUEST(slot)		(BIT(slot) << 8)
-#define SCS_KICK(slot)		(BIT(slot) << 16)
-#define SCS_HOST_MASK		0x0000ffU
-#define SCS_GUEST_MASK		0x00ff00U
-
-struct sched_core_vm_core {
-	atomic_t		state;
-	/* Slots are handed out as siblings first come online, and kept. */
-	unsigned int		nr_slots;
-	int			cpu[SCS_MAX_THREADS];
+enum scs_kind {
+	SCS_HOST_BYTE,
+	SCS_GUEST_BYTE,
+	SCS_KICK_BYTE,
+	SCS_SLEEP_BYTE,	/* a vCPU thread sleeps until no sibling is HOST */
 };
 
-/* Zero, IDLE, is where a CPU that never came online is. */
+/* The state word bits of the slots in @slots, of @kind. */
+static inline unsigned int scs_bits(unsigned int slots, enum scs_kind kind)
+{
+	return slots << (8 * kind);
+}
+
+/* The slots of @state whose bits of @kind are set. */
+static inline unsigned int scs_slots(unsigned int state, enum scs_kind kind)
+{
+	return (state >> (8 * kind)) & 0xff;
+}
+
+static inline unsigned int scs_hosts(unsigned int state)
+{
+	return scs_slots(state, SCS_HOST_BYTE);
+}
+
+static inline unsigned int scs_guests(unsigned int state)
+{
+	return scs_slots(state, SCS_GUEST_BYTE);
+}
+
+static inline unsigned int scs_kicks(unsigned int state)
+{
+	return scs_slots(state, SCS_KICK_BYTE);
+}
+
+static inline unsigned int scs_sleepers(unsigned int state)
+{
+	return scs_slots(state, SCS_SLEEP_BYTE);
+}
+
+struct sched_core_vm_core {
+	/* Every transition of every sibling writes it: a line of its own. */
+	atomic_t		state ____cacheline_aligned_in_smp;
+	/* Written when a CPU first joins the core, read by its kickers. */
+	unsigned int		nr_slots ____cacheline_aligned_in_smp;
+	int			cpu[SCS_MAX_THREADS];
+	/* vCPU threads that gave up spinning: sched_core_guest_sleep(). */
+	struct wait_queue_head	sleepers;
+};
+
+/* Zero, IDLE, is where a CPU that is not online is. */
 enum sched_core_vm_where {
 	SCS_WHERE_IDLE,
 	SCS_WHERE_HOST,
@@ -320,13 +383,16 @@ enum sched_core_vm_where {
 };
 
 struct sched_core_vm_cpu {
+	/* Written by this CPU only, on its way up, with interrupts off. */
 	struct sched_core_vm_core	*core;
 	unsigned int			slot;
-	/* Counters, written by this CPU only, preemption disabled. */
+	/* Counters, written by this CPU only (NMIs included: this_cpu ops). */
 	u64				slow_exits;
 	u64				fastpath_exits;
 	u64				kicks_sent;
 	u64				kicks_received;
+	u64				nmi_takes;
+	u64				irq_takes;
 	u64				wait_kick_ns;
 	u64				wait_enter_ns;
 	u64				violations;
@@ -336,11 +402,16 @@ struct sched_core_vm_cpu {
 #endif
 };
 
-static DEFINE_PER_CPU(struct sched_core_vm_core, sched_core_vm_cores);
+static DEFINE_PER_CPU_ALIGNED(struct sched_core_vm_core, sched_core_vm_cores);
 static DEFINE_PER_CPU(struct sched_core_vm_cpu, sched_core_vm_cpus);
+
+#define scs_count(field, n)	this_cpu_add(sched_core_vm_cpus.field, (n))
 
 DEFINE_STATIC_KEY_FALSE(sched_core_vm_key);
 EXPORT_SYMBOL_GPL(sched_core_vm_key);
+
+/* coresched=vm,strict: interrupts of idle and waiting CPUs take the core. */
+DEFINE_STATIC_KEY_FALSE(sched_core_vm_strict_key);
 
 #ifdef CONFIG_SCHED_CORE_VM_DEBUG
 static const char * const scs_where_name[] = {
@@ -349,6 +420,56 @@ static const char * const scs_where_name[] = {
 	[SCS_WHERE_WAIT]	= "waits for the core",
 	[SCS_WHERE_GUEST]	= "is in guest mode",
 };
+
+/*
+ * Fault injection, the checker's negative control: break the protocol on
+ * purpose and see the checker, and the tests, catch it.
+ */
+enum scs_inject {
+	SCS_INJECT_NONE,
+	SCS_INJECT_SKIP_KICK,	/* no IPI and no wait: siblings stay in */
+	SCS_INJECT_SKIP_WAIT,	/* IPIs, but host code starts at once */
+};
+
+static const char * const scs_inject_name[] = {
+	[SCS_INJECT_NONE]	= "none",
+	[SCS_INJECT_SKIP_KICK]	= "skip-kick",
+	[SCS_INJECT_SKIP_WAIT]	= "skip-wait",
+};
+
+static int scs_inject;
+
+static void scs_violation(int cpu, int where, int sib, const char *what)
+{
+	this_cpu_inc(sched_core_vm_cpus.violations);
+	/* Expected while a fault is injected: count it, but no splat. */
+	if (READ_ONCE(scs_inject)) {
+		printk_deferred_once(KERN_INFO "coresched: fault injected: CPU%d %s while sibling CPU%d %s\n",
+				     cpu, scs_where_name[where], sib, what);
+		return;
+	}
+	WARN_ONCE(1, "coresched: CPU%d %s while sibling CPU%d %s\n",
+		  cpu, scs_where_name[where], sib, what);
+}
+
+/*
+ * Every online sibling must share our state word: one that did not would
+ * never be kicked, nor stop us entering.  A sibling is counted once it has
+ * been HOST, which it becomes right after joining a word on its way up.
+ */
+static void scs_check_split(struct sched_core_vm_cpu *vc, int where)
+{
+	unsigned int cpu = smp_processor_id(), sib;
+
+	for_each_cpu(sib, cpu_smt_mask(cpu)) {
+		struct sched_core_vm_cpu *svc = per_cpu_ptr(&sched_core_vm_cpus, sib);
+
+		if (sib == cpu || READ_ONCE(svc->where) == SCS_WHERE_IDLE)
+			continue;
+		if (READ_ONCE(svc->core) != vc->core)
+			scs_violation(cpu, where, sib, "uses another core's state");
+	}
+}
 
 /*
  * The invariant checker: an independent record of where each CPU is,
@@ -371,6 +492,7 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 
 	/* Order our record before the look at the siblings' (pairs with itself). */
 	smp_mb();
+	scs_check_split(vc, where);
 	/* Pairs with scs_map_cpu(): a slot counted has its CPU filled in. */
 	nr_slots = smp_load_acquire(&core->nr_slots);
 	for (slot = 0; slot < nr_slots; slot++) {
@@ -380,112 +502,145 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 			continue;
 		if (READ_ONCE(per_cpu(sched_core_vm_cpus, cpu).where) != forbidden)
 			continue;
-		vc->violations++;
-		WARN_ONCE(1, "coresched: CPU%d %s while sibling CPU%d %s\n",
-			  smp_processor_id(), scs_where_name[where],
-			  cpu, scs_where_name[forbidden]);
+		scs_violation(smp_processor_id(), where, cpu, scs_where_name[forbidden]);
 	}
+}
+
+static int scs_where(struct sched_core_vm_cpu *vc)
+{
+	return READ_ONCE(vc->where);
+}
+
+static bool scs_injected(enum scs_inject fault)
+{
+	return READ_ONCE(scs_inject) == fault;
 }
 #else
 static inline void scs_check(struct sched_core_vm_cpu *vc, int where) { }
+static inline int scs_where(struct sched_core_vm_cpu *vc) { return 0; }
+static inline bool scs_injected(int fault) { return false; }
+#define SCS_INJECT_SKIP_KICK	1
+#define SCS_INJECT_SKIP_WAIT	2
 #endif
 
-/*
- * Kick the siblings whose guest bits are in @guests out of guest mode and
- * wait until each has left.  Called right after setting our host bit: no
- * sibling can enter guest mode from then on, so the set only shrinks.
- * @kicked are those that already had an IPI on its way.
- */
-static void scs_kick_and_wait(struct sched_core_vm_cpu *vc,
-			      unsigned int guests, unsigned int kicked)
+/* Send an IPI to each sibling in @slots: any interrupt makes a guest exit. */
+static void scs_kick(struct sched_core_vm_cpu *vc, unsigned long slots)
 {
-	struct sched_core_vm_core *core = vc->core;
-	unsigned long ipis = (guests & ~kicked) >> 8;
 	unsigned int slot;
-	u64 start;
 
-	if (!guests)
-		return;
-
-	start = local_clock();
-	for_each_set_bit(slot, &ipis, SCS_MAX_THREADS) {
-		int cpu = READ_ONCE(core->cpu[slot]);
+	for_each_set_bit(slot, &slots, SCS_MAX_THREADS) {
+		int cpu = READ_ONCE(vc->core->cpu[slot]);
 
 		trace_sched_core_kick(cpu);
-		/* Any interrupt makes a CPU in guest mode exit. */
-		smp_send_reschedule(cpu);
-		vc->kicks_sent++;
+		arch_sched_core_kick(cpu);
+		scs_count(kicks_sent, 1);
 	}
+}
 
-	/*
-	 * Each sibling clears its guest bit in scs_become_host(), first thing
-	 * after its VM-exit and with interrupts disabled, so this ends
-	 * without anything from us; acquire orders our host code after it.
-	 */
-	while (atomic_read_acquire(&core->state) & guests)
+/*
+ * Wait until no sibling in @slots is in guest mode.  Each clears its guest
+ * bit first thing after its VM-exit with interrupts disabled, or first
+ * thing in an NMI-like entry, so this ends without anything from us.
+ */
+static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
+{
+	u64 start = local_clock();
+
+	/* Acquire: our host code is ordered after each sibling's exit. */
+	while (scs_guests(atomic_read_acquire(&vc->core->state)) & slots)
 		cpu_relax();
+	/* Nor does it run ahead of the exit speculatively. */
+	barrier_nospec();
 
 	start = local_clock() - start;
-	vc->wait_kick_ns += start;
+	scs_count(wait_kick_ns, start);
 	trace_sched_core_wait(false, start);
 }
 
 /*
- * Become HOST, from any state: set our host bit, dropping our guest and kick
- * bits, and claim the kick of each sibling in guest mode in the same
- * exchange, so that two CPUs becoming HOST together send one IPI each
- * sibling.  Returns whether we had been kicked.
+ * Claim the core for host code: set our host bit, drop our guest and kick
+ * bits, and claim the kick of each sibling in guest mode, in one fully
+ * ordered exchange: once a sibling's scs_try_enter() sees our host bit it
+ * fails, and the siblings in guest mode are read from the same value that
+ * published it, so none can slip in unkicked.  Returns the old state.
  */
-static bool scs_become_host(struct sched_core_vm_cpu *vc)
+static unsigned int scs_claim(struct sched_core_vm_cpu *vc)
 {
 	struct sched_core_vm_core *core = vc->core;
-	unsigned int me = vc->slot, old, new, guests;
+	unsigned int me = BIT(vc->slot), old, new, guests;
 
-	scs_check(vc, SCS_WHERE_WAIT);
-	/*
-	 * Fully ordered: once a sibling's scs_try_enter() sees our host bit
-	 * it fails, and the siblings in guest mode are read from the same
-	 * value that published it, so none can slip in unkicked.
-	 */
 	old = atomic_read(&core->state);
 	do {
-		guests = old & SCS_GUEST_MASK & ~SCS_GUEST(me);
-		new = (old & ~(SCS_GUEST(me) | SCS_KICK(me))) | SCS_HOST(me);
-		new |= guests << 8;
+		guests = scs_guests(old) & ~me;
+		new = old & ~(scs_bits(me, SCS_GUEST_BYTE) | scs_bits(me, SCS_KICK_BYTE));
+		new |= scs_bits(me, SCS_HOST_BYTE) | scs_bits(guests, SCS_KICK_BYTE);
 	} while (!atomic_try_cmpxchg(&core->state, &old, new));
 
-	scs_kick_and_wait(vc, guests, (old >> 8) & guests);
-	scs_check(vc, SCS_WHERE_HOST);
-
-	return old & SCS_KICK(me);
+	return old;
 }
 
-/* Stop being HOST, into WAIT or IDLE: siblings may enter guest mode. */
+/*
+ * Become HOST, from any place, in task context with interrupts disabled,
+ * so that no interrupt runs host code between the claim and the siblings'
+ * leaving.  Two CPUs becoming HOST together send one IPI each sibling.
+ * Returns the state word as it was before.
+ */
+static unsigned int scs_become_host(struct sched_core_vm_cpu *vc)
+{
+	unsigned int me = BIT(vc->slot), old, guests;
+
+	lockdep_assert_irqs_disabled();
+	scs_check(vc, SCS_WHERE_WAIT);
+	old = scs_claim(vc);
+	guests = scs_guests(old) & ~me;
+	if (guests && !scs_injected(SCS_INJECT_SKIP_KICK)) {
+		scs_kick(vc, guests & ~scs_kicks(old));
+		if (!scs_injected(SCS_INJECT_SKIP_WAIT))
+			scs_wait_out(vc, guests);
+	}
+	scs_check(vc, SCS_WHERE_HOST);
+
+	return old;
+}
+
+/*
+ * Stop being HOST, into WAIT or IDLE: siblings may enter guest mode, and
+ * those that sleep waiting for that are woken.  Not from an NMI, where
+ * waking is not possible: a sleeper's timeout covers that rare case.
+ */
 static void scs_leave_host(struct sched_core_vm_cpu *vc, int where)
 {
+	unsigned int me = BIT(vc->slot), old;
+
 	/* The record first: a sibling let in by the next line may check it. */
 	scs_check(vc, where);
-	/* Fully ordered: our host code is done before a sibling is let in. */
-	atomic_fetch_andnot(SCS_HOST(vc->slot), &vc->core->state);
+	/*
+	 * Fully ordered: our host code is done before a sibling is let in,
+	 * and a sleeper that set its bit before sees our host bit gone or
+	 * is seen here (pairs with sched_core_guest_sleep()).
+	 */
+	old = atomic_fetch_andnot(scs_bits(me, SCS_HOST_BYTE), &vc->core->state);
+	if (scs_sleepers(old) && !(scs_hosts(old) & ~me) && !in_nmi())
+		wake_up_all(&vc->core->sleepers);
 }
 
 /* WAIT -> GUEST if no sibling is HOST. */
 static bool scs_try_enter(struct sched_core_vm_cpu *vc)
 {
 	struct sched_core_vm_core *core = vc->core;
-	unsigned int me = vc->slot, old, new;
+	unsigned int me = BIT(vc->slot), old, new;
 
 	/*
 	 * Fully ordered, and pairs with the fetch_andnot of scs_leave_host()
-	 * and the cmpxchg of scs_become_host(): a sibling's host code is over
+	 * and the exchange of scs_claim(): a sibling's host code is over
 	 * before we see its host bit clear, and a sibling that sets its host
 	 * bit after this sees our guest bit and kicks us.
 	 */
 	old = atomic_read(&core->state);
 	do {
-		if (old & SCS_HOST_MASK)
+		if (scs_hosts(old))
 			return false;
-		new = old | SCS_GUEST(me);
+		new = old | scs_bits(me, SCS_GUEST_BYTE);
 	} while (!atomic_try_cmpxchg(&core->state, &old, new));
 
 	scs_check(vc, SCS_WHERE_GUEST);
@@ -498,53 +653,194 @@ static bool scs_try_enter(struct sched_core_vm_cpu *vc)
  */
 static bool scs_host_sibling(struct sched_core_vm_cpu *vc)
 {
-	return atomic_read(&vc->core->state) & SCS_HOST_MASK;
+	return scs_hosts(atomic_read(&vc->core->state));
 }
+
+/*
+ * What an NMI-like or (strict) interrupt entry did, for its exit to undo;
+ * the checker's record of where the CPU was is kept above the low bits.
+ */
+#define SCS_TAKE_HOST		1U	/* we set our host bit */
+#define SCS_TAKE_GUEST		2U	/* ... in place of our guest bit */
+#define SCS_TAKE_MASK		3U
+#define SCS_TAKE_WHERE_SHIFT	2
+
+/*
+ * Take the core for the host from any place, in any context, NMI
+ * included: a handler is about to run.  @strict: an idle or waiting CPU
+ * (no bit) takes it too; otherwise that is the documented exception.  The
+ * kick goes to every sibling in guest mode, claimed or not: a claimer we
+ * interrupted may not have sent its IPIs yet.
+ */
+static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict)
+{
+	unsigned int me = BIT(vc->slot), state, old, guests, token;
+
+	state = atomic_read(&vc->core->state);
+	if (scs_hosts(state) & me) {
+		/* Only an NMI-like entry lands in a claim's kick and wait. */
+		guests = scs_guests(state) & ~me;
+		if (guests) {
+			scs_kick(vc, guests);
+			scs_wait_out(vc, guests);
+		}
+		return 0;
+	}
+	if (!(scs_guests(state) & me) && !strict)
+		return 0;
+
+	token = scs_where(vc) << SCS_TAKE_WHERE_SHIFT;
+	old = scs_claim(vc);
+	token |= scs_guests(old) & me ? SCS_TAKE_GUEST : SCS_TAKE_HOST;
+	guests = scs_guests(old) & ~me;
+	if (guests && !scs_injected(SCS_INJECT_SKIP_KICK)) {
+		scs_kick(vc, guests);
+		if (!scs_injected(SCS_INJECT_SKIP_WAIT))
+			scs_wait_out(vc, guests);
+	}
+	scs_check(vc, SCS_WHERE_HOST);
+
+	return token;
+}
+
+/* Undo scs_take(): back to where the handler found the CPU, if we can. */
+static void scs_give_back(struct sched_core_vm_cpu *vc, unsigned int token)
+{
+	struct sched_core_vm_core *core = vc->core;
+	unsigned int me = BIT(vc->slot), old, new;
+	int where = token >> SCS_TAKE_WHERE_SHIFT;
+
+	switch (token & SCS_TAKE_MASK) {
+	case SCS_TAKE_HOST:
+		scs_leave_host(vc, where);
+		break;
+	case SCS_TAKE_GUEST:
+		/*
+		 * Back into GUEST as scs_try_enter() would, and as fully
+		 * ordered.  If a sibling became HOST meanwhile we may not: we
+		 * stay HOST, and an IPI to ourselves makes the VM-entry that
+		 * the interrupted code may be about to make exit at once.
+		 */
+		old = atomic_read(&core->state);
+		do {
+			if (scs_hosts(old) & ~me) {
+				arch_sched_core_kick(smp_processor_id());
+				return;
+			}
+			new = (old & ~scs_bits(me, SCS_HOST_BYTE)) |
+			      scs_bits(me, SCS_GUEST_BYTE);
+		} while (!atomic_try_cmpxchg(&core->state, &old, new));
+		scs_check(vc, where);
+		break;
+	}
+}
+
+/*
+ * NMI-like entries (NMI, machine check, #DB and #BP in the kernel), called
+ * by the entry code once it is safe to instrument, before any handler.
+ */
+unsigned int __sched_core_vm_nmi_enter(void)
+{
+	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
+	unsigned int token;
+
+	token = scs_take(vc, static_branch_unlikely(&sched_core_vm_strict_key));
+	if (token)
+		scs_count(nmi_takes, 1);
+	return token;
+}
+
+void __sched_core_vm_nmi_exit(unsigned int token)
+{
+	scs_give_back(this_cpu_ptr(&sched_core_vm_cpus), token);
+}
+
+/* coresched=vm,strict: an interrupt or exception entry, from the kernel. */
+unsigned int __sched_core_vm_irq_enter(void)
+{
+	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
+	unsigned int token;
+
+	token = scs_take(vc, true);
+	if (token)
+		scs_count(irq_takes, 1);
+	return token;
+}
+
+void __sched_core_vm_irq_exit(unsigned int token)
+{
+	scs_give_back(this_cpu_ptr(&sched_core_vm_cpus), token);
+}
+
+/* Back to host code from WAIT, interrupts enabled. */
+static void scs_wait_abort(struct sched_core_vm_cpu *vc)
+{
+	guard(irqsave)();
+	scs_become_host(vc);
+}
+
+/*
+ * How long a vCPU spins for a sibling's host code before it gives the CPU
+ * up (sched_core_guest_sleep()): longer than most exits take to handle in
+ * the kernel, short against a tick.
+ */
+static u64 scs_spin_ns = 50 * NSEC_PER_USEC;
 
 /**
  * sched_core_guest_wait - wait until this CPU may enter guest mode
  * @stop: says whether the caller must run host work first
  * @arg: its argument
+ * @wait_ns: the time waited is added here
  *
  * Called with preemption disabled and interrupts enabled, right before a
  * hypervisor disables interrupts to enter guest mode.  Spins until no SMT
  * sibling runs host code, or until @stop() is true, which it must be when
- * the task needs to reschedule or has a signal pending.  The caller then
- * disables interrupts, calls sched_core_guest_enter() and enters, or calls
- * sched_core_guest_cancel() if it does not.
+ * the task needs to reschedule or has a signal pending, or for a bounded
+ * time.  The caller then disables interrupts, calls
+ * sched_core_guest_enter() and enters, or calls sched_core_guest_cancel()
+ * if it does not.
  *
- * Return: true if the wait ended for lack of a host sibling, false if
- * @stop() ended it, in which case the CPU runs host code again.
+ * Return: 0 if the wait ended for lack of a host sibling; -EAGAIN if
+ * @stop() ended it, or -EBUSY if a sibling ran host code for longer than
+ * the spin may last: the CPU then runs host code again, and after -EBUSY
+ * the caller should give the CPU up in sched_core_guest_sleep() before it
+ * tries again.
  */
-bool sched_core_guest_wait(bool (*stop)(void *arg), void *arg)
+int sched_core_guest_wait(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 {
 	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
-	bool ret = true;
-	u64 start;
+	u64 start, now, spin_ns = READ_ONCE(scs_spin_ns);
+	int ret = 0;
 
 	lockdep_assert_preemption_disabled();
+	lockdep_assert_irqs_enabled();
 	scs_leave_host(vc, SCS_WHERE_WAIT);
 	if (!scs_host_sibling(vc))
-		return true;
+		return 0;
 
-	start = local_clock();
+	start = now = local_clock();
 	/*
 	 * Ends when the sibling drops its host bit (entering guest mode,
-	 * waiting, or idle) or when @stop() sees work for this task; an
+	 * waiting, or idle), when @stop() sees work for this task (an
 	 * interrupt that needs a reschedule sets need_resched, which @stop()
-	 * sees.
+	 * sees), or when the sibling has had the core for too long.
 	 */
 	while (scs_host_sibling(vc)) {
-		if (stop(arg)) {
-			scs_become_host(vc);
-			ret = false;
+		if (stop(arg))
+			ret = -EAGAIN;
+		else if (now - start > spin_ns)
+			ret = -EBUSY;
+		if (ret) {
+			scs_wait_abort(vc);
 			break;
 		}
 		cpu_relax();
+		now = local_clock();
 	}
-	start = local_clock() - start;
-	vc->wait_enter_ns += start;
-	trace_sched_core_wait(true, start);
+	now = local_clock() - start;
+	*wait_ns += now;
+	scs_count(wait_enter_ns, now);
+	trace_sched_core_wait(true, now);
 
 	return ret;
 }
@@ -584,34 +880,159 @@ void sched_core_guest_cancel(void)
 EXPORT_SYMBOL_GPL(sched_core_guest_cancel);
 
 /**
+ * sched_core_guest_sleep - give the CPU up until no sibling runs host code
+ * @stop: says whether the caller must run host work first
+ * @arg: its argument
+ * @wait_ns: the time slept is added here
+ *
+ * Called in task context, preemptible, after sched_core_guest_wait()
+ * returned -EBUSY: sleeps until the siblings of the core the task was on
+ * leave host code, so that the core runs their work, or idles, rather
+ * than spin.  A tick at most: the core scheduler may have moved the task,
+ * or an NMI handler, which cannot wake us, may have been the host code.
+ */
+void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
+{
+	struct sched_core_vm_core *core;
+	unsigned int me, old;
+	DEFINE_WAIT(wait);
+	u64 start;
+
+	might_sleep();
+	start = local_clock();
+	scoped_guard(preempt) {
+		struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
+
+		core = vc->core;
+		me = BIT(vc->slot);
+	}
+	prepare_to_wait(&core->sleepers, &wait, TASK_INTERRUPTIBLE);
+	/* Fully ordered: pairs with scs_leave_host(). */
+	old = atomic_fetch_or(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
+	if ((scs_hosts(old) & ~me) && !stop(arg))
+		schedule_timeout(1);
+	finish_wait(&core->sleepers, &wait);
+	atomic_andnot(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
+
+	start = local_clock() - start;
+	*wait_ns += start;
+	scs_count(wait_enter_ns, start);
+	trace_sched_core_wait(true, start);
+}
+EXPORT_SYMBOL_GPL(sched_core_guest_sleep);
+
+/**
+ * sched_core_guest_poll_begin - a vCPU thread polls for its own events
+ *
+ * Called in task context by a hypervisor about to poll, before it blocks,
+ * for events of the vCPU the task runs, touching nothing but that vCPU's
+ * state, the clock and whether it should stop: siblings may enter guest
+ * mode meanwhile, as beside a CPU that waits to enter.  Preemption stays
+ * disabled until sched_core_guest_poll_end().
+ */
+void __sched_core_guest_poll_begin(void)
+{
+	preempt_disable();
+	scs_leave_host(this_cpu_ptr(&sched_core_vm_cpus), SCS_WHERE_WAIT);
+}
+EXPORT_SYMBOL_GPL(__sched_core_guest_poll_begin);
+
+/**
+ * sched_core_guest_poll_end - the polling is over: back to host code
+ */
+void __sched_core_guest_poll_end(void)
+{
+	scs_wait_abort(this_cpu_ptr(&sched_core_vm_cpus));
+	preempt_enable();
+}
+EXPORT_SYMBOL_GPL(__sched_core_guest_poll_end);
+
+/* Whether this CPU's guest bit is set: only ever with interrupts disabled. */
+static bool scs_in_guest_mode(struct sched_core_vm_cpu *vc)
+{
+	return scs_guests(atomic_read(&vc->core->state)) & BIT(vc->slot);
+}
+
+/* Become HOST after a VM-exit, counting it. */
+static void scs_exit(struct sched_core_vm_cpu *vc)
+{
+	unsigned int me = BIT(vc->slot), old;
+
+	old = scs_become_host(vc);
+	if (scs_guests(old) & me)
+		scs_count(slow_exits, 1);
+	if (scs_kicks(old) & me)
+		scs_count(kicks_received, 1);
+}
+
+/**
  * sched_core_guest_exit - leave guest mode for host code
  *
- * Called after a VM-exit that the hypervisor does not handle without host
- * code, with interrupts still disabled and before any exit handler runs:
+ * Called after a VM-exit that the hypervisor does not handle in guest
+ * mode, with interrupts still disabled and before any exit handler runs:
  * kicks the siblings out of guest mode and waits until they are out.
  */
 void sched_core_guest_exit(void)
 {
-	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
-
 	lockdep_assert_irqs_disabled();
-	vc->slow_exits++;
-	if (scs_become_host(vc))
-		vc->kicks_received++;
+	scs_exit(this_cpu_ptr(&sched_core_vm_cpus));
 }
 EXPORT_SYMBOL_GPL(sched_core_guest_exit);
 
 /**
- * sched_core_guest_fastpath - count a VM-exit handled without host code
+ * sched_core_guest_fastpath - a VM-exit was handled in guest mode
  *
- * The CPU stays in guest mode: the hypervisor re-enters at once, touching
- * only the vCPU's own state.
+ * Called with interrupts disabled before re-entering guest mode without
+ * sched_core_guest_wait().
+ *
+ * Return: true if the CPU is still in guest mode as far as its siblings
+ * are concerned and may re-enter; false if the core was taken for the
+ * host meanwhile (by the exit's handler, sched_core_guest_host_work(), or
+ * by an NMI-like handler that could not give it back): the exit must then
+ * end the slow way.
  */
-void sched_core_guest_fastpath(void)
+bool sched_core_guest_fastpath(void)
 {
-	this_cpu_inc(sched_core_vm_cpus.fastpath_exits);
+	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
+
+	lockdep_assert_irqs_disabled();
+	if (!scs_in_guest_mode(vc))
+		return false;
+	scs_count(fastpath_exits, 1);
+	return true;
 }
 EXPORT_SYMBOL_GPL(sched_core_guest_fastpath);
+
+/*
+ * Whether this CPU counts as in guest mode for its siblings, between
+ * sched_core_guest_enter() and the end of the exit: only ever with
+ * interrupts disabled, which also keeps us on this CPU.
+ */
+bool __sched_core_guest_mode(void)
+{
+	if (!irqs_disabled())
+		return false;
+	return scs_in_guest_mode(this_cpu_ptr(&sched_core_vm_cpus));
+}
+EXPORT_SYMBOL_GPL(__sched_core_guest_mode);
+
+/**
+ * sched_core_guest_host_work - an exit handled in guest mode needs the host
+ *
+ * Called with interrupts disabled by an exit handler that runs in guest
+ * mode and finds, half way, that it must run host code: takes the core for
+ * the host now, kicking the siblings out of guest mode.  The hypervisor's
+ * sched_core_guest_fastpath() then ends the exit the slow way.
+ */
+void sched_core_guest_host_work(void)
+{
+	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
+
+	lockdep_assert_irqs_disabled();
+	if (scs_in_guest_mode(vc))
+		scs_exit(vc);
+}
+EXPORT_SYMBOL_GPL(sched_core_guest_host_work);
 
 /* The idle loop starts: siblings may run guest code meanwhile. */
 void __sched_core_vm_idle_enter(void)
@@ -622,60 +1043,81 @@ void __sched_core_vm_idle_enter(void)
 /* The idle loop ends to run a task: get the siblings out of guest mode first. */
 void __sched_core_vm_idle_exit(void)
 {
+	guard(irqsave)();
 	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
 }
 
 /*
- * Siblings may come up in parallel (parallel CPU bring-up): slots of a core
- * are handed out one at a time.  Taken with interrupts disabled, on the CPU
- * that comes up.
+ * Siblings may come up in parallel (parallel CPU bring-up): the state words
+ * are handed out one CPU at a time.  Taken with interrupts disabled, on the
+ * CPU that comes up.
  */
 static DEFINE_RAW_SPINLOCK(scs_map_lock);
 
+/* @cpu's slot in @core: the one it had, or a new one. */
+static int scs_slot_of(struct sched_core_vm_core *core, unsigned int cpu)
+{
+	unsigned int slot;
+
+	for (slot = 0; slot < core->nr_slots; slot++) {
+		if (core->cpu[slot] == cpu)
+			return slot;
+	}
+	if (slot == SCS_MAX_THREADS)
+		return -ENOSPC;
+
+	WRITE_ONCE(core->cpu[slot], cpu);
+	/* Readers look at nr_slots, then at cpu[]: publish in that order. */
+	smp_store_release(&core->nr_slots, slot + 1);
+	return slot;
+}
+
 /*
- * Give @cpu its slot in its core's state: the core of the first sibling
- * that has one, or a core of its own.  Slots are kept across hotplug, so
- * the mapping never changes under a CPU that uses it.
+ * Give @cpu the state word of its core: that of its online siblings, which
+ * all share one, or, if none is online, the one it had or its own.  A CPU
+ * that last ran with another word (it came up once while its siblings were
+ * down) moves: it holds no bit there, being offline, and no online CPU
+ * uses that word any more, all online siblings being in ours.  Each word
+ * only ever gets slots for the CPUs of one core, so slots do not run out.
  */
 static void scs_map_cpu(unsigned int cpu)
 {
 	struct sched_core_vm_cpu *vc = per_cpu_ptr(&sched_core_vm_cpus, cpu);
 	struct sched_core_vm_core *core = NULL;
 	unsigned int sib;
-
-	if (vc->core)
-		return;
+	int slot;
 
 	guard(raw_spinlock)(&scs_map_lock);
 
 	for_each_cpu(sib, cpu_smt_mask(cpu)) {
+		if (sib == cpu || !cpu_online(sib))
+			continue;
 		core = per_cpu(sched_core_vm_cpus, sib).core;
 		if (core)
 			break;
 	}
 	if (!core)
-		core = per_cpu_ptr(&sched_core_vm_cores, cpu);
+		core = vc->core ?: per_cpu_ptr(&sched_core_vm_cores, cpu);
+	if (core == vc->core)
+		return;
 
-	if (core->nr_slots >= SCS_MAX_THREADS) {
-		pr_warn_once("coresched: over %d threads per core, CPU%u not isolated\n",
-			     SCS_MAX_THREADS, cpu);
-		core = per_cpu_ptr(&sched_core_vm_cores, cpu);
-	}
+	slot = scs_slot_of(core, cpu);
+	if (WARN_ONCE(slot < 0, "coresched: over %d threads per core, CPU%u not isolated\n",
+		      SCS_MAX_THREADS, cpu))
+		return;
 
-	vc->slot = core->nr_slots;
-	WRITE_ONCE(core->cpu[vc->slot], cpu);
-	/* Readers look at nr_slots, then at cpu[]: publish in that order. */
-	smp_store_release(&core->nr_slots, vc->slot + 1);
-	vc->core = core;
+	WRITE_ONCE(vc->slot, slot);
+	WRITE_ONCE(vc->core, core);
 }
 
 /*
  * @cpu is coming online and runs host code: take the core, from the
  * siblings too.  Called on @cpu with interrupts disabled, after the
- * architecture set up its sibling mask.
+ * architecture set up its sibling mask and before it runs any task.
  */
 void __sched_core_vm_cpu_starting(unsigned int cpu)
 {
+	lockdep_assert_irqs_disabled();
 	scs_map_cpu(cpu);
 	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
 }
@@ -686,15 +1128,23 @@ void __sched_core_vm_cpu_starting(unsigned int cpu)
  */
 static int __init sched_core_vm_init(void)
 {
+	unsigned int cpu;
+
 	if (sched_core_mode != SCHED_CORE_MODE_VM)
 		return 0;
 
-	scoped_guard(preempt) {
+	for_each_possible_cpu(cpu)
+		init_waitqueue_head(&per_cpu(sched_core_vm_cores, cpu).sleepers);
+
+	scoped_guard(irqsave) {
 		scs_map_cpu(smp_processor_id());
 		scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
 	}
+	if (sched_core_vm_strict)
+		static_branch_enable(&sched_core_vm_strict_key);
 	static_branch_enable(&sched_core_vm_key);
-	pr_info("coresched: VM isolation on: no guest code beside host code on a core\n");
+	pr_info("coresched: VM isolation on%s: no guest code beside host code on a core\n",
+		sched_core_vm_strict ? ", strict" : "");
 	return 0;
 }
 early_initcall(sched_core_vm_init);
@@ -725,11 +1175,14 @@ void sched_core_vm_cookie_put(unsigned long cookie)
 EXPORT_SYMBOL_GPL(sched_core_vm_cookie_put);
 
 /**
- * sched_core_vm_cookie_adopt - make @cookie current's task cookie
- * @cookie: a cookie from sched_core_vm_cookie_create()
+ * sched_core_vm_cookie_adopt - mark current as a vCPU thread of a VM
+ * @cookie: the VM's cookie, from sched_core_vm_cookie_create()
  *
- * Unless current has a task cookie already: a cookie the VMM chose (or
- * one adopted before) stands.
+ * Makes @cookie current's task cookie unless it has one already: a cookie
+ * the VMM chose (or one adopted before) stands.  Marks current as running
+ * a vCPU (see sched_core_effective_cookie()).  Called before each entry
+ * into guest mode: cheap once done, and done again if a VMM cleared the
+ * cookie meanwhile.
  */
 void sched_core_vm_cookie_adopt(unsigned long cookie)
 {
@@ -737,15 +1190,15 @@ void sched_core_vm_cookie_adopt(unsigned long cookie)
 	struct rq_flags rf;
 	struct rq *rq;
 
-	/* Only we and prctl() set our task cookie; prctl() under the locks below. */
-	if (!cookie || READ_ONCE(p->core_task_cookie))
+	/* Only we and prctl() set these; prctl() under the locks below. */
+	if (READ_ONCE(p->core_vcpu) && READ_ONCE(p->core_task_cookie))
 		return;
 
 	rq = task_rq_lock(p, &rf);
-	if (!p->core_task_cookie) {
+	if (!p->core_task_cookie && cookie)
 		p->core_task_cookie = sched_core_get_cookie(cookie);
-		sched_core_set_effective(rq, p);
-	}
+	p->core_vcpu = true;
+	sched_core_set_effective(rq, p);
 	task_rq_unlock(rq, p, &rf);
 }
 EXPORT_SYMBOL_GPL(sched_core_vm_cookie_adopt);
@@ -762,6 +1215,8 @@ static int sched_core_vm_stats_show(struct seq_file *m, void *v)
 		sum.fastpath_exits += READ_ONCE(vc->fastpath_exits);
 		sum.kicks_sent += READ_ONCE(vc->kicks_sent);
 		sum.kicks_received += READ_ONCE(vc->kicks_received);
+		sum.nmi_takes += READ_ONCE(vc->nmi_takes);
+		sum.irq_takes += READ_ONCE(vc->irq_takes);
 		sum.wait_kick_ns += READ_ONCE(vc->wait_kick_ns);
 		sum.wait_enter_ns += READ_ONCE(vc->wait_enter_ns);
 		sum.violations += READ_ONCE(vc->violations);
@@ -771,6 +1226,8 @@ static int sched_core_vm_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "fastpath_exits %llu\n", sum.fastpath_exits);
 	seq_printf(m, "kicks_sent %llu\n", sum.kicks_sent);
 	seq_printf(m, "kicks_received %llu\n", sum.kicks_received);
+	seq_printf(m, "nmi_takes %llu\n", sum.nmi_takes);
+	seq_printf(m, "irq_takes %llu\n", sum.irq_takes);
 	seq_printf(m, "wait_kick_ns %llu\n", sum.wait_kick_ns);
 	seq_printf(m, "wait_enter_ns %llu\n", sum.wait_enter_ns);
 	/* Only the checker counts them: no line rather than a zero that means nothing. */
@@ -779,11 +1236,80 @@ static int sched_core_vm_stats_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(sched_core_vm_stats);
+
+#ifdef CONFIG_SCHED_CORE_VM_DEBUG
+static int sched_core_vm_inject_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%s\n", scs_inject_name[READ_ONCE(scs_inject)]);
+	return 0;
+}
+
+static ssize_t sched_core_vm_inject_write(struct file *file,
+					  const char __user *ubuf,
+					  size_t count, loff_t *ppos)
+{
+	char buf[16];
+	int fault;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+
+	fault = sysfs_match_string(scs_inject_name, buf);
+	if (fault < 0)
+		return fault;
+
+	WRITE_ONCE(scs_inject, fault);
+	return count;
+}
+
+/* Write a CPU number: an NMI to it, taking the NMI path of scs_take(). */
+static ssize_t sched_core_vm_nmi_write(struct file *file, const char __user *ubuf,
+				       size_t count, loff_t *ppos)
+{
+	unsigned int cpu;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, count, 0, &cpu);
+	if (ret)
+		return ret;
+	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
+		return -EINVAL;
+
+	arch_sched_core_test_nmi(cpu);
+	return count;
+}
+
+static const struct file_operations sched_core_vm_nmi_fops = {
+	.write		= sched_core_vm_nmi_write,
+	.llseek		= noop_llseek,
+};
+
+static int sched_core_vm_inject_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, sched_core_vm_inject_show, NULL);
+}
+
+static const struct file_operations sched_core_vm_inject_fops = {
+	.open		= sched_core_vm_inject_open,
+	.read		= seq_read,
+	.write		= sched_core_vm_inject_write,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+};
+#endif /* CONFIG_SCHED_CORE_VM_DEBUG */
 #endif /* CONFIG_SCHED_CORE_VM */
 
 static int sched_core_mode_show(struct seq_file *m, void *v)
 {
-	seq_printf(m, "%s\n", sched_core_mode_names[sched_core_mode]);
+	seq_puts(m, sched_core_mode_names[sched_core_mode]);
+#ifdef CONFIG_SCHED_CORE_VM
+	if (sched_core_vm_strict)
+		seq_puts(m, ",strict");
+#endif
+	seq_putc(m, '\n');
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(sched_core_mode);
@@ -806,6 +1332,16 @@ static int __init sched_core_debugfs_init(void)
 #ifdef CONFIG_SCHED_CORE_VM
 	debugfs_create_file("stats", 0444, sched_core_debugfs_dir, NULL,
 			    &sched_core_vm_stats_fops);
+#endif
+#ifdef CONFIG_SCHED_CORE_VM
+	debugfs_create_u64("wait_spin_ns", 0644, sched_core_debugfs_dir,
+			   &scs_spin_ns);
+#endif
+#ifdef CONFIG_SCHED_CORE_VM_DEBUG
+	debugfs_create_file("inject", 0644, sched_core_debugfs_dir, NULL,
+			    &sched_core_vm_inject_fops);
+	debugfs_create_file("nmi", 0200, sched_core_debugfs_dir, NULL,
+			    &sched_core_vm_nmi_fops);
 #endif
 	return 0;
 }

@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 	ksft_test_result(match, "the kernel runs in mode %s\n", expect);
 	if (!strcmp(expect, "off"))
 		ksft_exit_skip("coresched=off: no cookies to check\n");
-	vm_mode = !strcmp(expect, "vm");
+	vm_mode = !strncmp(expect, "vm", 2);
 	label = expect;
 	sem_init(&ran, 0, 0);
 	sem_init(&release, 0, 0);

@@ -437,7 +437,7 @@ int main(int argc, char **argv)
 	ksft_test_result(match, "the kernel runs in mode %s\n", label);
 	if (!strcmp(label, "off"))
 		ksft_exit_skip("coresched=off: no isolation to check\n");
-	vm_mode = !strcmp(label, "vm");
+	vm_mode = !strncmp(label, "vm", 2);
 	ksft_print_msg("A on CPU %d, B on CPU %d; windows of %d us after %d us\n",
 		       cpu_a, cpu_b, WINDOW_US, GRACE_US);
 

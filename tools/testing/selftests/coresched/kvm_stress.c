@@ -587,7 +587,7 @@ int main(int argc, char **argv)
 				   JOIN_TIMEOUT_MS);
 	ksft_test_result(!bad, "every thread ended cleanly, before the deadline\n");
 	check_online();
-	check_stats(&before, stats_err, mode && !strcmp(mode, "vm"));
+	check_stats(&before, stats_err, mode && !strncmp(mode, "vm", 2));
 	for (i = 0; i < NR_VMS; i++)
 		kvm_vm_destroy(vms[i], JOIN_TIMEOUT_MS);
 	ksft_finished();

@@ -119,7 +119,7 @@ void kvm_mode_options(int argc, char **argv, const char **mode,
 			break;
 	}
 	if (opt != -1 || optind != argc) {
-		fprintf(stderr, "usage: %s [-m on|vm|none] [-K]\n", argv[0]);
+		fprintf(stderr, "usage: %s [-m on|vm|vm,strict|none] [-K]\n", argv[0]);
 		exit(2);
 	}
 }

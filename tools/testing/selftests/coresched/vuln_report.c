@@ -1,20 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What /sys/devices/system/cpu/vulnerabilities says about SMT.  Under
- * coresched=vm, on a CPU affected by a cross-thread leak whose mitigation
- * clears the buffers (microcode included), the SMT part must say
- * "mitigated by core scheduling VM isolation"; in any other mode, or
- * without working clearing, it must say "vulnerable" as before (the
- * control: the same file, the same CPU, only the mode differs between the
- * lab's runs).  Files of leaks the CPU does not have, or that a hypervisor
+ * What /sys/devices/system/cpu/vulnerabilities says about SMT.  Only the
+ * SMT part of l1tf's VMX report is about guests alone; it must say
+ * "mitigated" under coresched=vm,strict when KVM flushes the L1D at
+ * VM-entry, and "vulnerable" in every other mode (the control: the same
+ * file, the same CPU, only the mode differs between the lab's runs).  The
+ * SMT parts of mds, tsx_async_abort and mmio_stale_data are about any two
+ * tasks, which VM isolation does not cover: they must say "vulnerable" in
+ * every mode.  Files of leaks the CPU does not have, or that a hypervisor
  * hides ("SMT Host state unknown"), are skipped; if every file is, the
  * test skips.
  *
- * Under QEMU's TCG the lab's CPU model has MDS but no MD_CLEAR (TCG cannot
- * offer it), so there the test checks that a vm-mode kernel does not claim
- * a mitigation the CPU cannot have; the "mitigated" line needs hardware.
- *
- * usage: vuln_report -m off|on|vm   (the mode the kernel was booted in)
+ * usage: vuln_report -m off|on|vm|vm,strict   (the mode the kernel runs in)
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -27,7 +24,6 @@
 
 #define VULN_DIR	"/sys/devices/system/cpu/vulnerabilities/"
 #define SMT_ACTIVE	"/sys/devices/system/cpu/smt/active"
-#define MITIGATED	"SMT mitigated by core scheduling VM isolation"
 
 static const char * const files[] = {
 	"l1tf", "mds", "tsx_async_abort", "mmio_stale_data",
@@ -48,22 +44,21 @@ static int read_line(const char *path, char *buf, size_t size)
 }
 
 /*
- * The SMT part the kernel must report for a state line, NULL to skip.
- * "Mitigated" needs both halves: coresched=vm, and the mitigation proper
- * clearing buffers at VM entry, microcode included.  A line that starts
- * with "Vulnerable" ("Vulnerable", "Vulnerable: Clear CPU buffers
- * attempted, no microcode") has no working clearing: SMT stays
- * vulnerable whatever the mode.
+ * The SMT part the kernel must report for @file's state @line, NULL to
+ * skip: "mitigated" only for l1tf, only under coresched=vm,strict and only
+ * with the L1D flushed at VM-entry ("cache flushes", conditional or not).
  */
-static const char *expected(const char *line, const char *mode, bool smt)
+static const char *expected(const char *file, const char *line,
+			    const char *mode, bool smt)
 {
 	if (!strstr(line, "SMT ") || strstr(line, "SMT Host state unknown"))
 		return NULL;
 	if (!smt)
 		return "SMT disabled";
-	if (!strncmp(line, "Vulnerable", 10))
-		return "SMT vulnerable";
-	return strcmp(mode, "vm") ? "SMT vulnerable" : MITIGATED;
+	if (!strcmp(file, "l1tf") && !strcmp(mode, "vm,strict") &&
+	    strstr(line, "cache flushes, SMT"))
+		return "SMT mitigated";
+	return "SMT vulnerable";
 }
 
 int main(int argc, char **argv)
@@ -97,7 +92,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		ksft_print_msg("%s: %s\n", files[i], line);
-		want = expected(line, mode, smt);
+		want = expected(files[i], line, mode, smt);
 		if (!want) {
 			ksft_test_result_skip("%s: no SMT state to report here\n",
 					      files[i]);
