@@ -67,13 +67,13 @@ early_param("coresched", sched_core_mode_setup);
  * Security domains by cgroup.
  *
  * A task group whose cpu.core_sched is 1 owns a domain cookie,
- * tg->core_domain.  A task's domain is that of its nearest tagged group,
- * itself or an ancestor; the scheduler matches the combination of the
+ * tg->core_domain.  A task's domain is that of the nearest group that owns
+ * one, its own or an ancestor; the scheduler matches the combination of the
  * domain and the task's prctl cookie (sched_core_effective_cookie()).
  *
  * Every task carries a reference on its domain in p->core_domain.  It is
  * recomputed, with the task's pi_lock and rq lock held, whenever one of its
- * inputs changes: its task group (cgroup attach), a tag above it (a write
+ * inputs changes: its task group (cgroup attach), a domain above it (a write
  * to cpu.core_sched walks the subtree), or its birth into a cgroup (fork).
  * Refreshes of one task are serialised by its pi_lock, and each reads the
  * current inputs, so the last one leaves the right cookie.
@@ -81,14 +81,14 @@ early_param("coresched", sched_core_mode_setup);
 
 /*
  * Protects tg->core_domain: a refresh reads it and takes a reference
- * under this lock, a tag write replaces it under this lock, and the old
- * cookie is put only after the swap, so a reader never takes a reference
- * on a freed cookie.  Nests inside the rq lock, hence raw.
+ * under this lock, a write to cpu.core_sched replaces it under this lock,
+ * and the old cookie is put only after the swap, so a reader never takes
+ * a reference on a freed cookie.  Nests inside the rq lock, hence raw.
  */
 static DEFINE_RAW_SPINLOCK(sched_core_domain_lock);
 
-/* One tag write at a time: each walk of a subtree sees the flips before it. */
-static DEFINE_MUTEX(sched_core_tag_mutex);
+/* One domain change at a time: each walk of a subtree sees the ones before it. */
+static DEFINE_MUTEX(sched_core_domain_mutex);
 
 /* Domains exist: forks must check the domain of their cgroup. */
 static DEFINE_STATIC_KEY_FALSE(sched_core_domains);
@@ -138,6 +138,8 @@ static void sched_core_domain_refresh_subtree(struct cgroup_subsys_state *css)
 	struct css_task_iter it;
 	struct task_struct *p;
 
+	/* The walk must see every domain change before it, and none during. */
+	lockdep_assert_held(&sched_core_domain_mutex);
 	rcu_read_lock();
 	css_for_each_descendant_pre(pos, css) {
 		if (pos != css && css_tg(pos)->core_domain) {
@@ -164,20 +166,20 @@ static void sched_core_domain_refresh_subtree(struct cgroup_subsys_state *css)
  * Make @tg a domain or stop it being one.  Tasks already in the subtree
  * are refreshed here; a task that joins it concurrently is refreshed by its
  * own attach or fork, which runs after it is linked into the cgroup, and
- * so either is seen by the walk or sees the new tag.
+ * so either is seen by the walk or sees the new domain.
  */
-static int sched_core_tag(struct task_group *tg, bool tag)
+static int sched_core_set_domain(struct task_group *tg, bool domain)
 {
-	unsigned long old, domain = 0;
+	unsigned long old, cookie = 0;
 	int ret = 0;
 
-	mutex_lock(&sched_core_tag_mutex);
-	if (!!tg->core_domain == tag)
+	mutex_lock(&sched_core_domain_mutex);
+	if (!!tg->core_domain == domain)
 		goto unlock;
 
-	if (tag) {
-		domain = sched_core_alloc_cookie();
-		if (!domain) {
+	if (domain) {
+		cookie = sched_core_alloc_cookie();
+		if (!cookie) {
 			ret = -ENOMEM;
 			goto unlock;
 		}
@@ -186,16 +188,16 @@ static int sched_core_tag(struct task_group *tg, bool tag)
 
 	raw_spin_lock_irq(&sched_core_domain_lock);
 	old = tg->core_domain;
-	tg->core_domain = domain;
+	tg->core_domain = cookie;
 	raw_spin_unlock_irq(&sched_core_domain_lock);
 
 	sched_core_domain_refresh_subtree(&tg->css);
 
-	if (!tag)
+	if (!domain)
 		static_branch_dec(&sched_core_domains);
 	sched_core_put_cookie(old);
 unlock:
-	mutex_unlock(&sched_core_tag_mutex);
+	mutex_unlock(&sched_core_domain_mutex);
 	return ret;
 }
 
@@ -204,30 +206,19 @@ u64 sched_core_cgroup_read(struct cgroup_subsys_state *css, struct cftype *cft)
 	return !!css_tg(css)->core_domain;
 }
 
-ssize_t sched_core_cgroup_write(struct kernfs_open_file *of, char *buf,
-				size_t nbytes, loff_t off)
+/* cpu.core_sched: 1 makes the cgroup a domain, 0 ends it. */
+int sched_core_cgroup_write(struct cgroup_subsys_state *css,
+			    struct cftype *cft, u64 domain)
 {
-	bool tag;
-	int ret;
-
 	if (!sched_core_available())
 		return -ENODEV;
-
-	/* Exactly "0" or "1": a value that means something else is an error. */
-	buf = strstrip(buf);
-	if (!strcmp(buf, "1"))
-		tag = true;
-	else if (!strcmp(buf, "0"))
-		tag = false;
-	else
+	if (domain > 1)
 		return -EINVAL;
-
 	/* Without SMT there is nothing to isolate, but a domain may still go. */
-	if (tag && !static_branch_likely(&sched_smt_present))
+	if (domain && !static_branch_likely(&sched_smt_present))
 		return -ENODEV;
 
-	ret = sched_core_tag(css_tg(of_css(of)), tag);
-	return ret ?: nbytes;
+	return sched_core_set_domain(css_tg(css), domain);
 }
 
 /* @p moved to another task group: see cpu_cgroup_attach(). */
@@ -239,7 +230,7 @@ void sched_core_cgroup_attach(struct task_struct *p)
 
 /*
  * @p was born and linked into its cgroup, which may differ from its
- * parent's (CLONE_INTO_CGROUP) or have been tagged since sched_core_fork()
+ * parent's (CLONE_INTO_CGROUP) or have become a domain since sched_core_fork()
  * copied the parent's domain.  It has not run yet.
  */
 void sched_core_cgroup_fork(struct task_struct *p)
