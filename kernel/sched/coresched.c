@@ -1121,6 +1121,9 @@ static int __init sched_core_vm_init(void)
 {
 	unsigned int cpu;
 
+	/* Nothing else shares the state word's cache line. */
+	BUILD_BUG_ON(offsetof(struct sched_core_vm_core, nr_slots) < SMP_CACHE_BYTES);
+
 	if (sched_core_mode != SCHED_CORE_MODE_VM)
 		return 0;
 
