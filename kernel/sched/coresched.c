@@ -268,6 +268,8 @@ void sched_core_cgroup_free(struct task_group *tg)
  * core so that a transition and the look at the siblings it depends on
  * are a single fully ordered operation:
  *
+ * ::
+ *
  *   HOST   running host code (its host bit set)
  *   GUEST  about to enter, in, or just out of guest mode (its guest bit)
  *   WAIT   waiting to enter guest mode (no bit)
@@ -306,8 +308,11 @@ void sched_core_cgroup_free(struct task_group *tg)
  * takes the core the same way, and its exit gives it back.
  *
  * A vCPU waiting to enter spins with interrupts enabled.  The wait ends
- * when no sibling is HOST, or when the caller says the task has host work
- * to do first (a reschedule, a signal, a hypervisor request).
+ * when no sibling is HOST, when the caller says the task has host work to
+ * do first (a reschedule, a signal, a hypervisor request), or after a
+ * bounded time: the vCPU thread then sleeps until a sibling leaves host
+ * code, and the core runs that work or idles.  A vCPU that polls for its
+ * own events before blocking (halt polling) counts as waiting.
  */
 
 #define SCS_MAX_THREADS		8
@@ -681,6 +686,7 @@ static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict)
 		return 0;
 
 	token = scs_where(vc) << SCS_TAKE_WHERE_SHIFT;
+	scs_check(vc, SCS_WHERE_WAIT);
 	old = scs_claim(vc);
 	token |= scs_guests(old) & me ? SCS_TAKE_GUEST : SCS_TAKE_HOST;
 	guests = scs_guests(old) & ~me;
@@ -711,10 +717,13 @@ static void scs_give_back(struct sched_core_vm_cpu *vc, unsigned int token)
 		 * ordered.  If a sibling became HOST meanwhile we may not: we
 		 * stay HOST, and an IPI to ourselves makes the VM-entry that
 		 * the interrupted code may be about to make exit at once.
+		 * Neither record while the word changes under the checker.
 		 */
+		scs_check(vc, SCS_WHERE_WAIT);
 		old = atomic_read(&core->state);
 		do {
 			if (scs_hosts(old) & ~me) {
+				scs_check(vc, SCS_WHERE_HOST);
 				arch_sched_core_kick(smp_processor_id());
 				return;
 			}
@@ -913,13 +922,13 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 EXPORT_SYMBOL_GPL(sched_core_guest_sleep);
 
 /**
- * sched_core_guest_poll_begin - a vCPU thread polls for its own events
+ * __sched_core_guest_poll_begin - a vCPU thread polls for its own events
  *
  * Called in task context by a hypervisor about to poll, before it blocks,
  * for events of the vCPU the task runs, touching nothing but that vCPU's
  * state, the clock and whether it should stop: siblings may enter guest
  * mode meanwhile, as beside a CPU that waits to enter.  Preemption stays
- * disabled until sched_core_guest_poll_end().
+ * disabled until __sched_core_guest_poll_end().
  */
 void __sched_core_guest_poll_begin(void)
 {
@@ -929,7 +938,7 @@ void __sched_core_guest_poll_begin(void)
 EXPORT_SYMBOL_GPL(__sched_core_guest_poll_begin);
 
 /**
- * sched_core_guest_poll_end - the polling is over: back to host code
+ * __sched_core_guest_poll_end - the polling is over: back to host code
  */
 void __sched_core_guest_poll_end(void)
 {
