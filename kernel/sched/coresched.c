@@ -392,6 +392,8 @@ struct sched_core_vm_cpu {
 	u64				wait_kick_ns;
 	u64				wait_enter_ns;
 	u64				violations;
+	/* How long a wait here spins before it sleeps: see scs_spin_bound(). */
+	u64				spin_ns;
 #ifdef CONFIG_SCHED_CORE_VM_DEBUG
 	/* Where this CPU is, as the checker sees it; see scs_check(). */
 	int				where;
@@ -781,10 +783,26 @@ static void scs_wait_abort(struct sched_core_vm_cpu *vc)
 
 /*
  * How long a vCPU spins for a sibling's host code before it gives the CPU
- * up (sched_core_guest_sleep()): longer than most exits take to handle in
- * the kernel, short against a tick.
+ * up (sched_core_guest_sleep()), adapted per CPU as halt polling adapts
+ * its polling time: doubled when a sleep is cut short by the sibling
+ * leaving host code (a little more spinning would have done), halved when
+ * waits end well within it, and kept between a floor longer than most
+ * exits take to handle in the kernel and a tick.
  */
-static u64 scs_spin_ns = 50 * NSEC_PER_USEC;
+static u64 scs_spin_min_ns = 50 * NSEC_PER_USEC;
+static u64 scs_spin_max_ns = TICK_NSEC;
+
+static u64 scs_spin_bound(struct sched_core_vm_cpu *vc)
+{
+	u64 lo = READ_ONCE(scs_spin_min_ns), hi = READ_ONCE(scs_spin_max_ns);
+
+	return clamp(READ_ONCE(vc->spin_ns), lo, max(lo, hi));
+}
+
+static void scs_spin_adapt(struct sched_core_vm_cpu *vc, u64 bound, bool grow)
+{
+	WRITE_ONCE(vc->spin_ns, grow ? bound * 2 : bound / 2);
+}
 
 /**
  * sched_core_guest_wait - wait until this CPU may enter guest mode
@@ -809,7 +827,7 @@ static u64 scs_spin_ns = 50 * NSEC_PER_USEC;
 int sched_core_guest_wait(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 {
 	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
-	u64 start, now, spin_ns = READ_ONCE(scs_spin_ns);
+	u64 start, now, spin_ns = scs_spin_bound(vc);
 	int ret = 0;
 
 	lockdep_assert_preemption_disabled();
@@ -841,6 +859,8 @@ int sched_core_guest_wait(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 	*wait_ns += now;
 	scs_count(wait_enter_ns, now);
 	trace_sched_core_wait(true, now);
+	if (!ret && now < spin_ns / 4)
+		scs_spin_adapt(vc, spin_ns, false);
 
 	return ret;
 }
@@ -894,6 +914,8 @@ EXPORT_SYMBOL_GPL(sched_core_guest_cancel);
 void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 {
 	struct sched_core_vm_core *core;
+	struct sched_core_vm_cpu *vc;
+	long left = 1;
 	unsigned int me, old;
 	DEFINE_WAIT(wait);
 	u64 start;
@@ -901,8 +923,7 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 	might_sleep();
 	start = local_clock();
 	scoped_guard(preempt) {
-		struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
-
+		vc = this_cpu_ptr(&sched_core_vm_cpus);
 		core = vc->core;
 		me = BIT(vc->slot);
 	}
@@ -910,9 +931,12 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 	/* Fully ordered: pairs with scs_leave_host(). */
 	old = atomic_fetch_or(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
 	if ((scs_hosts(old) & ~me) && !stop(arg))
-		schedule_timeout(1);
+		left = schedule_timeout(1);
 	finish_wait(&core->sleepers, &wait);
 	atomic_andnot(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
+	/* Woken by a sibling leaving host code: spin longer on that CPU. */
+	if (left)
+		scs_spin_adapt(vc, scs_spin_bound(vc), true);
 
 	start = local_clock() - start;
 	*wait_ns += start;
@@ -1337,8 +1361,10 @@ static int __init sched_core_debugfs_init(void)
 			    &sched_core_vm_stats_fops);
 #endif
 #ifdef CONFIG_SCHED_CORE_VM
-	debugfs_create_u64("wait_spin_ns", 0644, sched_core_debugfs_dir,
-			   &scs_spin_ns);
+	debugfs_create_u64("wait_spin_min_ns", 0644, sched_core_debugfs_dir,
+			   &scs_spin_min_ns);
+	debugfs_create_u64("wait_spin_max_ns", 0644, sched_core_debugfs_dir,
+			   &scs_spin_max_ns);
 #endif
 #ifdef CONFIG_SCHED_CORE_VM_DEBUG
 	debugfs_create_file("inject", 0644, sched_core_debugfs_dir, NULL,
