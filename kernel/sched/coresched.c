@@ -442,8 +442,8 @@ static void scs_violation(int cpu, int where, int sib, const char *what)
 	this_cpu_inc(sched_core_vm_cpus.violations);
 	/* Expected while a fault is injected: count it, but no splat. */
 	if (READ_ONCE(scs_inject)) {
-		printk_deferred_once(KERN_INFO "coresched: fault injected: CPU%d %s while sibling CPU%d %s\n",
-				     cpu, scs_where_name[where], sib, what);
+		pr_info_once("coresched: fault injected: CPU%d %s while sibling CPU%d %s\n",
+			     cpu, scs_where_name[where], sib, what);
 		return;
 	}
 	WARN_ONCE(1, "coresched: CPU%d %s while sibling CPU%d %s\n",
@@ -836,7 +836,8 @@ int sched_core_guest_wait(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 	if (!scs_host_sibling(vc))
 		return 0;
 
-	start = now = local_clock();
+	start = local_clock();
+	now = start;
 	/*
 	 * Ends when the sibling drops its host bit (entering guest mode,
 	 * waiting, or idle), when @stop() sees work for this task (an
