@@ -9,6 +9,7 @@
 #               no sparse or compiler warning the vanilla build lacks
 #   scripts     shellcheck on the lab's scripts
 #   rst         the series' documentation parses with docutils, no warning
+#               (lab/rst-check.py, which also runs on its own)
 # Needs the trees (tree.sh) and the series (series.sh).
 set -uo pipefail
 # shellcheck source=lab/lib.sh
@@ -141,12 +142,10 @@ check_shell() {
 check_rst() {
 	local f out rc=0
 	for f in $(cd "$TOP" && git ls-files --cached --others --exclude-standard -- 'Documentation/*.rst'); do
-		out=$(python3 -c '
-import sys, docutils.core
-src = open(sys.argv[1]).read()
-docutils.core.publish_doctree(src, source_path=sys.argv[1],
-    settings_overrides={"halt_level": 2, "report_level": 2})
-' "$TOP/$f" 2>&1) || rc=$?
+		# kernel-doc directives read the repository's sources first,
+		# then the patched tree's.
+		out=$(python3 "$LAB/rst-check.py" "$LINUX/scripts/kernel-doc" \
+			"$TOP" "$LINUX" -- "$TOP/$f" 2>&1) || rc=$?
 		if [ $rc != 0 ]; then
 			echo "$out" | tail -n 5 >&2
 			rec fail "check: docutils $f" "$(echo "$out" | tail -n 1)"
