@@ -544,9 +544,17 @@ static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 {
 	u64 start = local_clock();
 
-	/* Acquire: our host code is ordered after each sibling's exit. */
-	while (scs_guests(atomic_read_acquire(&vc->core->state)) & slots)
+	/*
+	 * Acquire: our host code is ordered after each sibling's exit.  A
+	 * sibling stopped in guest mode by a panic or an oops never leaves:
+	 * the NMIs that stop CPUs and save their state must still get
+	 * through.
+	 */
+	while (scs_guests(atomic_read_acquire(&vc->core->state)) & slots) {
+		if (unlikely(READ_ONCE(oops_in_progress) || panic_in_progress()))
+			break;
 		cpu_relax();
+	}
 	/* Nor does it run ahead of the exit speculatively. */
 	barrier_nospec();
 
@@ -602,24 +610,24 @@ static unsigned int scs_become_host(struct sched_core_vm_cpu *vc)
 }
 
 /*
- * Stop being HOST, into WAIT or IDLE: siblings may enter guest mode, and
- * those that sleep waiting for that are woken.  Not from an NMI, where
- * waking is not possible: a sleeper's timeout covers that rare case.
+ * Stop being HOST, into WAIT or IDLE: siblings may enter guest mode.  Wake
+ * those that sleep waiting for that first, while we are still HOST: waking
+ * a task is host scheduler code.  A sleeper that comes after the look
+ * below, or whose host sibling was an NMI (no waking from there), is woken
+ * by its timeout, a tick at most.
  */
 static void scs_leave_host(struct sched_core_vm_cpu *vc, int where)
 {
-	unsigned int me = BIT(vc->slot), old;
+	unsigned int me = BIT(vc->slot), state;
+
+	state = atomic_read(&vc->core->state);
+	if (scs_sleepers(state) && !(scs_hosts(state) & ~me) && !in_nmi())
+		wake_up_all(&vc->core->sleepers);
 
 	/* The record first: a sibling let in by the next line may check it. */
 	scs_check(vc, where);
-	/*
-	 * Fully ordered: our host code is done before a sibling is let in,
-	 * and a sleeper that set its bit before sees our host bit gone or
-	 * is seen here (pairs with sched_core_guest_sleep()).
-	 */
-	old = atomic_fetch_andnot(scs_bits(me, SCS_HOST_BYTE), &vc->core->state);
-	if (scs_sleepers(old) && !(scs_hosts(old) & ~me) && !in_nmi())
-		wake_up_all(&vc->core->sleepers);
+	/* Fully ordered: our host code is done before a sibling is let in. */
+	atomic_fetch_andnot(scs_bits(me, SCS_HOST_BYTE), &vc->core->state);
 }
 
 /* WAIT -> GUEST if no sibling is HOST. */
@@ -672,8 +680,13 @@ static bool scs_host_sibling(struct sched_core_vm_cpu *vc)
  */
 static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict)
 {
-	unsigned int me = BIT(vc->slot), state, old, guests, token;
+	unsigned int me, state, old, guests, token;
 
+	/* Before its first CPUHP_AP_SCHED_STARTING a CPU has no core: no guest. */
+	if (unlikely(!vc->core))
+		return 0;
+
+	me = BIT(vc->slot);
 	state = atomic_read(&vc->core->state);
 	if (scs_hosts(state) & me) {
 		/* Only an NMI-like entry lands in a claim's kick and wait. */
@@ -774,7 +787,10 @@ void __sched_core_vm_irq_exit(unsigned int token)
 	scs_give_back(this_cpu_ptr(&sched_core_vm_cpus), token);
 }
 
-/* Back to host code from WAIT, interrupts enabled. */
+/*
+ * Back to host code from WAIT, where interrupts are enabled: disable them,
+ * so that no handler runs between the claim and the siblings' leaving.
+ */
 static void scs_wait_abort(struct sched_core_vm_cpu *vc)
 {
 	guard(irqsave)();
@@ -900,11 +916,22 @@ void sched_core_guest_cancel(void)
 }
 EXPORT_SYMBOL_GPL(sched_core_guest_cancel);
 
+/* The time current spent runnable but not running, as far as it is known. */
+static u64 scs_run_delay(void)
+{
+#ifdef CONFIG_SCHED_INFO
+	return current->sched_info.run_delay;
+#else
+	return 0;
+#endif
+}
+
 /**
  * sched_core_guest_sleep - give the CPU up until no sibling runs host code
  * @stop: says whether the caller must run host work first
  * @arg: its argument
- * @wait_ns: the time slept is added here
+ * @wait_ns: the time slept is added here (not the time runnable after
+ *	     the wakeup, which the scheduler accounts for, as run delay)
  *
  * Called in task context, preemptible, after sched_core_guest_wait()
  * returned -EBUSY: sleeps until the siblings of the core the task was on
@@ -916,13 +943,14 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 {
 	struct sched_core_vm_core *core;
 	struct sched_core_vm_cpu *vc;
-	long left = 1;
+	long left = 0;
 	unsigned int me, old;
 	DEFINE_WAIT(wait);
-	u64 start;
+	u64 start, runnable;
 
 	might_sleep();
 	start = local_clock();
+	runnable = scs_run_delay();
 	scoped_guard(preempt) {
 		vc = this_cpu_ptr(&sched_core_vm_cpus);
 		core = vc->core;
@@ -931,6 +959,10 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 	prepare_to_wait(&core->sleepers, &wait, TASK_INTERRUPTIBLE);
 	/* Fully ordered: pairs with scs_leave_host(). */
 	old = atomic_fetch_or(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
+	/*
+	 * One sleep bit per slot: the first of two sleepers of one slot to
+	 * wake clears it, and the other waits for its timeout.
+	 */
 	if ((scs_hosts(old) & ~me) && !stop(arg))
 		left = schedule_timeout(1);
 	finish_wait(&core->sleepers, &wait);
@@ -938,8 +970,11 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 	/* Woken by a sibling leaving host code: spin longer on that CPU. */
 	if (left)
 		scs_spin_adapt(vc, scs_spin_bound(vc), true);
+	/* The time runnable after the wakeup is the scheduler's to report. */
+	runnable = scs_run_delay() - runnable;
 
 	start = local_clock() - start;
+	start -= min(start, runnable);
 	*wait_ns += start;
 	scs_count(wait_enter_ns, start);
 	trace_sched_core_wait(true, start);
@@ -953,10 +988,14 @@ EXPORT_SYMBOL_GPL(sched_core_guest_sleep);
  * for events of the vCPU the task runs, touching nothing but that vCPU's
  * state, the clock and whether it should stop: siblings may enter guest
  * mode meanwhile, as beside a CPU that waits to enter.  Preemption stays
- * disabled until __sched_core_guest_poll_end().
+ * disabled until __sched_core_guest_poll_end(), and the caller must make
+ * sure that nothing it polls sleeps: with CONFIG_PREEMPT_COUNT, code that
+ * may sleep sees that it must not (in_atomic()); without, polling does not
+ * count as waiting (see <linux/sched/coresched.h>).
  */
 void __sched_core_guest_poll_begin(void)
 {
+	lockdep_assert_irqs_enabled();
 	preempt_disable();
 	scs_leave_host(this_cpu_ptr(&sched_core_vm_cpus), SCS_WHERE_WAIT);
 }
@@ -972,13 +1011,16 @@ void __sched_core_guest_poll_end(void)
 }
 EXPORT_SYMBOL_GPL(__sched_core_guest_poll_end);
 
-/* Whether this CPU's guest bit is set: only ever with interrupts disabled. */
+/*
+ * Whether this CPU's guest bit is set.  A plain read: only this CPU, or an
+ * NMI-like handler on it, clears or sets it.
+ */
 static bool scs_in_guest_mode(struct sched_core_vm_cpu *vc)
 {
 	return scs_guests(atomic_read(&vc->core->state)) & BIT(vc->slot);
 }
 
-/* Become HOST after a VM-exit, counting it. */
+/* Become HOST after a VM-exit; an exit from guest mode is a slow exit. */
 static void scs_exit(struct sched_core_vm_cpu *vc)
 {
 	unsigned int me = BIT(vc->slot), old;
@@ -1030,8 +1072,10 @@ EXPORT_SYMBOL_GPL(sched_core_guest_fastpath);
 
 /*
  * Whether this CPU counts as in guest mode for its siblings, between
- * sched_core_guest_enter() and the end of the exit: only ever with
- * interrupts disabled, which also keeps us on this CPU.
+ * sched_core_guest_enter() and the end of the exit, which it does only
+ * ever with interrupts disabled: callers with interrupts enabled (code
+ * that also runs for host work) get false, and the others stay on this
+ * CPU while they look.
  */
 bool __sched_core_guest_mode(void)
 {
@@ -1062,6 +1106,7 @@ EXPORT_SYMBOL_GPL(sched_core_guest_host_work);
 /* The idle loop starts: siblings may run guest code meanwhile. */
 void __sched_core_vm_idle_enter(void)
 {
+	WARN_ON_ONCE(!is_idle_task(current));
 	scs_leave_host(this_cpu_ptr(&sched_core_vm_cpus), SCS_WHERE_IDLE);
 }
 
@@ -1103,7 +1148,7 @@ static int scs_slot_of(struct sched_core_vm_core *core, unsigned int cpu)
  * that last ran with another word (it came up once while its siblings were
  * down) moves: it holds no bit there, being offline, and no online CPU
  * uses that word any more, all online siblings being in ours.  Each word
- * only ever gets slots for the CPUs of one core, so slots do not run out.
+ * only ever gets slots for the CPUs of one core.
  */
 static void scs_map_cpu(unsigned int cpu)
 {
@@ -1112,6 +1157,7 @@ static void scs_map_cpu(unsigned int cpu)
 	unsigned int sib;
 	int slot;
 
+	lockdep_assert_irqs_disabled();
 	guard(raw_spinlock)(&scs_map_lock);
 
 	for_each_cpu(sib, cpu_smt_mask(cpu)) {
@@ -1126,9 +1172,9 @@ static void scs_map_cpu(unsigned int cpu)
 	if (core == vc->core)
 		return;
 
+	/* sched_core_vm_init() made sure cores have no more threads. */
 	slot = scs_slot_of(core, cpu);
-	if (WARN_ONCE(slot < 0, "coresched: over %d threads per core, CPU%u not isolated\n",
-		      SCS_MAX_THREADS, cpu))
+	if (WARN_ON_ONCE(slot < 0))
 		return;
 
 	WRITE_ONCE(vc->slot, slot);
@@ -1161,6 +1207,13 @@ static int __init sched_core_vm_init(void)
 	if (sched_core_mode != SCHED_CORE_MODE_VM)
 		return 0;
 
+	if (topology_max_smt_threads() > SCS_MAX_THREADS) {
+		pr_warn("coresched=vm: %d threads per core, over the %d VM isolation handles; using coresched=on\n",
+			topology_max_smt_threads(), SCS_MAX_THREADS);
+		sched_core_mode = SCHED_CORE_MODE_ON;
+		return 0;
+	}
+
 	for_each_possible_cpu(cpu)
 		init_waitqueue_head(&per_cpu(sched_core_vm_cores, cpu).sleepers);
 
@@ -1181,18 +1234,13 @@ early_initcall(sched_core_vm_init);
  * Per-VM cookies.  A hypervisor creates one per VM and makes the threads
  * that run its vCPUs adopt it, so that vCPUs of different VMs never share
  * a core.  Task cookies like prctl()'s: a VMM sees them with
- * PR_SCHED_CORE_GET and can share them with its other threads, but fork
- * does not pass them on (sched_core_fork_cookie()).
+ * PR_SCHED_CORE_GET, can share them with its other threads, and fork
+ * passes them on; what sets vCPU threads apart, not passed on, is
+ * current->core_vcpu.
  */
 unsigned long sched_core_vm_cookie_create(void)
 {
-	struct sched_core_cookie *ck;
-
-	ck = (void *)sched_core_alloc_cookie();
-	if (ck)
-		ck->vm = true;
-
-	return (unsigned long)ck;
+	return sched_core_alloc_cookie();
 }
 EXPORT_SYMBOL_GPL(sched_core_vm_cookie_create);
 
@@ -1360,8 +1408,6 @@ static int __init sched_core_debugfs_init(void)
 #ifdef CONFIG_SCHED_CORE_VM
 	debugfs_create_file("stats", 0444, sched_core_debugfs_dir, NULL,
 			    &sched_core_vm_stats_fops);
-#endif
-#ifdef CONFIG_SCHED_CORE_VM
 	debugfs_create_u64("wait_spin_min_ns", 0644, sched_core_debugfs_dir,
 			   &scs_spin_min_ns);
 	debugfs_create_u64("wait_spin_max_ns", 0644, sched_core_debugfs_dir,

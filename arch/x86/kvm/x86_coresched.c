@@ -14,6 +14,9 @@
 #include <linux/entry-kvm.h>
 #include <linux/kvm_host.h>
 #include <linux/sched/coresched.h>
+#include <linux/sched/smt.h>
+
+#include <trace/events/ipi.h>
 
 #include "lapic.h"
 #include "trace.h"
@@ -26,6 +29,10 @@
  */
 int __kvm_coresched_init_vm(struct kvm *kvm)
 {
+	/* Without SMT there is nothing to keep apart, as for prctl(). */
+	if (!sched_smt_active())
+		return 0;
+
 	kvm->arch.sched_core_cookie = sched_core_vm_cookie_create();
 	return kvm->arch.sched_core_cookie ? 0 : -ENOMEM;
 }
@@ -69,8 +76,9 @@ void __kvm_coresched_adopt(struct kvm_vcpu *vcpu)
  * Everything else goes the slow way: a TSC deadline write, which may
  * start or cancel a host hrtimer; the VMX preemption timer, whose expiry
  * may start one (kvm_coresched_timer_fastpath_ok()); and any MSR write
- * while a tracepoint that its handler fires is enabled, as that writes
- * the host's trace buffer.
+ * while a tracepoint that its handler may fire is enabled (KVM's, or the
+ * IPI sent to a target in guest mode), as that writes the host's trace
+ * buffer.
  */
 bool __kvm_coresched_msr_fastpath_ok(u32 msr)
 {
@@ -78,7 +86,9 @@ bool __kvm_coresched_msr_fastpath_ok(u32 msr)
 		return false;
 
 	return !trace_kvm_msr_enabled() && !trace_kvm_apic_enabled() &&
-	       !trace_kvm_apic_ipi_enabled() && !trace_kvm_apic_accept_irq_enabled();
+	       !trace_kvm_apic_ipi_enabled() && !trace_kvm_apic_accept_irq_enabled() &&
+	       !trace_kvm_apicv_accept_irq_enabled() &&
+	       !trace_kvm_avic_doorbell_enabled() && !trace_ipi_send_cpu_enabled();
 }
 
 /*

@@ -84,16 +84,20 @@ bool sched_core_guest_fastpath(void);
 void __sched_core_guest_poll_begin(void);
 void __sched_core_guest_poll_end(void);
 
-/* Around a vCPU thread's polling for its vCPU's events before it blocks. */
+/*
+ * Around a vCPU thread's polling for its vCPU's events before it blocks.
+ * Only where preempt_disable() shows in in_atomic(): what polls must know
+ * not to sleep, or a sleep would run the next task as if it waited.
+ */
 static __always_inline void sched_core_guest_poll_begin(void)
 {
-	if (sched_core_vm_active())
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT) && sched_core_vm_active())
 		__sched_core_guest_poll_begin();
 }
 
 static __always_inline void sched_core_guest_poll_end(void)
 {
-	if (sched_core_vm_active())
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT) && sched_core_vm_active())
 		__sched_core_guest_poll_end();
 }
 
