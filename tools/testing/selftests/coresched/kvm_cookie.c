@@ -250,8 +250,9 @@ static void check_cookies(struct kvm_vm *vm1, struct kvm_vm *vm2,
 		       (unsigned long long)res1[0].child,
 		       (unsigned long long)res1[OWN_VCPU].child);
 	ksft_test_result(!res1[0].child_err && !res1[OWN_VCPU].child_err &&
-			 !res1[0].child && res1[OWN_VCPU].child == own,
-			 "%s: a vCPU thread's child has no VM cookie; a task cookie is inherited\n",
+			 res1[0].child == (vm_mode ? c1 : 0) &&
+			 res1[OWN_VCPU].child == own,
+			 "%s: a vCPU thread's child inherits its cookie, the VM's or its own\n",
 			 label);
 }
 
