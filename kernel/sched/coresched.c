@@ -943,7 +943,7 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 {
 	struct sched_core_vm_core *core;
 	struct sched_core_vm_cpu *vc;
-	long left = 0;
+	bool host, grow = false;
 	unsigned int me, old;
 	DEFINE_WAIT(wait);
 	u64 start, runnable;
@@ -961,14 +961,19 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 	old = atomic_fetch_or(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
 	/*
 	 * One sleep bit per slot: the first of two sleepers of one slot to
-	 * wake clears it, and the other waits for its timeout.
+	 * wake clears it, and the other waits for its timeout.  The spin
+	 * should have lasted longer if the siblings left host code before we
+	 * could sleep, or woke us before the timeout: two vCPUs whose spins
+	 * are shorter than each other's way back into guest mode would
+	 * otherwise keep each other out, each giving up while the other is
+	 * on that way.
 	 */
-	if ((scs_hosts(old) & ~me) && !stop(arg))
-		left = schedule_timeout(1);
+	host = scs_hosts(old) & ~me;
+	if (!stop(arg))
+		grow = !host || schedule_timeout(1);
 	finish_wait(&core->sleepers, &wait);
 	atomic_andnot(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
-	/* Woken by a sibling leaving host code: spin longer on that CPU. */
-	if (left)
+	if (grow)
 		scs_spin_adapt(vc, scs_spin_bound(vc), true);
 	/* The time runnable after the wakeup is the scheduler's to report. */
 	runnable = scs_run_delay() - runnable;
