@@ -9,7 +9,9 @@
  * guest memory, and never exits to userspace until the host says stop.
  * The main thread, which has no cookie, clears the cookie of VM 1's first
  * vCPU thread, then of one thread of each VM, and reads the cookies back
- * with PR_SCHED_CORE_GET.
+ * with PR_SCHED_CORE_GET.  It clears them while it holds their CPU with a
+ * real-time priority, so that they cannot run before it has seen each
+ * cookie at 0: a cookie that comes back proves nothing unless it was gone.
  *
  *   coresched=vm, vm,strict  the cleared threads report a cookie again
  *                            within CLEAR_DEADLINE_MS, their VM's: the one
@@ -31,6 +33,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +92,9 @@ struct vcpu_thread {
 };
 
 static struct vcpu_thread vm1_threads[VM1_VCPUS], vm2_threads[VM2_VCPUS];
+/* The CPU of the threads to clear, and the CPUs the main thread may use. */
+static int hold_cpu;
+static cpu_set_t main_cpus;
 
 static uint64_t now_ms(void)
 {
@@ -243,14 +249,43 @@ static long wait_cookies(struct vcpu_thread **ts, int nr, uint64_t *cookies, lon
 	}
 }
 
+static void pin_thread(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(tid, sizeof(set), &set),
+		    "pinning %d to cpu%d: %s", tid, cpu, strerror(errno));
+}
+
 /*
- * Clear the cookie of the threads of @ts (the caller has none), then see
- * what they report until @ms pass or all report one.  True if meanwhile
- * no KVM_RUN returned and every guest counted on: the threads were in
- * KVM_RUN all along, and back in their guests.
+ * Run on hold_cpu with a real-time priority, or go back to what the main
+ * thread was: the CFS threads pinned there, the vCPU threads to clear, do
+ * not run meanwhile (preempted, still in KVM_RUN).
+ */
+static void hold(bool on)
+{
+	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
+
+	TEST_ASSERT(!sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp),
+		    "sched_setscheduler: %s", strerror(errno));
+	if (on)
+		pin_thread(0, hold_cpu);
+	else
+		TEST_ASSERT(!sched_setaffinity(0, sizeof(main_cpus), &main_cpus),
+			    "sched_setaffinity: %s", strerror(errno));
+}
+
+/*
+ * Clear the cookie of the threads of @ts (the caller has none) while they
+ * cannot run, see that they report none, then let them run and see what
+ * they report until @ms pass or all report one.  *@cleared: they reported
+ * none.  True if meanwhile no KVM_RUN returned and every guest counted on:
+ * the threads were in KVM_RUN all along, and back in their guests.
  */
 static bool clear_and_watch(struct vcpu_thread **ts, int nr, uint64_t *cookies,
-			    long ms, long *took)
+			    long ms, long *took, bool *cleared)
 {
 	uint64_t before[2], end;
 	bool in_run = true;
@@ -258,8 +293,15 @@ static bool clear_and_watch(struct vcpu_thread **ts, int nr, uint64_t *cookies,
 
 	for (i = 0; i < nr; i++)
 		before[i] = progress_of(ts[i]);
+	hold(true);
 	for (i = 0; i < nr; i++)
 		clear_cookie(ts[i]->tid);
+	*cleared = true;
+	for (i = 0; i < nr; i++)
+		*cleared &= !cookie_of(ts[i]->tid);
+	hold(false);
+	if (!*cleared)
+		ksft_print_msg("a cleared thread reported a cookie before it could run\n");
 	*took = wait_cookies(ts, nr, cookies, ms);
 
 	end = now_ms() + START_DEADLINE_MS;
@@ -294,8 +336,8 @@ int main(int argc, char *argv[])
 {
 	struct vcpu_thread *ts[2];
 	uint64_t c1[VM1_VCPUS], c2, got[2];
-	int opt, want = -1, have;
-	bool vm_mode, in_run, done;
+	bool vm_mode, in_run, done, cleared;
+	int opt, want = -1, have, cpu;
 	long took;
 	size_t i;
 
@@ -329,6 +371,12 @@ int main(int argc, char *argv[])
 
 	/* The VMM thread clears with what it has: it must have nothing. */
 	TEST_ASSERT(!cookie_of(0), "the VMM thread has a cookie already");
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(main_cpus), &main_cpus),
+		    "sched_getaffinity: %s", strerror(errno));
+	TEST_REQUIRE(CPU_COUNT(&main_cpus) >= 2);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &main_cpus))
+			hold_cpu = cpu;
 
 	ksft_set_plan(5);
 
@@ -336,6 +384,9 @@ int main(int argc, char *argv[])
 	start_vm(vm2_threads, VM2_VCPUS);
 	wait_running(vm1_threads, VM1_VCPUS);
 	wait_running(vm2_threads, VM2_VCPUS);
+	/* The threads to clear; VM 1's other vCPU runs anywhere. */
+	pin_thread(vm1_threads[0].tid, hold_cpu);
+	pin_thread(vm2_threads[0].tid, hold_cpu);
 
 	c1[0] = cookie_of(vm1_threads[0].tid);
 	c1[1] = cookie_of(vm1_threads[1].tid);
@@ -352,20 +403,20 @@ int main(int argc, char *argv[])
 	ts[0] = &vm1_threads[0];
 	if (!vm_mode)
 		give_cookie(ts[0]->tid);
-	in_run = clear_and_watch(ts, 1, got, CLEAR_DEADLINE_MS, &took);
+	in_run = clear_and_watch(ts, 1, got, CLEAR_DEADLINE_MS, &took, &cleared);
 	if (vm_mode) {
 		if (took >= 0)
 			ksft_print_msg("VM 1's cleared vCPU thread reports %#lx after %ld ms\n",
 				       got[0], took);
-		ksft_test_result(took >= 0 && in_run,
-				 "cookie back within %d ms, without leaving KVM_RUN\n",
+		ksft_test_result(cleared && took >= 0 && in_run,
+				 "cleared, cookie back within %d ms, without leaving KVM_RUN\n",
 				 CLEAR_DEADLINE_MS);
 		c1[1] = cookie_of(vm1_threads[1].tid);
 		ksft_test_result(got[0] && got[0] == c1[1] && got[0] == c1[0],
 				 "the cookie back is the VM's: %#lx, the other vCPU thread %#lx\n",
 				 got[0], c1[1]);
 	} else {
-		ksft_test_result(took < 0 && !cookie_of(vm1_threads[0].tid) && in_run,
+		ksft_test_result(cleared && took < 0 && !cookie_of(vm1_threads[0].tid) && in_run,
 				 "control: cleared cookie stays 0 for %d ms in KVM_RUN\n",
 				 CLEAR_DEADLINE_MS);
 		ksft_test_result_skip("coresched=on: no VM cookie to come back\n");
@@ -378,17 +429,17 @@ int main(int argc, char *argv[])
 		give_cookie(ts[0]->tid);
 		give_cookie(ts[1]->tid);
 	}
-	in_run = clear_and_watch(ts, 2, got, CLEAR_DEADLINE_MS, &took);
+	in_run = clear_and_watch(ts, 2, got, CLEAR_DEADLINE_MS, &took, &cleared);
 	got[0] = cookie_of(ts[0]->tid);
 	got[1] = cookie_of(ts[1]->tid);
 	ksft_print_msg("both cleared: VM 1 %#lx, VM 2 %#lx%s\n", got[0], got[1],
 		       took >= 0 ? "" : " at the deadline");
 	if (vm_mode)
-		ksft_test_result(took >= 0 && in_run && got[0] == c1[0] && got[1] == c2 &&
-				 got[0] != got[1],
+		ksft_test_result(cleared && took >= 0 && in_run && got[0] == c1[0] &&
+				 got[1] == c2 && got[0] != got[1],
 				 "two VMs' cleared vCPU threads take back different cookies, their VMs'\n");
 	else
-		ksft_test_result(took < 0 && in_run && !got[0] && !got[1],
+		ksft_test_result(cleared && took < 0 && in_run && !got[0] && !got[1],
 				 "control: two VMs' cleared vCPU threads both stay at 0\n");
 
 	done = stop_vm(vm1_threads, VM1_VCPUS);

@@ -73,7 +73,7 @@ static void guest_code(struct kvm_steal_time *st, uint64_t st_gpa)
 
 	wrmsr(MSR_KVM_STEAL_TIME, st_gpa | KVM_MSR_ENABLED);
 	WRITE_ONCE(flag, 1);
-	GUEST_SYNC(STAGE_FLAG);
+	GUEST_SYNC1(STAGE_FLAG);
 
 	/* KVM writes the structure only while this vCPU is out of the guest. */
 	version = READ_ONCE(st->version);
