@@ -23,10 +23,11 @@
  *   -t  all rounds must complete within this many seconds (default 120)
  *   -a, -b  the CPUs of vCPU 0 and vCPU 1 (default: two siblings of a core)
  *
- * Output, one line: rounds=N tsc_khz=K median_us= p10_us= p90_us= min_us=
- * max_us= halt_poll_ns= (the limit in force, "kvm" for the module's)
- * followed by KVM's stats summed over both vCPUs: halt_successful_poll=
- * halt_attempted_poll= halt_wakeup= coresched_wait_ns= (when KVM has it).
+ * Output, one line: rounds=N warmup=W tsc_khz=K median_us= p10_us= p90_us=
+ * min_us= max_us= of the measured round trips, halt_poll_ns= (the limit
+ * in force, "kvm" for the module's), then KVM's stats summed over both
+ * vCPUs and all rounds: halt_successful_poll= halt_attempted_poll=
+ * halt_wakeup= coresched_wait_ns= (when KVM has it).
  * Exit code 0; 1 if a round did not complete in time or the run failed.
  */
 #include <errno.h>
@@ -294,8 +295,8 @@ int main(int argc, char *argv[])
 	TEST_ASSERT(rtt, "malloc");
 	memcpy(rtt, hpp->rtt, rounds * sizeof(*rtt));
 	qsort(rtt, rounds, sizeof(*rtt), cmp_u64);
-	printf("rounds=%lu tsc_khz=%lu median_us=%.2f p10_us=%.2f p90_us=%.2f"
-	       " min_us=%.2f max_us=%.2f", rounds, khz,
+	printf("rounds=%lu warmup=%lu tsc_khz=%lu median_us=%.2f p10_us=%.2f"
+	       " p90_us=%.2f min_us=%.2f max_us=%.2f", rounds, warmup, khz,
 	       us(rtt[rounds / 2], khz), us(rtt[rounds / 10], khz),
 	       us(rtt[rounds * 9 / 10], khz), us(rtt[0], khz),
 	       us(rtt[rounds - 1], khz));
