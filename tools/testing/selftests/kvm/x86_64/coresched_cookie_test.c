@@ -16,7 +16,7 @@
  *   coresched=vm, vm,strict  the cleared threads report a cookie again
  *                            within CLEAR_DEADLINE_MS, their VM's: the one
  *                            the other vCPU thread of VM 1 reports, the one
- *                            VM 2's thread had, never equal across VMs;
+ *                            VM 2's thread had, different across VMs;
  *                            meanwhile the guests counted on and KVM_RUN
  *                            did not return.
  *   coresched=on             the control: KVM sets no cookie, so the VMM
@@ -25,6 +25,8 @@
  *                            VMs' threads then report the same (no) cookie.
  *
  * A kernel without coresched= (no mode file) is tested as "on".
+ * Where the kernel checks the isolation invariant (the "violations" line
+ * of the coresched stats), the checker must count no violation meanwhile.
  *
  * usage: coresched_cookie_test [-m on|vm|vm,strict]
  *   -m  the mode the kernel must run in; a kernel that runs another one
@@ -49,6 +51,7 @@
 #include "ucall_common.h"
 
 #define MODE_FILE		"/sys/kernel/debug/sched/coresched/mode"
+#define STATS_FILE		"/sys/kernel/debug/sched/coresched/stats"
 
 /*
  * The cleared thread takes its VM's cookie back before its next entry:
@@ -123,6 +126,22 @@ static int kernel_mode(void)
 			return i;
 	ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
 	return -1;
+}
+
+/* The invariant checker's count of violations; false without the checker. */
+static bool read_violations(uint64_t *n)
+{
+	bool found = false;
+	char line[64];
+	FILE *f;
+
+	f = fopen(STATS_FILE, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "violations %lu", n) == 1;
+	fclose(f);
+	return found;
 }
 
 static uint64_t cookie_of(pid_t tid)
@@ -336,7 +355,8 @@ int main(int argc, char *argv[])
 {
 	struct vcpu_thread *ts[2];
 	uint64_t c1[VM1_VCPUS], c2, got[2];
-	bool vm_mode, in_run, done, cleared;
+	bool vm_mode, in_run, done, cleared, have_checker;
+	uint64_t viol_before, viol_after;
 	int opt, want = -1, have, cpu;
 	long took;
 	size_t i;
@@ -378,7 +398,8 @@ int main(int argc, char *argv[])
 		if (CPU_ISSET(cpu, &main_cpus))
 			hold_cpu = cpu;
 
-	ksft_set_plan(5);
+	have_checker = read_violations(&viol_before);
+	ksft_set_plan(6);
 
 	start_vm(vm1_threads, VM1_VCPUS);
 	start_vm(vm2_threads, VM2_VCPUS);
@@ -445,5 +466,11 @@ int main(int argc, char *argv[])
 	done = stop_vm(vm1_threads, VM1_VCPUS);
 	done &= stop_vm(vm2_threads, VM2_VCPUS);
 	ksft_test_result(done, "every KVM_RUN ended with its guest told to stop\n");
+	if (have_checker && read_violations(&viol_after))
+		ksft_test_result(viol_after == viol_before,
+				 "the invariant checker counted no violation (%lu)\n",
+				 viol_after - viol_before);
+	else
+		ksft_test_result_skip("no invariant checker in this kernel\n");
 	ksft_finished();
 }

@@ -22,6 +22,8 @@
  *
  * A kernel without coresched= (no mode file) is tested as "on", without
  * the stat.
+ * Where the kernel checks the isolation invariant (the "violations" line
+ * of the coresched stats), the checker must count no violation meanwhile.
  *
  * usage: coresched_livelock_test [-m on|vm|vm,strict]
  *   -m  the mode the kernel must run in; a kernel that runs another one
@@ -36,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@
 #include "ucall_common.h"
 
 #define MODE_FILE		"/sys/kernel/debug/sched/coresched/mode"
+#define STATS_FILE		"/sys/kernel/debug/sched/coresched/stats"
 #define WAIT_STAT		"coresched_wait_ns"
 
 /*
@@ -130,6 +132,22 @@ static int kernel_mode(void)
 			return i;
 	ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
 	return -1;
+}
+
+/* The invariant checker's count of violations; false without the checker. */
+static bool read_violations(uint64_t *n)
+{
+	bool found = false;
+	char line[64];
+	FILE *f;
+
+	f = fopen(STATS_FILE, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "violations %lu", n) == 1;
+	fclose(f);
+	return found;
 }
 
 static uint64_t cookie_of(pid_t tid)
@@ -277,7 +295,8 @@ int main(int argc, char *argv[])
 	pthread_t a, b;
 	vm_vaddr_t st_gva;
 	struct kvm_vm *vm;
-	bool vm_mode;
+	uint64_t viol_before, viol_after;
+	bool vm_mode, have_checker;
 	size_t i;
 
 	while ((opt = getopt(argc, argv, "m:h")) != -1) {
@@ -324,7 +343,8 @@ int main(int argc, char *argv[])
 	st_gva = vm_vaddr_alloc_page(vm);
 	vcpu_args_set(vcpu, 2, st_gva, addr_gva2gpa(vm, st_gva));
 
-	ksft_set_plan(5);
+	have_checker = read_violations(&viol_before);
+	ksft_set_plan(6);
 	ksft_test_result(cookie, "one cookie for the process, before any thread\n");
 
 	sem_init(&a_started, 0, 0);
@@ -367,5 +387,11 @@ int main(int argc, char *argv[])
 			 steal, run_delay, wait_ns);
 
 	kvm_vm_free(vm);
+	if (have_checker && read_violations(&viol_after))
+		ksft_test_result(viol_after == viol_before,
+				 "the invariant checker counted no violation (%lu)\n",
+				 viol_after - viol_before);
+	else
+		ksft_test_result_skip("no invariant checker in this kernel\n");
 	ksft_finished();
 }
