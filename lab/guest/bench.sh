@@ -250,8 +250,10 @@ section_ipi() {
 		*) err ipi "$c" pingpong "unknown case"; continue ;;
 		esac
 		# shellcheck disable=SC2086
-		line=$(/lab/bin/ipi_pingpong $IPI_ARGS $p 2> /tmp/bench-ipi)
+		out=$(/lab/bin/ipi_pingpong $IPI_ARGS $p 2> /tmp/bench-ipi)
 		rc=$?
+		# The KVM selftest library prints its random seed first.
+		line=$(echo "$out" | grep -E '^(rounds|error)=')
 		case $line in
 		rounds=*) ipi_records "$c" "$line" ;;
 		esac
