@@ -28,7 +28,9 @@
  * in force, "kvm" for the module's), then KVM's stats summed over both
  * vCPUs and all rounds: halt_successful_poll= halt_attempted_poll=
  * halt_wakeup= coresched_wait_ns= (when KVM has it).
- * Exit code 0; 1 if a round did not complete in time or the run failed.
+ * If the rounds do not all complete within -t, the line has the round
+ * trips measured so far and ends with error=timeout rounds_done=D of N.
+ * Exit code 0; 1 on a timeout or a failed run.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -211,14 +213,14 @@ static double us(uint64_t ticks, uint64_t khz)
 
 int main(int argc, char *argv[])
 {
-	uint64_t rounds = 2000, warmup = 200, poll_ns = 0, sum, khz, n;
+	uint64_t rounds = 2000, warmup = 200, poll_ns = 0, sum, khz, done, n;
 	const char * const stats[] = {
 		"halt_successful_poll", "halt_attempted_poll", "halt_wakeup",
 		"coresched_wait_ns",
 	};
 	struct vcpu_thread threads[2];
 	struct kvm_vcpu *vcpus[2];
-	bool set_poll = false;
+	bool set_poll = false, timed_out = false;
 	int opt, a = -1, b = -1, timeout_s = 120, i, r;
 	struct pingpong *hpp;
 	struct timespec end;
@@ -280,34 +282,40 @@ int main(int argc, char *argv[])
 
 	clock_gettime(CLOCK_REALTIME, &end);
 	end.tv_sec += timeout_s;
-	for (i = 0; i < 2; i++) {
-		r = pthread_timedjoin_np(threads[i].thread, NULL, &end);
-		if (r) {
-			printf("error=timeout rounds_done=%lu of %lu\n",
-			       READ_ONCE(hpp->done), warmup + rounds);
-			fflush(stdout);
-			/* The vCPU threads are stuck in KVM_RUN: no clean exit. */
-			_exit(1);
-		}
-	}
+	for (i = 0; i < 2 && !timed_out; i++)
+		timed_out = pthread_timedjoin_np(threads[i].thread, NULL, &end);
 
-	rtt = malloc(rounds * sizeof(*rtt));
+	/* On a timeout, the round trips measured so far, and the error. */
+	done = READ_ONCE(hpp->done);
+	n = done > warmup ? done - warmup : 0;
+	if (!n) {
+		printf("error=timeout rounds_done=%lu of %lu\n", done, warmup + rounds);
+		fflush(stdout);
+		/* The vCPU threads are stuck in KVM_RUN: no clean exit. */
+		_exit(1);
+	}
+	rtt = malloc(n * sizeof(*rtt));
 	TEST_ASSERT(rtt, "malloc");
-	memcpy(rtt, hpp->rtt, rounds * sizeof(*rtt));
-	qsort(rtt, rounds, sizeof(*rtt), cmp_u64);
+	memcpy(rtt, hpp->rtt, n * sizeof(*rtt));
+	qsort(rtt, n, sizeof(*rtt), cmp_u64);
 	printf("rounds=%lu warmup=%lu tsc_khz=%lu median_us=%.2f p10_us=%.2f"
-	       " p90_us=%.2f min_us=%.2f max_us=%.2f", rounds, warmup, khz,
-	       us(rtt[rounds / 2], khz), us(rtt[rounds / 10], khz),
-	       us(rtt[rounds * 9 / 10], khz), us(rtt[0], khz),
-	       us(rtt[rounds - 1], khz));
+	       " p90_us=%.2f min_us=%.2f max_us=%.2f", n, warmup, khz,
+	       us(rtt[n / 2], khz), us(rtt[n / 10], khz),
+	       us(rtt[n * 9 / 10], khz), us(rtt[0], khz), us(rtt[n - 1], khz));
 	if (set_poll)
 		printf(" halt_poll_ns=%lu", poll_ns);
 	else
 		printf(" halt_poll_ns=kvm");
-	for (n = 0; n < ARRAY_SIZE(stats); n++)
-		if (stat_sum(vcpus, 2, stats[n], &sum))
-			printf(" %s=%lu", stats[n], sum);
+	for (i = 0; i < (int)ARRAY_SIZE(stats); i++)
+		if (stat_sum(vcpus, 2, stats[i], &sum))
+			printf(" %s=%lu", stats[i], sum);
+	if (timed_out)
+		printf(" error=timeout rounds_done=%lu of %lu", done, warmup + rounds);
 	printf("\n");
+	if (timed_out) {
+		fflush(stdout);
+		_exit(1);
+	}
 
 	free(rtt);
 	kvm_vm_free(vm);
