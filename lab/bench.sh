@@ -235,7 +235,7 @@ est() {
 	[ "$vm" = - ] || nvm=$(tr ',' '\n' <<< "$vm" | wc -l)
 	[ "$shapes" = - ] || nshapes=$(tr ',' '\n' <<< "$shapes" | wc -l)
 	[ "$ipi" = - ] || nipi=$(tr ',' '\n' <<< "$ipi" | wc -l)
-	echo $((sum + nvm * nshapes * 3 * (quick ? 2 : 5) / 2 + nipi * (quick ? 5 : 20)))
+	echo $((sum + nvm * nshapes * 3 * (quick ? 2 : 5) / 2 + nipi * (quick ? 8 : 20)))
 }
 
 # The label of the boot at position $2 of round $1's run order.

@@ -37,7 +37,7 @@ OUT=/tmp/bench-out.
 # cyclictest's -D takes whole seconds.
 if [ "${LAB_BENCH_QUICK:-0}" = 1 ]; then
 	PIPE_LOOPS=2000 MSG_ARGS="-g 1 -l 10" HB_ARGS="-g 1 -l 20"
-	CYC_S=1 KVM_S=0.3 IPI_ARGS="-n 300 -w 30 -t 45"
+	CYC_S=1 KVM_S=0.3 IPI_ARGS="-n 300 -w 10 -t 60"
 else
 	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 60" HB_ARGS="-g 2 -l 100"
 	CYC_S=3 KVM_S=2 IPI_ARGS="-n 2000 -w 200 -t 90"
