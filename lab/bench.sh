@@ -117,7 +117,7 @@ ndiff=$(diff <(grep -E '^(# )?CONFIG_' "$BUILD/vanilla/obj/.config" 2>/dev/null 
 if [ -z "${BENCH_EXTRA:-}" ]; then
 	list=$(gzip -dc "$snap/initramfs.cpio.gz" | cpio -it --quiet 2>/dev/null)
 	for f in lab/bench.sh selftests/coresched/cs_bench_exec \
-		 selftests/coresched/kvm_workload; do
+		 selftests/coresched/kvm_workload lab/bin/ipi_pingpong; do
 		grep -qx "$f" <<< "$list" ||
 			die "the initramfs has no /$f: rebuild it (make initramfs)"
 	done
@@ -142,14 +142,15 @@ rev() { git -C "$1" rev-parse --short=12 HEAD 2>/dev/null || echo unknown; }
 
 # --- the plan -------------------------------------------------------------
 plan=()
-while read -r label kernel topo cmdline sched vm shapes; do
+while read -r label kernel topo cmdline sched vm shapes ipi; do
 	case $label in "#"* | "") continue ;; esac
 	[ -z "${BENCH_ONLY:-}" ] || case ",$BENCH_ONLY," in
 		*",$label,"*) ;;
 		*) continue ;;
 	esac
-	plan+=("$label $kernel $topo $cmdline $sched $vm $shapes")
-	echo "boot $label $kernel $topo $cmdline $sched $vm $shapes" >> "$info"
+	ipi=${ipi:--}
+	plan+=("$label $kernel $topo $cmdline $sched $vm $shapes $ipi")
+	echo "boot $label $kernel $topo $cmdline $sched $vm $shapes $ipi" >> "$info"
 done < "$LAB/bench/plan"
 [ ${#plan[@]} -gt 0 ] || die "no boot in lab/bench/plan matches BENCH_ONLY"
 
@@ -165,13 +166,14 @@ err() {
 	warn "$*"
 }
 
-# boot ROUND LABEL KERNEL TOPO CMDLINE SCHED VM SHAPES
+# boot ROUND LABEL KERNEL TOPO CMDLINE SCHED VM SHAPES IPI
 boot() {
 	local r=$1 label=$2 kernel=$3 topo=$4 cmdline=$5 sched=$6 vm=$7
-	local shapes=$8 dir load rc=0 start=$SECONDS log append extra=()
+	local shapes=$8 ipi=$9 dir load rc=0 start=$SECONDS log append extra=()
 	dir=$runs/r$r-$label
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	append="lab.bench_sched=$sched lab.bench_vm=$vm lab.bench_shapes=$shapes"
+	append+=" lab.bench_ipi=$ipi"
 	append+=" lab.bench_quick=$quick"
 	[ "$cmdline" = - ] || append+=" $cmdline"
 	[ -z "${BENCH_EXTRA:-}" ] || extra=(--extra "$BENCH_EXTRA")
@@ -213,13 +215,13 @@ boot() {
 # Seconds boot $1 is expected to take: as it last took; before it ran, a
 # guess from what it runs (per scheduler case and per kvm_workload run).
 est() {
-	local l label sched vm shapes sum c nvm=0 nshapes=0
+	local l label sched vm shapes ipi sum c nvm=0 nshapes=0 nipi=0
 	if [ -n "${took[$1]:-}" ]; then
 		echo "${took[$1]}"
 		return
 	fi
 	for l in "${plan[@]}"; do
-		read -r label _ _ _ sched vm shapes <<< "$l"
+		read -r label _ _ _ sched vm shapes ipi <<< "$l"
 		[ "$label" = "$1" ] && break
 	done
 	if [ "$quick" = 1 ]; then sum=6; else sum=8; fi
@@ -232,7 +234,8 @@ est() {
 	done
 	[ "$vm" = - ] || nvm=$(tr ',' '\n' <<< "$vm" | wc -l)
 	[ "$shapes" = - ] || nshapes=$(tr ',' '\n' <<< "$shapes" | wc -l)
-	echo $((sum + nvm * nshapes * 3 * (quick ? 2 : 5) / 2))
+	[ "$ipi" = - ] || nipi=$(tr ',' '\n' <<< "$ipi" | wc -l)
+	echo $((sum + nvm * nshapes * 3 * (quick ? 2 : 5) / 2 + nipi * (quick ? 8 : 20)))
 }
 
 # The label of the boot at position $2 of round $1's run order.
@@ -270,9 +273,9 @@ n=${#plan[@]}
 for ((r = 1; r <= rounds; r++)); do
 	for ((j = 0; j < n; j++)); do
 		if [ $((r % 2)) = 1 ]; then i=$j; else i=$((n - 1 - j)); fi
-		read -r label kernel topo cmdline sched vm shapes <<< "${plan[$i]}"
+		read -r label kernel topo cmdline sched vm shapes ipi <<< "${plan[$i]}"
 		say "round $r/$rounds, boot $((j + 1))/$n: $label ($kernel kernel, $topo$([ "$cmdline" = - ] || echo ", $cmdline")), elapsed $(mmss $((SECONDS - t_start))), about $(mmss "$(eta "$r" "$j")") left"
-		boot "$r" "$label" "$kernel" "$topo" "$cmdline" "$sched" "$vm" "$shapes"
+		boot "$r" "$label" "$kernel" "$topo" "$cmdline" "$sched" "$vm" "$shapes" "$ipi"
 	done
 done
 

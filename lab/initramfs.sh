@@ -5,6 +5,9 @@
 #   /init, /lab/*.sh       lab/guest/
 #   /bin/busybox + links   busybox-static
 #   /selftests/<suite>/    the kselftests of the series' tree, static
+#   /selftests/kvm/x86_64/coresched_*  the series' KVM selftests
+#   /lab/bin/              the lab's programs of lab/src/, on the KVM
+#                          selftest library of the series' tree
 #   /usr/bin/...           cyclictest, hackbench, perf, stress-ng from
 #                          Debian, with the shared libraries they load
 #
@@ -22,7 +25,7 @@ TOOLS=(/usr/bin/cyclictest /usr/bin/hackbench /usr/bin/perf /usr/bin/stress-ng)
 img=$BUILD/initramfs.cpio.gz
 ksel=$BUILD/kselftest
 commit=$(git -C "$LINUX" rev-parse HEAD)
-stamp="$commit $SUITES $(hash_inputs "$LAB/guest" "$LAB/initramfs.sh" \
+stamp="$commit $SUITES $(hash_inputs "$LAB/guest" "$LAB/src" "$LAB/initramfs.sh" \
 	"$LAB/kvm-selftests.list" "${TOOLS[@]}")"
 if [ -f "$img" ] && [ -f "$img.stamp" ] && [ "$(cat "$img.stamp")" = "$stamp" ]; then
 	say "initramfs is up to date ($img)"
@@ -61,6 +64,27 @@ while read -r t; do
 	strip -o "$kvmsel/selftests/kvm/$t" "$ksel/kvm/$t"
 done
 
+# The lab's programs on the KVM selftest library: compiled as the library
+# is (selftests/kvm/Makefile), linked with its objects.
+labbin=$BUILD/lab-bin
+kvmdir=$LINUX/tools/testing/selftests/kvm
+say "building the lab's programs on the KVM selftest library"
+rm -rf "$labbin"
+mkdir -p "$labbin"
+mapfile -t libkvm < <(find "$ksel/kvm/lib" -name '*.o' | sort)
+[ ${#libkvm[@]} -gt 0 ] || die "no KVM selftest library objects in $ksel/kvm/lib"
+for src in "$LAB"/src/*.c; do
+	ccache gcc -O2 -g -std=gnu99 -Wall -D_GNU_SOURCE -DCONFIG_64BIT \
+		-fno-builtin-memcmp -fno-builtin-memcpy -fno-builtin-memset \
+		-fno-builtin-strnlen -fno-stack-protector -fno-PIE \
+		-fno-strict-aliasing -I"$LINUX/tools/include" \
+		-I"$LINUX/tools/arch/x86/include" -isystem "$hdr/usr/include" \
+		-I"$kvmdir/include" -I"$kvmdir/include/x86_64" -I"$kvmdir/.." \
+		-static -no-pie -pthread "$src" "${libkvm[@]}" -ldl \
+		-o "$labbin/$(basename "$src" .c)" ||
+		die "building $src failed"
+done
+
 root=$(mktemp -d)
 # shellcheck disable=SC2064
 trap "rm -rf '$root'" EXIT
@@ -71,6 +95,10 @@ mknod -m 666 "$root/dev/null" c 1 3
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$LAB/guest/init" "$root/init"
 cp "$LAB"/guest/*.sh "$LAB/guest/motd" "$LAB/guest/tests.list" "$root/lab/"
+mkdir -p "$root/lab/bin"
+for p in "$labbin"/*; do
+	strip -o "$root/lab/bin/${p##*/}" "$p"
+done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 echo 'nobody:x:65534:65534:nobody:/:/bin/false' >> "$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
@@ -82,6 +110,16 @@ for s in $SUITES; do
 		-exec cp {} "$root/selftests/$s/" \;
 	[ -n "$(ls "$root/selftests/$s")" ] || die "selftests/$s built nothing"
 done
+
+# The series' own KVM selftests (kvm/x86_64/coresched_*) belong in every
+# run, not only in the overlay of the base tree's.
+mkdir -p "$root/selftests/kvm/x86_64"
+find "$ksel/kvm/x86_64" -maxdepth 1 -type f -perm -u+x -name 'coresched_*' |
+while read -r t; do
+	strip -o "$root/selftests/kvm/x86_64/${t##*/}" "$t"
+done
+[ -n "$(ls "$root/selftests/kvm/x86_64")" ] ||
+	die "no kvm/x86_64/coresched_* selftest was built"
 
 # Debian's tools with their libraries, at the paths the loader expects.
 for t in "${TOOLS[@]}"; do

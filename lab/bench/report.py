@@ -55,6 +55,17 @@ VM_ROWS = [
     ('nosmt (vanilla, one thread per core)', 'nosmt', 'nosmt'),
 ]
 
+# The IPI ping-pong (lab/src/ipi_pingpong.c): label, boot, case.
+IPI_ROWS = [
+    ('vanilla, halt polling', 'vanilla', 'poll'),
+    ('vanilla, no halt polling', 'vanilla', 'nopoll'),
+    ('patched, coresched=on, halt polling', 'on', 'poll'),
+    ('patched, coresched=on, no halt polling', 'on', 'nopoll'),
+    ('patched, coresched=vm, halt polling', 'vm', 'poll'),
+    ('patched, coresched=vm, no halt polling', 'vm', 'nopoll'),
+]
+IPI_METRICS = ['median_us', 'p10_us', 'p90_us']
+
 # The topologies of the scale section: label, threads per core, boots
 # (unprotected, coresched=vm).
 SCALE_ROWS = [
@@ -214,6 +225,34 @@ def wait_per_kick_us(m, _):
     return m['stats_wait_kick_ns'] / 1e3 / m['stats_kicks_sent']
 
 
+def ipi_derived(d, boot, case, fn):
+    """A per-round quantity computed from the metrics of one ping-pong run."""
+    keys = ['rounds', 'warmup', 'median_us', 'halt_successful_poll',
+            'halt_attempted_poll', 'halt_wakeup', 'coresched_wait_ns']
+    series = {k: d.get(boot, 'ipi', case, 'pingpong', k) for k in keys}
+    out = {}
+    for r in series['median_us']:
+        m = {k: series[k].get(r) for k in keys}
+        try:
+            v = fn(m)
+        except (TypeError, ZeroDivisionError):
+            v = None
+        if v is not None:
+            out[r] = v
+    return Stat(out)
+
+
+def ipi_core_wait_us(m):
+    """Time the two vCPUs waited for their core, per round trip."""
+    return m['coresched_wait_ns'] / 1e3 / (m['rounds'] + m['warmup'])
+
+
+def ipi_polls(m):
+    """Share of halts that polling ended, in percent."""
+    return 100.0 * m['halt_successful_poll'] / (m['halt_successful_poll'] +
+                                                m['halt_wakeup'])
+
+
 def has_stats(d, boot, case, bench):
     s = Stat(d.get(boot, 'vm', case, bench, 'stats_slow_exits'))
     return bool(s) and s.hi > 0
@@ -370,6 +409,18 @@ def vm_targets(d, t):
               'per sibling in guest mode (%d)' % (label, threads - 1),
               'highest round: %.2f (kicks on leaving idle and on abandoned '
               'entries count too)' % worst if have else '–')
+    for case, what in (('poll', 'with halt polling'), ('nopoll', 'without')):
+        st = ratio(d.get('vm', 'ipi', case, 'pingpong', 'median_us'),
+                   d.get('on', 'ipi', case, 'pingpong', 'median_us'))
+        t.add('info' if st else None,
+              'coresched=vm, IPI ping-pong %s: round trip against coresched=on' % what,
+              'median round trip x%s of coresched=on' % rspread(st) if st else '–')
+    st = ratio(d.get('vm', 'ipi', 'poll', 'pingpong', 'median_us'),
+               d.get('vm', 'ipi', 'nopoll', 'pingpong', 'median_us'))
+    t.add('info' if st else None,
+          'coresched=vm, IPI ping-pong: halt polling against none (issue: a '
+          'polling vCPU must not hold its sibling out of the guest)',
+          'median round trip x%s of no polling' % rspread(st) if st else '–')
     fp = [derived(d, b, 'vm', w + '/1vm', lambda m, _: m['stats_fastpath_exits'])
           for _, _, _, b in SCALE_ROWS for w in WORKLOADS]
     total = sum(sum(s.byround.values()) for s in fp if s)
@@ -543,6 +594,25 @@ def section_scale(d):
                      'waiting to enter'], rows)
 
 
+def section_ipi(d):
+    rows = []
+    for label, boot, case in IPI_ROWS:
+        cur = d.get(boot, 'ipi', case, 'pingpong', 'median_us')
+        cells = [label]
+        for metric in IPI_METRICS:
+            cells.append(spread(Stat(d.get(boot, 'ipi', case, 'pingpong', metric)),
+                                ' µs', fmt=us))
+        ref = d.get('on', 'ipi', case, 'pingpong', 'median_us')
+        cells.append('ref.' if boot == 'on' else rspread(ratio(cur, ref)))
+        cells.append(spread(ipi_derived(d, boot, case, ipi_polls), '%'))
+        wait = ipi_derived(d, boot, case, ipi_core_wait_us)
+        cells.append(spread(wait, ' µs', fmt=us) if wait else '–')
+        rows.append(cells)
+    return md_table(['case', 'median', 'p10', 'p90', '× coresched=on',
+                     'halts ended by polling', 'core wait per round trip'],
+                    rows)
+
+
 def section_footprint(d, quick):
     out = []
     parts = {r['part']: r for r in d.bloat}
@@ -595,6 +665,11 @@ def expected(d):
                     keys.append((label, 'sched', case, bench, metric))
                 for metric in LAT_METRICS:
                     keys.append((label, 'sched', case, 'cyclictest', metric))
+        ipi = b[7] if len(b) > 7 else '-'
+        if ipi != '-':
+            for case in ipi.split(','):
+                for metric in IPI_METRICS:
+                    keys.append((label, 'ipi', case, 'pingpong', metric))
         if vm != '-':
             for case in vm.split(','):
                 case = case[:-2] + '-k' if case.endswith('+k') else case
@@ -672,13 +747,13 @@ def report(d, dirname, quick):
              'kernels and modes are interleaved and a drift of the host load '
              'within a round does not favour one of them.  Each boot runs '
              '`lab/guest/bench.sh` (kernel command line `lab.bench_*=`).\n')
-    rows = [[b[0], b[1], '`%s`' % b[2], '`%s`' % b[3] if b[3] != '-' else '',
-             b[4].replace(',', ', ') if b[4] != '-' else '',
-             b[5].replace(',', ', ') if b[5] != '-' else '',
-             b[6].replace(',', ', ') if b[6] != '-' else '']
+    rows = [[b[0], b[1], '`%s`' % b[2], '`%s`' % b[3] if b[3] != '-' else '']
+            + [c.replace(',', ', ') if c != '-' else ''
+               for c in (b + ['-'])[4:8]]
             for b in d.boots]
     L.append(md_table(['boot', 'kernel', '-smp S,C,T', 'command line',
-                       'scheduler cases', 'VM cases', 'VM shapes'], rows))
+                       'scheduler cases', 'VM cases', 'VM shapes',
+                       'IPI cases'], rows))
     L.append('\nThe commands (in the guest):\n')
     L.append('```')
     for name in sorted(d.cmds):
@@ -802,7 +877,27 @@ def report(d, dirname, quick):
              '`wait_kick_ns / kicks_sent`, the round trip of one kick.')
     L.append('\n![kicks and waits against siblings](benchmarks/vm-scale.png)\n')
 
-    L.append('## 4. Build and footprint\n')
+    L.append('## 4. IPI ping-pong and halt polling\n')
+    L.append(
+        'Two vCPUs of one VM, pinned to the two siblings, send each other a '
+        'fixed x2APIC IPI in turn and halt (HLT, blocking in KVM) until '
+        'the answer comes: `ipi_pingpong` (lab/src/), on the KVM selftest '
+        'library.  The round trip is read from vCPU 0\'s TSC; per boot, the '
+        'median, 10th and 90th percentile of the measured round trips, then '
+        'the median (min–max) of those over the rounds.  *halt polling*: '
+        'KVM\'s default (`halt_poll_ns`, 200 µs at most, adapted per vCPU); '
+        '*no halt polling*: the VM\'s limit set to 0 with '
+        '`KVM_CAP_HALT_POLL`, what `kvm.halt_poll_ns=0` on the command line '
+        'does for every VM, measured in the same boot.  *Halts ended by '
+        'polling*: `halt_successful_poll / (halt_successful_poll + '
+        'halt_wakeup)` of both vCPUs; *core wait per round trip*: their '
+        '`coresched_wait_ns` (KVM\'s per-vCPU stat) over the round trips, '
+        'warm-up included.  Under coresched=vm a vCPU that halt-polls '
+        'counts as waiting, so its sibling may enter guest mode meanwhile; '
+        'the IPI that ends the poll comes from that sibling.\n')
+    L.append(section_ipi(d))
+
+    L.append('\n## 5. Build and footprint\n')
     L.append(section_footprint(d, quick))
 
     if d.errors:
@@ -842,6 +937,11 @@ def summary(d, t, nexp, missing):
             st = ratio(d.get(boot, 'vm', case, b, 'work_per_sec'), ref)
             parts.append('%s x%s' % (case, rfmt(st.med)))
         print('  vm     %-12s vs unprotected: %s' % (w, ', '.join(parts)))
+    parts = []
+    for label, boot, case in IPI_ROWS:
+        st = Stat(d.get(boot, 'ipi', case, 'pingpong', 'median_us'))
+        parts.append('%s/%s %s' % (boot, case, us(st.med, 'u') if st else '–'))
+    print('  ipi    median round trip: %s' % ', '.join(parts))
     print('  %d numbers expected, %d missing%s' % (
         nexp, len(missing), ': ' + '; '.join(missing[:5]) if missing else ''))
     if d.errors:

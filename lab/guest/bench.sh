@@ -11,6 +11,10 @@
 #                          VMM sets per-VM cookies) and is filed as "-k"
 #   lab.bench_shapes=LIST  1vm: one VM, a vCPU per CPU of the topology;
 #                          2vm: two VMs with half as many vCPUs each
+#   lab.bench_ipi=CASES    ipi_pingpong runs (two halting vCPUs on two
+#                          siblings), for each case of the list: poll
+#                          (KVM's halt polling), nopoll (the VM's halt
+#                          polling off: -p 0)
 #   lab.bench_quick=1      short measurements (make bench QUICK=1)
 #
 # Every benchmark runs under cs_bench_exec, which starts its tenants at
@@ -33,10 +37,10 @@ OUT=/tmp/bench-out.
 # cyclictest's -D takes whole seconds.
 if [ "${LAB_BENCH_QUICK:-0}" = 1 ]; then
 	PIPE_LOOPS=2000 MSG_ARGS="-g 1 -l 10" HB_ARGS="-g 1 -l 20"
-	CYC_S=1 KVM_S=0.3
+	CYC_S=1 KVM_S=0.3 IPI_ARGS="-n 300 -w 10 -t 60"
 else
 	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 60" HB_ARGS="-g 2 -l 100"
-	CYC_S=3 KVM_S=2
+	CYC_S=3 KVM_S=2 IPI_ARGS="-n 2000 -w 200 -t 90"
 fi
 WORKLOADS="cpu exit-kernel exit-user"
 
@@ -225,9 +229,43 @@ section_vm() {
 	done
 }
 
+# ipi_pingpong's key=value line $2 as records of case $1.
+ipi_records() {
+	for kv in $2; do
+		key=${kv%%=*} val=${kv#*=}
+		case $key in
+		rounds | warmup | *_us | halt_successful_poll | halt_attempted_poll | \
+		halt_wakeup | coresched_wait_ns)
+			echo "r ipi $1 pingpong $key $val" ;;
+		esac
+	done
+}
+
+section_ipi() {
+	echo "cmd ipi-pingpong /lab/bin/ipi_pingpong $IPI_ARGS [-p 0: nopoll]"
+	for c in $(echo "$1" | tr , ' '); do
+		case $c in
+		poll) p='' ;;
+		nopoll) p='-p 0' ;;
+		*) err ipi "$c" pingpong "unknown case"; continue ;;
+		esac
+		# shellcheck disable=SC2086
+		out=$(/lab/bin/ipi_pingpong $IPI_ARGS $p 2> /tmp/bench-ipi)
+		rc=$?
+		# The KVM selftest library prints its random seed first.
+		line=$(echo "$out" | grep -E '^(rounds|error)=')
+		case $line in
+		rounds=*) ipi_records "$c" "$line" ;;
+		esac
+		[ $rc = 0 ] || err ipi "$c" pingpong \
+			"exit $rc: $line $(tr '\n' ' ' < /tmp/bench-ipi)"
+	done
+}
+
 mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 mode=$(cat /sys/kernel/debug/sched/coresched/mode 2>/dev/null || echo none)
 echo "info kernel=$(uname -r) version=$(cut -d' ' -f3,4 /proc/version | tr ' ' _) mode=$mode online=$ONLINE smt_active=$(cat /sys/devices/system/cpu/smt/active 2>/dev/null || echo ?) ncpu=$NCPU topo=${LAB_TOPO:-1,1,2} quick=${LAB_BENCH_QUICK:-0}"
 [ "${LAB_BENCH_SCHED:--}" = - ] || section_sched "$LAB_BENCH_SCHED"
 [ "${LAB_BENCH_VM:--}" = - ] || section_vm "$LAB_BENCH_VM" "${LAB_BENCH_SHAPES:-1vm}"
+[ "${LAB_BENCH_IPI:--}" = - ] || section_ipi "$LAB_BENCH_IPI"
 echo "info done"

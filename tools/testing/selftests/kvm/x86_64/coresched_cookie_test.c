@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A VMM that clears the core scheduling cookie of a vCPU thread while the
+ * thread is in KVM_RUN (PR_SCHED_CORE_SHARE_TO from a thread that has no
+ * cookie) must not leave that vCPU running guest code without its VM's
+ * cookie: under coresched=vm two VMs' guests could then share a core.
+ *
+ * VM 1 has two vCPUs, VM 2 one; each vCPU loops in the guest, counting in
+ * guest memory, and never exits to userspace until the host says stop.
+ * The main thread, which has no cookie, clears the cookie of VM 1's first
+ * vCPU thread, then of one thread of each VM, and reads the cookies back
+ * with PR_SCHED_CORE_GET.  It clears them while it holds their CPU with a
+ * real-time priority, so that they cannot run before it has seen each
+ * cookie at 0: a cookie that comes back proves nothing unless it was gone.
+ *
+ *   coresched=vm, vm,strict  the cleared threads report a cookie again
+ *                            within CLEAR_DEADLINE_MS, their VM's: the one
+ *                            the other vCPU thread of VM 1 reports, the one
+ *                            VM 2's thread had, different across VMs;
+ *                            meanwhile the guests counted on and KVM_RUN
+ *                            did not return.
+ *   coresched=on             the control: KVM sets no cookie, so the VMM
+ *                            gives the thread one, and once cleared the
+ *                            cookie stays 0 for the whole deadline; two
+ *                            VMs' threads then report the same (no) cookie.
+ *
+ * A kernel without coresched= (no mode file) is tested as "on".
+ * Where the kernel checks the isolation invariant (the "violations" line
+ * of the coresched stats), the checker must count no violation meanwhile.
+ *
+ * usage: coresched_cookie_test [-m on|vm|vm,strict]
+ *   -m  the mode the kernel must run in; a kernel that runs another one
+ *       fails the test.  Without -m the kernel's mode decides.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall_common.h"
+
+#define MODE_FILE		"/sys/kernel/debug/sched/coresched/mode"
+#define STATS_FILE		"/sys/kernel/debug/sched/coresched/stats"
+
+/*
+ * The cleared thread takes its VM's cookie back before its next entry:
+ * after the reschedule that the clear sends it, so within a few scheduler
+ * ticks, even when it shares the CPUs with the other spinning vCPUs.
+ */
+#define CLEAR_DEADLINE_MS	2000
+#define START_DEADLINE_MS	30000
+#define POLL_US			1000
+
+#define VM1_VCPUS		2
+#define VM2_VCPUS		1
+#define MAX_VCPUS		2
+
+/* Guest memory, one copy per VM: the host sets stop, each vCPU counts. */
+static uint64_t progress[MAX_VCPUS];
+static uint32_t stop;
+
+static void guest_code(uint32_t id)
+{
+	while (!READ_ONCE(stop))
+		WRITE_ONCE(progress[id], READ_ONCE(progress[id]) + 1);
+	GUEST_DONE();
+}
+
+enum mode { MODE_ON, MODE_VM, MODE_VM_STRICT };
+
+static const char * const mode_names[] = {
+	[MODE_ON]	 = "on",
+	[MODE_VM]	 = "vm",
+	[MODE_VM_STRICT] = "vm,strict",
+};
+
+struct vcpu_thread {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	pthread_t thread;
+	pid_t tid;
+	int returned;
+	uint64_t cmd;	/* the ucall KVM_RUN returned with */
+};
+
+static struct vcpu_thread vm1_threads[VM1_VCPUS], vm2_threads[VM2_VCPUS];
+/* The CPU of the threads to clear, and the CPUs the main thread may use. */
+static int hold_cpu;
+static cpu_set_t main_cpus;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+/* The mode the kernel runs in, or -1 without the mode file. */
+static int kernel_mode(void)
+{
+	char buf[32] = "";
+	size_t i;
+	FILE *f;
+
+	f = fopen(MODE_FILE, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	for (i = 0; i < ARRAY_SIZE(mode_names); i++)
+		if (!strcmp(buf, mode_names[i]))
+			return i;
+	ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
+	return -1;
+}
+
+/* The invariant checker's count of violations; false without the checker. */
+static bool read_violations(uint64_t *n)
+{
+	bool found = false;
+	char line[64];
+	FILE *f;
+
+	f = fopen(STATS_FILE, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "violations %lu", n) == 1;
+	fclose(f);
+	return found;
+}
+
+static uint64_t cookie_of(pid_t tid)
+{
+	uint64_t cookie;
+	int r;
+
+	r = prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, tid,
+		  PR_SCHED_CORE_SCOPE_THREAD, (unsigned long)&cookie);
+	TEST_ASSERT(!r, "PR_SCHED_CORE_GET of %d: %s", tid, strerror(errno));
+	return cookie;
+}
+
+/* What the VMM does: push the caller's "no cookie" onto @tid. */
+static void clear_cookie(pid_t tid)
+{
+	int r;
+
+	r = prctl(PR_SCHED_CORE, PR_SCHED_CORE_SHARE_TO, tid,
+		  PR_SCHED_CORE_SCOPE_THREAD, 0);
+	TEST_ASSERT(!r, "PR_SCHED_CORE_SHARE_TO %d: %s", tid, strerror(errno));
+}
+
+static uint64_t progress_of(struct vcpu_thread *t)
+{
+	uint64_t *p = addr_gva2hva(t->vm, (vm_vaddr_t)&progress[t->vcpu->id]);
+
+	return READ_ONCE(*p);
+}
+
+static bool returned(struct vcpu_thread *t)
+{
+	return __atomic_load_n(&t->returned, __ATOMIC_ACQUIRE);
+}
+
+/* One KVM_RUN, which must last until the host sets stop. */
+static void *vcpu_thread_fn(void *arg)
+{
+	struct vcpu_thread *t = arg;
+	struct ucall uc;
+
+	__atomic_store_n(&t->tid, syscall(SYS_gettid), __ATOMIC_RELEASE);
+	vcpu_run(t->vcpu);
+	t->cmd = get_ucall(t->vcpu, &uc);
+	if (t->cmd == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	__atomic_store_n(&t->returned, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void start_vm(struct vcpu_thread *threads, int nr)
+{
+	struct kvm_vcpu *vcpus[MAX_VCPUS];
+	struct kvm_vm *vm;
+	int i;
+
+	vm = vm_create_with_vcpus(nr, guest_code, vcpus);
+	for (i = 0; i < nr; i++) {
+		threads[i].vm = vm;
+		threads[i].vcpu = vcpus[i];
+		vcpu_args_set(vcpus[i], 1, i);
+		pthread_create(&threads[i].thread, NULL, vcpu_thread_fn, &threads[i]);
+	}
+}
+
+/* Every vCPU counted in its guest, and no KVM_RUN returned. */
+static void wait_running(struct vcpu_thread *threads, int nr)
+{
+	uint64_t end = now_ms() + START_DEADLINE_MS;
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		while (!progress_of(&threads[i]) && !returned(&threads[i]) &&
+		       now_ms() < end)
+			usleep(POLL_US);
+		TEST_ASSERT(progress_of(&threads[i]) && !returned(&threads[i]),
+			    "vCPU %d did not run its guest within %d ms",
+			    threads[i].vcpu->id, START_DEADLINE_MS);
+		while (!__atomic_load_n(&threads[i].tid, __ATOMIC_ACQUIRE))
+			usleep(POLL_US);
+	}
+}
+
+/* Tell the guests to stop; true if each KVM_RUN ended with the guest done. */
+static bool stop_vm(struct vcpu_thread *threads, int nr)
+{
+	uint32_t *s = addr_gva2hva(threads[0].vm, (vm_vaddr_t)&stop);
+	bool done = true;
+	int i;
+
+	WRITE_ONCE(*s, 1);
+	for (i = 0; i < nr; i++) {
+		pthread_join(threads[i].thread, NULL);
+		done &= threads[i].cmd == UCALL_DONE;
+	}
+	kvm_vm_free(threads[0].vm);
+	return done;
+}
+
+/*
+ * Wait until every thread of @ts reports a cookie, or @ms pass.  Returns
+ * the milliseconds it took, -1 on the deadline; a KVM_RUN that returned
+ * meanwhile ends the wait too, and the caller's checks catch it.
+ */
+static long wait_cookies(struct vcpu_thread **ts, int nr, uint64_t *cookies, long ms)
+{
+	uint64_t start = now_ms();
+	bool all;
+	int i;
+
+	for (;;) {
+		all = true;
+		for (i = 0; i < nr; i++) {
+			cookies[i] = cookie_of(ts[i]->tid);
+			all &= cookies[i] != 0;
+			if (returned(ts[i]))
+				return -1;
+		}
+		if (all)
+			return now_ms() - start;
+		if (now_ms() - start >= (uint64_t)ms)
+			return -1;
+		usleep(POLL_US);
+	}
+}
+
+static void pin_thread(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(tid, sizeof(set), &set),
+		    "pinning %d to cpu%d: %s", tid, cpu, strerror(errno));
+}
+
+/*
+ * Run on hold_cpu with a real-time priority, or go back to what the main
+ * thread was: the CFS threads pinned there, the vCPU threads to clear, do
+ * not run meanwhile (preempted, still in KVM_RUN).
+ */
+static void hold(bool on)
+{
+	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
+
+	TEST_ASSERT(!sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp),
+		    "sched_setscheduler: %s", strerror(errno));
+	if (on)
+		pin_thread(0, hold_cpu);
+	else
+		TEST_ASSERT(!sched_setaffinity(0, sizeof(main_cpus), &main_cpus),
+			    "sched_setaffinity: %s", strerror(errno));
+}
+
+/*
+ * Clear the cookie of the threads of @ts (the caller has none) while they
+ * cannot run, see that they report none, then let them run and see what
+ * they report until @ms pass or all report one.  *@cleared: they reported
+ * none.  True if meanwhile no KVM_RUN returned and every guest counted on:
+ * the threads were in KVM_RUN all along, and back in their guests.
+ */
+static bool clear_and_watch(struct vcpu_thread **ts, int nr, uint64_t *cookies,
+			    long ms, long *took, bool *cleared)
+{
+	uint64_t before[2], end;
+	bool in_run = true;
+	int i;
+
+	for (i = 0; i < nr; i++)
+		before[i] = progress_of(ts[i]);
+	hold(true);
+	for (i = 0; i < nr; i++)
+		clear_cookie(ts[i]->tid);
+	*cleared = true;
+	for (i = 0; i < nr; i++)
+		*cleared &= !cookie_of(ts[i]->tid);
+	hold(false);
+	if (!*cleared)
+		ksft_print_msg("a cleared thread reported a cookie before it could run\n");
+	*took = wait_cookies(ts, nr, cookies, ms);
+
+	end = now_ms() + START_DEADLINE_MS;
+	for (i = 0; i < nr; i++) {
+		while (progress_of(ts[i]) == before[i] && !returned(ts[i]) &&
+		       now_ms() < end)
+			usleep(POLL_US);
+		if (returned(ts[i]) || progress_of(ts[i]) == before[i]) {
+			ksft_print_msg("vCPU %d of VM %d: KVM_RUN %s, %lu -> %lu in the guest\n",
+				       ts[i]->vcpu->id, ts[i]->vm == vm1_threads[0].vm ? 1 : 2,
+				       returned(ts[i]) ? "returned" : "did not return",
+				       before[i], progress_of(ts[i]));
+			in_run = false;
+		}
+	}
+	return in_run;
+}
+
+/*
+ * Under on, the VMM gives the thread a cookie of its own first, so that
+ * clearing it changes something that could come back.
+ */
+static void give_cookie(pid_t tid)
+{
+	TEST_ASSERT(!prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, tid,
+			   PR_SCHED_CORE_SCOPE_THREAD, 0),
+		    "PR_SCHED_CORE_CREATE for %d: %s", tid, strerror(errno));
+	TEST_ASSERT(cookie_of(tid), "no cookie after PR_SCHED_CORE_CREATE");
+}
+
+int main(int argc, char *argv[])
+{
+	struct vcpu_thread *ts[2];
+	uint64_t c1[VM1_VCPUS], c2, got[2];
+	bool vm_mode, in_run, done, cleared, have_checker;
+	uint64_t viol_before, viol_after;
+	int opt, want = -1, have, cpu;
+	long took;
+	size_t i;
+
+	while ((opt = getopt(argc, argv, "m:h")) != -1) {
+		switch (opt) {
+		case 'm':
+			for (i = 0; i < ARRAY_SIZE(mode_names); i++)
+				if (!strcmp(optarg, mode_names[i]))
+					want = i;
+			TEST_ASSERT(want >= 0, "-m %s: not on, vm or vm,strict", optarg);
+			break;
+		default:
+			printf("usage: %s [-m on|vm|vm,strict]\n", argv[0]);
+			exit(opt == 'h' ? 0 : KSFT_FAIL);
+		}
+	}
+
+	ksft_print_header();
+	have = kernel_mode();
+	if (want < 0)
+		want = have < 0 ? MODE_ON : have;
+	if (have < 0 && want != MODE_ON)
+		ksft_exit_fail_msg("-m %s, but the kernel has no %s\n",
+				   mode_names[want], MODE_FILE);
+	if (have >= 0 && have != want)
+		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
+				   mode_names[want], mode_names[have]);
+	vm_mode = want != MODE_ON;
+	ksft_print_msg("coresched=%s%s\n", mode_names[want],
+		       have < 0 ? " (no mode file: tested as on)" : "");
+
+	/* The VMM thread clears with what it has: it must have nothing. */
+	TEST_ASSERT(!cookie_of(0), "the VMM thread has a cookie already");
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(main_cpus), &main_cpus),
+		    "sched_getaffinity: %s", strerror(errno));
+	TEST_REQUIRE(CPU_COUNT(&main_cpus) >= 2);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &main_cpus))
+			hold_cpu = cpu;
+
+	have_checker = read_violations(&viol_before);
+	ksft_set_plan(6);
+
+	start_vm(vm1_threads, VM1_VCPUS);
+	start_vm(vm2_threads, VM2_VCPUS);
+	wait_running(vm1_threads, VM1_VCPUS);
+	wait_running(vm2_threads, VM2_VCPUS);
+	/* The threads to clear; VM 1's other vCPU runs anywhere. */
+	pin_thread(vm1_threads[0].tid, hold_cpu);
+	pin_thread(vm2_threads[0].tid, hold_cpu);
+
+	c1[0] = cookie_of(vm1_threads[0].tid);
+	c1[1] = cookie_of(vm1_threads[1].tid);
+	c2 = cookie_of(vm2_threads[0].tid);
+	ksft_print_msg("cookies in KVM_RUN: VM 1 %#lx %#lx, VM 2 %#lx\n", c1[0], c1[1], c2);
+	if (vm_mode)
+		ksft_test_result(c1[0] && c1[0] == c1[1] && c2 && c2 != c1[0],
+				 "one cookie per VM before the clear\n");
+	else
+		ksft_test_result(!c1[0] && !c1[1] && !c2,
+				 "no cookie from KVM under coresched=on\n");
+
+	/* One thread of VM 1, cleared in the middle of KVM_RUN. */
+	ts[0] = &vm1_threads[0];
+	if (!vm_mode)
+		give_cookie(ts[0]->tid);
+	in_run = clear_and_watch(ts, 1, got, CLEAR_DEADLINE_MS, &took, &cleared);
+	if (vm_mode) {
+		if (took >= 0)
+			ksft_print_msg("VM 1's cleared vCPU thread reports %#lx after %ld ms\n",
+				       got[0], took);
+		ksft_test_result(cleared && took >= 0 && in_run,
+				 "cleared, cookie back within %d ms, without leaving KVM_RUN\n",
+				 CLEAR_DEADLINE_MS);
+		c1[1] = cookie_of(vm1_threads[1].tid);
+		ksft_test_result(got[0] && got[0] == c1[1] && got[0] == c1[0],
+				 "the cookie back is the VM's: %#lx, the other vCPU thread %#lx\n",
+				 got[0], c1[1]);
+	} else {
+		ksft_test_result(cleared && took < 0 && !cookie_of(vm1_threads[0].tid) && in_run,
+				 "control: cleared cookie stays 0 for %d ms in KVM_RUN\n",
+				 CLEAR_DEADLINE_MS);
+		ksft_test_result_skip("coresched=on: no VM cookie to come back\n");
+	}
+
+	/* One thread of each VM, cleared at once. */
+	ts[0] = &vm1_threads[0];
+	ts[1] = &vm2_threads[0];
+	if (!vm_mode) {
+		give_cookie(ts[0]->tid);
+		give_cookie(ts[1]->tid);
+	}
+	in_run = clear_and_watch(ts, 2, got, CLEAR_DEADLINE_MS, &took, &cleared);
+	got[0] = cookie_of(ts[0]->tid);
+	got[1] = cookie_of(ts[1]->tid);
+	ksft_print_msg("both cleared: VM 1 %#lx, VM 2 %#lx%s\n", got[0], got[1],
+		       took >= 0 ? "" : " at the deadline");
+	if (vm_mode)
+		ksft_test_result(cleared && took >= 0 && in_run && got[0] == c1[0] &&
+				 got[1] == c2 && got[0] != got[1],
+				 "two VMs' cleared vCPU threads take back different cookies, their VMs'\n");
+	else
+		ksft_test_result(cleared && took < 0 && in_run && !got[0] && !got[1],
+				 "control: two VMs' cleared vCPU threads both stay at 0\n");
+
+	done = stop_vm(vm1_threads, VM1_VCPUS);
+	done &= stop_vm(vm2_threads, VM2_VCPUS);
+	ksft_test_result(done, "every KVM_RUN ended with its guest told to stop\n");
+	if (have_checker && read_violations(&viol_after))
+		ksft_test_result(viol_after == viol_before,
+				 "the invariant checker counted no violation (%lu)\n",
+				 viol_after - viol_before);
+	else
+		ksft_test_result_skip("no invariant checker in this kernel\n");
+	ksft_finished();
+}

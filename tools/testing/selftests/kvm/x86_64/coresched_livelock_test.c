@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A VMM with one core scheduling cookie for its whole process, as
+ * libvirt's sched_core= and util-linux's coresched set it up, must not
+ * livelock under coresched=vm when one of its host threads busy-waits for
+ * something a vCPU's guest has to produce.
+ *
+ * The process creates its cookie before it has any other thread, so that
+ * every thread shares it.  Thread B, pinned to one SMT sibling, spins in
+ * userspace until a flag in guest memory is set; vCPU A, pinned to the
+ * other sibling, is started once B spins, enables KVM steal time and sets
+ * the flag.  Under coresched=vm a vCPU may not enter guest mode while its
+ * sibling runs host code, and B runs host code for as long as it spins:
+ * if the scheduler let A and B share the core because their cookies are
+ * equal, A would wait for B and B for A.  The flag must come within
+ * FLAG_DEADLINE_MS in every mode.
+ *
+ * A's wait for its core must also be visible: in KVM's per-vCPU binary
+ * stats (coresched_wait_ns, nonzero under coresched=vm and vm,strict, zero
+ * under coresched=on), and to the guest as steal time, which must cover
+ * the thread's run delay and that wait.
+ *
+ * A kernel without coresched= (no mode file) is tested as "on", without
+ * the stat.
+ * Where the kernel checks the isolation invariant (the "violations" line
+ * of the coresched stats), the checker must count no violation meanwhile.
+ *
+ * usage: coresched_livelock_test [-m on|vm|vm,strict]
+ *   -m  the mode the kernel must run in; a kernel that runs another one
+ *       fails the test.  Without -m the kernel's mode decides.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <asm/kvm_para.h>
+
+#include "kselftest.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall_common.h"
+
+#define MODE_FILE		"/sys/kernel/debug/sched/coresched/mode"
+#define STATS_FILE		"/sys/kernel/debug/sched/coresched/stats"
+#define WAIT_STAT		"coresched_wait_ns"
+
+/*
+ * Without isolation the flag comes within milliseconds; under coresched=vm
+ * the core scheduler has to take the core from B for A, which a tick or
+ * two does.  Seconds, so that an emulated machine under load passes too.
+ */
+#define FLAG_DEADLINE_MS	10000
+
+enum {
+	STAGE_FLAG = 1,
+	STAGE_STEAL,
+};
+
+/* Guest memory. */
+static uint32_t flag;
+
+static void guest_code(struct kvm_steal_time *st, uint64_t st_gpa)
+{
+	uint32_t version;
+	uint64_t steal;
+
+	wrmsr(MSR_KVM_STEAL_TIME, st_gpa | KVM_MSR_ENABLED);
+	WRITE_ONCE(flag, 1);
+	GUEST_SYNC1(STAGE_FLAG);
+
+	/* KVM writes the structure only while this vCPU is out of the guest. */
+	version = READ_ONCE(st->version);
+	steal = READ_ONCE(st->steal);
+	GUEST_ASSERT(version && !(version & 1));
+	GUEST_SYNC2(STAGE_STEAL, steal);
+	GUEST_DONE();
+}
+
+enum mode { MODE_ON, MODE_VM, MODE_VM_STRICT };
+
+static const char * const mode_names[] = {
+	[MODE_ON]	 = "on",
+	[MODE_VM]	 = "vm",
+	[MODE_VM_STRICT] = "vm,strict",
+};
+
+static struct kvm_vcpu *vcpu;
+static int cpu_a, cpu_b;
+static sem_t a_started, b_spinning, b_done;
+
+/* What the threads measured, in ns. */
+static uint64_t a_start, b_seen;
+static bool seen;
+/* The cookie each thread reports: A's once it ran its vCPU. */
+static uint64_t a_cookie, b_cookie;
+static bool has_wait_stat;
+static uint64_t wait_ns, run_delay, steal;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The mode the kernel runs in, or -1 without the mode file. */
+static int kernel_mode(void)
+{
+	char buf[32] = "";
+	size_t i;
+	FILE *f;
+
+	f = fopen(MODE_FILE, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	for (i = 0; i < ARRAY_SIZE(mode_names); i++)
+		if (!strcmp(buf, mode_names[i]))
+			return i;
+	ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
+	return -1;
+}
+
+/* The invariant checker's count of violations; false without the checker. */
+static bool read_violations(uint64_t *n)
+{
+	bool found = false;
+	char line[64];
+	FILE *f;
+
+	f = fopen(STATS_FILE, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "violations %lu", n) == 1;
+	fclose(f);
+	return found;
+}
+
+static uint64_t cookie_of(pid_t tid)
+{
+	uint64_t cookie;
+	int r;
+
+	r = prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, tid,
+		  PR_SCHED_CORE_SCOPE_THREAD, (unsigned long)&cookie);
+	TEST_ASSERT(!r, "PR_SCHED_CORE_GET of %d: %s", tid, strerror(errno));
+	return cookie;
+}
+
+/*
+ * A vCPU's binary stat, in nanoseconds: false if KVM has no stat of that
+ * name.
+ */
+static bool vcpu_time_stat(struct kvm_vcpu *vcpu, const char *name, uint64_t *ns)
+{
+	struct kvm_stats_desc *descs, *desc;
+	struct kvm_stats_header header;
+	bool found = false;
+	int fd, i;
+
+	fd = vcpu_get_stats_fd(vcpu);
+	read_stats_header(fd, &header);
+	descs = read_stats_descriptors(fd, &header);
+	for (i = 0; i < header.num_desc && !found; i++) {
+		desc = get_stats_descriptor(descs, i, &header);
+		if (strcmp(desc->name, name))
+			continue;
+		TEST_ASSERT((desc->flags & KVM_STATS_UNIT_MASK) == KVM_STATS_UNIT_SECONDS &&
+			    (desc->flags & KVM_STATS_BASE_MASK) == KVM_STATS_BASE_POW10 &&
+			    desc->exponent == -9,
+			    "%s is not in nanoseconds (flags %#x, exponent %d)",
+			    name, desc->flags, desc->exponent);
+		read_stat_data(fd, &header, desc, ns, 1);
+		found = true;
+	}
+	free(descs);
+	close(fd);
+	return found;
+}
+
+/* The first two online CPUs of one core, A's and B's. */
+static void pick_siblings(void)
+{
+	char path[96], list[64];
+	int cpu, a, b, n;
+	FILE *f;
+
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		n = fscanf(f, "%63s", list);
+		fclose(f);
+		if (n != 1)
+			continue;
+		/* "0-1" or "0,2": two threads at least. */
+		if (sscanf(list, "%d-%d", &a, &b) == 2 || sscanf(list, "%d,%d", &a, &b) == 2) {
+			cpu_a = a;
+			cpu_b = b;
+			return;
+		}
+	}
+	ksft_exit_skip("no core with two online SMT siblings\n");
+}
+
+static void run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
+{
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, uc)) {
+	case UCALL_SYNC:
+		TEST_ASSERT(uc->args[0] == stage, "guest at stage %lu, not %lu",
+			    uc->args[0], stage);
+		break;
+	case UCALL_DONE:
+		TEST_ASSERT(!stage, "guest done before stage %lu", stage);
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(*uc);
+		break;
+	default:
+		TEST_FAIL("unexpected exit %s", exit_reason_str(vcpu->run->exit_reason));
+	}
+}
+
+/* B: spins in userspace, on its sibling, until the guest sets the flag. */
+static void *poller(void *arg)
+{
+	uint32_t *f = addr_gva2hva(vcpu->vm, (vm_vaddr_t)&flag);
+	uint64_t start, n;
+
+	kvm_pin_this_task_to_pcpu(cpu_b);
+	b_cookie = cookie_of(0);
+	start = now_ns();
+	sem_post(&b_spinning);
+	for (n = 0; ; n++) {
+		if (READ_ONCE(*f)) {
+			seen = true;
+			break;
+		}
+		if (!(n % 4096) && now_ns() - start > FLAG_DEADLINE_MS * 1000000ull)
+			break;
+		cpu_relax();
+	}
+	b_seen = now_ns();
+	sem_post(&b_done);
+	return NULL;
+}
+
+/* A: the vCPU, on the other sibling. */
+static void *vcpu_thread(void *arg)
+{
+	struct ucall uc;
+
+	kvm_pin_this_task_to_pcpu(cpu_a);
+	a_start = now_ns();
+	sem_post(&a_started);
+	run_to(vcpu, STAGE_FLAG, &uc);
+	a_cookie = cookie_of(0);
+
+	/*
+	 * The guest's steal time is brought up to date at the next entry,
+	 * from this thread's run delay and the wait counted so far; the
+	 * vCPU waits no more out of KVM_RUN, and B is gone.
+	 */
+	while (sem_wait(&b_done))
+		;
+	has_wait_stat = vcpu_time_stat(vcpu, WAIT_STAT, &wait_ns);
+	run_delay = get_run_delay();
+	run_to(vcpu, STAGE_STEAL, &uc);
+	steal = uc.args[1];
+	run_to(vcpu, 0, &uc);
+	return NULL;
+}
+
+int main(int argc, char *argv[])
+{
+	uint64_t cookie;
+	int opt, want = -1, have;
+	pthread_t a, b;
+	vm_vaddr_t st_gva;
+	struct kvm_vm *vm;
+	uint64_t viol_before, viol_after;
+	bool vm_mode, have_checker;
+	size_t i;
+
+	while ((opt = getopt(argc, argv, "m:h")) != -1) {
+		switch (opt) {
+		case 'm':
+			for (i = 0; i < ARRAY_SIZE(mode_names); i++)
+				if (!strcmp(optarg, mode_names[i]))
+					want = i;
+			TEST_ASSERT(want >= 0, "-m %s: not on, vm or vm,strict", optarg);
+			break;
+		default:
+			printf("usage: %s [-m on|vm|vm,strict]\n", argv[0]);
+			exit(opt == 'h' ? 0 : KSFT_FAIL);
+		}
+	}
+
+	ksft_print_header();
+
+	/* Before any other thread exists, so that all of them inherit it. */
+	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
+		  PR_SCHED_CORE_SCOPE_THREAD_GROUP, 0))
+		ksft_exit_skip("no core scheduling cookie for the process: %s\n",
+			       strerror(errno));
+	cookie = cookie_of(0);
+
+	have = kernel_mode();
+	if (want < 0)
+		want = have < 0 ? MODE_ON : have;
+	if (have < 0 && want != MODE_ON)
+		ksft_exit_fail_msg("-m %s, but the kernel has no %s\n",
+				   mode_names[want], MODE_FILE);
+	if (have >= 0 && have != want)
+		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
+				   mode_names[want], mode_names[have]);
+	vm_mode = want != MODE_ON;
+
+	pick_siblings();
+	ksft_print_msg("coresched=%s%s; vCPU A on cpu%d, polling thread B on cpu%d\n",
+		       mode_names[want], have < 0 ? " (no mode file: tested as on)" : "",
+		       cpu_a, cpu_b);
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_STEAL_TIME));
+	st_gva = vm_vaddr_alloc_page(vm);
+	vcpu_args_set(vcpu, 2, st_gva, addr_gva2gpa(vm, st_gva));
+
+	have_checker = read_violations(&viol_before);
+	ksft_set_plan(6);
+	ksft_test_result(cookie, "one cookie for the process, before any thread\n");
+
+	sem_init(&a_started, 0, 0);
+	sem_init(&b_spinning, 0, 0);
+	sem_init(&b_done, 0, 0);
+	pthread_create(&b, NULL, poller, NULL);
+	while (sem_wait(&b_spinning))
+		;
+	pthread_create(&a, NULL, vcpu_thread, NULL);
+	while (sem_wait(&a_started))
+		;
+	pthread_join(b, NULL);
+	pthread_join(a, NULL);
+
+	ksft_print_msg("flag seen by B %.3f ms after A's KVM_RUN%s\n",
+		       (int64_t)(b_seen - a_start) / 1e6,
+		       seen ? "" : ": never, B gave up");
+	ksft_test_result(seen, "the polling thread saw the flag within %d ms\n",
+			 FLAG_DEADLINE_MS);
+	ksft_test_result(a_cookie == cookie && b_cookie == cookie,
+			 "vCPU and polling threads report the process cookie (%#lx, %#lx, %#lx)\n",
+			 a_cookie, b_cookie, cookie);
+
+	if (has_wait_stat)
+		ksft_print_msg("A: %s %lu, run delay %lu ns, guest steal time %lu ns\n",
+			       WAIT_STAT, wait_ns, run_delay, steal);
+	else
+		ksft_print_msg("A: no %s stat, run delay %lu ns, guest steal time %lu ns\n",
+			       WAIT_STAT, run_delay, steal);
+	if (!has_wait_stat)
+		ksft_test_result_skip("KVM has no %s stat\n", WAIT_STAT);
+	else if (vm_mode)
+		ksft_test_result(wait_ns > 0, "A's wait for its core is counted: %s %lu\n",
+				 WAIT_STAT, wait_ns);
+	else
+		ksft_test_result(!wait_ns, "no wait counted without VM isolation: %s %lu\n",
+				 WAIT_STAT, wait_ns);
+	ksft_test_result((!vm_mode || steal) && steal >= run_delay + wait_ns,
+			 "A's steal time %lu covers its run delay and its wait, %lu + %lu\n",
+			 steal, run_delay, wait_ns);
+
+	kvm_vm_free(vm);
+	if (have_checker && read_violations(&viol_after))
+		ksft_test_result(viol_after == viol_before,
+				 "the invariant checker counted no violation (%lu)\n",
+				 viol_after - viol_before);
+	else
+		ksft_test_result_skip("no invariant checker in this kernel\n");
+	ksft_finished();
+}
