@@ -11,6 +11,7 @@
  * Included from build_utility.c right after core_sched.c, whose cookie
  * helpers it uses.
  */
+#include <linux/rcuwait.h>
 #include <linux/sched/coresched.h>
 
 #include <trace/events/ipi.h>
@@ -930,6 +931,8 @@ static u64 scs_run_delay(void)
  * sched_core_guest_sleep - give the CPU up until no sibling runs host code
  * @stop: says whether the caller must run host work first
  * @arg: its argument
+ * @w: where the hypervisor wakes the task for work of its own (an interrupt
+ *     for its vCPU), or NULL
  * @wait_ns: the time slept is added here (not the time runnable after
  *	     the wakeup, which the scheduler accounts for, as run delay)
  *
@@ -939,7 +942,8 @@ static u64 scs_run_delay(void)
  * than spin.  A tick at most: the core scheduler may have moved the task,
  * or an NMI handler, which cannot wake us, may have been the host code.
  */
-void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
+void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg,
+			    struct rcuwait *w, u64 *wait_ns)
 {
 	struct sched_core_vm_core *core;
 	struct sched_core_vm_cpu *vc;
@@ -957,7 +961,13 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 		me = BIT(vc->slot);
 	}
 	prepare_to_wait(&core->sleepers, &wait, TASK_INTERRUPTIBLE);
-	/* Fully ordered: pairs with scs_leave_host(). */
+	if (w)
+		prepare_to_rcuwait(w);
+	/*
+	 * Fully ordered: pairs with scs_leave_host(), and orders the waiter
+	 * published in @w before @stop() looks for work (pairs with the
+	 * barrier of rcuwait_wake_up()).
+	 */
 	old = atomic_fetch_or(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
 	/*
 	 * One sleep bit per slot: the first of two sleepers of one slot to
@@ -971,6 +981,8 @@ void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 	host = scs_hosts(old) & ~me;
 	if (!stop(arg))
 		grow = !host || schedule_timeout(1);
+	if (w)
+		finish_rcuwait(w);
 	finish_wait(&core->sleepers, &wait);
 	atomic_andnot(scs_bits(me, SCS_SLEEP_BYTE), &core->state);
 	if (grow)

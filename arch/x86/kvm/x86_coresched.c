@@ -127,14 +127,17 @@ bool __kvm_coresched_wait(struct kvm_vcpu *vcpu)
 
 /*
  * Preemptible, between two attempts to enter: sleep until the siblings
- * that kept the core at the last attempt leave host code.  The time is
- * the guest's stolen time too (record_steal_time()).
+ * that kept the core at the last attempt leave host code, or until the
+ * vCPU has an event: the thread waits where kvm_vcpu_kick() wakes a
+ * blocked vCPU's.  The time is the guest's stolen time too
+ * (record_steal_time()).
  */
 void __kvm_coresched_sleep(struct kvm_vcpu *vcpu)
 {
 	vcpu->arch.coresched_busy = false;
 	kvm_vcpu_srcu_read_unlock(vcpu);
 	sched_core_guest_sleep(kvm_coresched_host_work, vcpu,
+			       kvm_arch_vcpu_get_wait(vcpu),
 			       &vcpu->stat.coresched_wait_ns);
 	kvm_vcpu_srcu_read_lock(vcpu);
 }

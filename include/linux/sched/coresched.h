@@ -77,7 +77,9 @@ static __always_inline bool sched_core_vm_strict_active(void)
 int sched_core_guest_wait(bool (*stop)(void *arg), void *arg, u64 *wait_ns);
 bool sched_core_guest_enter(void);
 void sched_core_guest_cancel(void);
-void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg, u64 *wait_ns);
+struct rcuwait;
+void sched_core_guest_sleep(bool (*stop)(void *arg), void *arg,
+			    struct rcuwait *w, u64 *wait_ns);
 void sched_core_guest_exit(void);
 bool sched_core_guest_fastpath(void);
 
