@@ -11,10 +11,10 @@
  * here: the VM's core scheduling cookie, which exits stay in guest mode,
  * and when a vCPU must stop waiting for the core and do host work instead.
  */
+#include <linux/cpu_smt.h>
 #include <linux/entry-kvm.h>
 #include <linux/kvm_host.h>
 #include <linux/sched/coresched.h>
-#include <linux/sched/smt.h>
 
 #include <trace/events/ipi.h>
 
@@ -29,8 +29,14 @@
  */
 int __kvm_coresched_init_vm(struct kvm *kvm)
 {
-	/* Without SMT there is nothing to keep apart, as for prctl(). */
-	if (!sched_smt_active())
+	/*
+	 * Where SMT can never be on there is nothing to keep apart.  Not
+	 * where it is only off for now: a VM created while siblings are
+	 * offline runs on when they come back, and without a cookie its
+	 * vCPUs would share a core with another VM's, and with any host
+	 * task, for which they could only wait.
+	 */
+	if (!cpu_smt_possible())
 		return 0;
 
 	kvm->arch.sched_core_cookie = sched_core_vm_cookie_create();
