@@ -11,7 +11,7 @@
  * here: the VM's core scheduling cookie, which exits stay in guest mode,
  * and when a vCPU must stop waiting for the core and do host work instead.
  */
-#include <linux/cpu_smt.h>
+#include <linux/cpu.h>
 #include <linux/entry-kvm.h>
 #include <linux/kvm_host.h>
 #include <linux/sched/coresched.h>
