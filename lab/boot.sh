@@ -15,7 +15,8 @@
 #                    (default build/runs/NAME)
 #   --extra DIR      also unpack DIR's files over the initramfs (a second
 #                    cpio archive: the kernel unpacks them in order), for
-#                    trying a test without rebuilding the image
+#                    trying a test without rebuilding the image; may be
+#                    given more than once
 #   --cpu MODEL      QEMU CPU model (default EPYC,+svm,+npt)
 #
 # The run passes when the guest script finished ("# lab: done rc=0")
@@ -28,7 +29,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out='' extra=''
+kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out='' extras=()
 cpu=EPYC,+svm,+npt
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	--extra) extra=$2; shift 2 ;;
+	--extra) extras+=("$2"); shift 2 ;;
 	--cpu) cpu=$2; shift 2 ;;
 	-*) die "boot.sh: unknown option $1" ;;
 	*) break ;;
@@ -57,14 +58,16 @@ fi
 # Any console line that matches the lab's splat regex fails the run.
 splat_re=$(sed '/^#/d; /^$/d' "$LAB/splat.re" | tr '\n' '|' | sed 's/|$//')
 [ -n "$splat_re" ] || die "no splat regex in $LAB/splat.re"
-if [ -n "$extra" ]; then
-	[ -d "$extra" ] || die "--extra $extra: not a directory"
+if [ ${#extras[@]} -gt 0 ]; then
 	tmpimg=$(mktemp)
 	# shellcheck disable=SC2064
 	trap "rm -f '$tmpimg'" EXIT
 	cp "$initrd" "$tmpimg"
-	(cd "$extra" && find . -print0 | cpio --null -o -H newc --quiet) |
-		gzip -1 >> "$tmpimg"
+	for extra in "${extras[@]}"; do
+		[ -d "$extra" ] || die "--extra $extra: not a directory"
+		(cd "$extra" && find . -print0 | cpio --null -o -H newc --quiet) |
+			gzip -1 >> "$tmpimg"
+	done
 	initrd=$tmpimg
 fi
 
