@@ -24,7 +24,8 @@
 # usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB]
 #   -c       start QEMU the way libvirt's sched_core= and util-linux's
 #            coresched start a VMM: a core scheduling cookie for the whole
-#            process, created before QEMU starts any thread (vmm-cookie)
+#            process, created before QEMU starts any thread (vmm-cookie);
+#            lab/realvm-cookie in lab/guest/tests.list
 #   -t SECS  give the guest this long to power off (default 600)
 #   -m MS    each timed phase of the guest's work (default 2000)
 #   -d MB    disk data written and read back (default 8)
@@ -205,14 +206,22 @@ while kill -0 "$qpid" 2>/dev/null; do
 		kill -9 "$qpid" 2>/dev/null
 		break
 	fi
-	[ $cookie_mode = 1 ] || [ -s "$w/stamps" ] && sample_cookies
+	[ "$mode" != off ] && { [ $cookie_mode = 1 ] || [ -s "$w/stamps" ]; } &&
+		sample_cookies
 	sleep 1
 done
 wait "$qpid"
 qrc=$?
 end=$(uptime_s)
+# The console's reader ends at QEMU's exit, unless QEMU never opened the
+# console: then it still waits to open it.
+i=0
+while [ $i -lt 50 ] && kill -0 "$reader" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill "$reader" "$drain" 2>/dev/null
 wait "$reader"
-kill "$drain" 2>/dev/null
 cat "$csdir/stats" > "$w/stats.after" 2>/dev/null
 touch "$w/console" "$w/stamps"
 
