@@ -187,9 +187,14 @@ while [ $i -lt 300 ] && kill -0 "$qpid" 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
+# allowed TID: the CPUs task TID may run on.
+allowed() {
+	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$qpid/task/$1/status" 2>/dev/null
+}
 started=0
 if [ -n "$cpu0" ] && [ -n "$cpu1" ] && taskset -p -c 0 "$cpu0" > /dev/null &&
-   taskset -p -c 1 "$cpu1" > /dev/null; then
+   taskset -p -c 1 "$cpu1" > /dev/null && [ "$(allowed "$cpu0")" = 0 ] &&
+   [ "$(allowed "$cpu1")" = 1 ]; then
 	echo "# QEMU pid $qpid: vCPU threads $cpu0 on CPU 0, $cpu1 on CPU 1"
 	[ $cookie_mode = 1 ] && sample_cookies
 	echo cont > "$w/mon.in" && started=1
