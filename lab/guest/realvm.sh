@@ -240,12 +240,6 @@ if [ -n "$init_at" ]; then
 	echo "# guest boot time: $(secs "$start" "$init_at") s (QEMU start to the guest's init)"
 fi
 
-console_tail() {
-	echo "# the guest's console ($1 lines of $(wc -l < "$w/console")):"
-	tail -n "$1" "$w/console" | sed 's/^/#   /'
-	sed 's/^/# qemu: /' "$w/qemu.log"
-}
-
 # 1. The guest completed: its init ran every phase and powered off.
 done_line=$(grep -a '^realvm: done rc=' "$w/console" | tail -n 1)
 if [ "$started" = 1 ] && [ "$qrc" = 0 ] && [ "$done_line" = "realvm: done rc=0" ]; then
@@ -255,7 +249,6 @@ else
 	if [ -z "$done_line" ] && [ "$qrc" != 0 ]; then
 		echo "# no completion marker; QEMU ended with $qrc (killed after ${tmo}s if 143 or 137)"
 	fi
-	console_tail 40
 	not_ok "$tag: the guest completed (${done_line:-no completion marker})"
 fi
 
@@ -294,9 +287,6 @@ if [ -z "$splats" ]; then
 	ok "$tag: no splat on the guest's console"
 else
 	echo "$splats" | sed 's/^/# /'
-	first=$(echo "$splats" | head -n 1 | cut -d: -f1)
-	echo "# the guest's console from line $((first > 5 ? first - 5 : 1)):"
-	tail -n "+$((first > 5 ? first - 5 : 1))" "$w/console" | head -n 40 | sed 's/^/#   /'
 	not_ok "$tag: no splat on the guest's console"
 fi
 
@@ -393,5 +383,11 @@ else
 	fi
 fi
 
+# Whatever failed, the guest's whole console and QEMU's messages tell why.
+if [ "$failed" != 0 ]; then
+	echo "# the guest's console ($(wc -l < "$w/console") lines):"
+	head -n 1000 "$w/console" | sed 's/^/#   /'
+	sed 's/^/# qemu: /' "$w/qemu.log"
+fi
 echo "# $tag: $((n - failed)) of $n did not fail"
 [ "$failed" = 0 ]
