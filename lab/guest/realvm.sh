@@ -85,8 +85,8 @@ counter() {
 	sed -n "s/^realvm: cpu$1 $2=\([0-9]*\)\$/\1/p" "$w/console" | tail -n 1
 }
 
-# The cookie of each thread QEMU has now, "TID COOKIE NAME" lines added to
-# $w/threads (one line per thread and value seen).
+# The cookie of each thread QEMU has now: "TID COOKIE NAME" lines appended
+# to $w/threads, whose readers take each distinct line once.
 sample_cookies() {
 	tids=$(ls "/proc/$qpid/task" 2>/dev/null) || return
 	# shellcheck disable=SC2086 # a list of task ids
