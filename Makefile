@@ -39,7 +39,7 @@ vanilla: tree
 debug: tree
 	@$(LAB)/build.sh debug
 
-initramfs: tree
+initramfs: kernel
 	@$(LAB)/initramfs.sh
 
 run: all

@@ -15,7 +15,8 @@
 #                    (default build/runs/NAME)
 #   --extra DIR      also unpack DIR's files over the initramfs (a second
 #                    cpio archive: the kernel unpacks them in order), for
-#                    trying a test without rebuilding the image
+#                    trying a test without rebuilding the image; may be
+#                    given more than once
 #   --cpu MODEL      QEMU CPU model (default EPYC,+svm,+npt)
 #
 # The run passes when the guest script finished ("# lab: done rc=0")
@@ -28,7 +29,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out='' extra=''
+kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out='' extras=()
 cpu=EPYC,+svm,+npt
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	--extra) extra=$2; shift 2 ;;
+	--extra) extras+=("$2"); shift 2 ;;
 	--cpu) cpu=$2; shift 2 ;;
 	-*) die "boot.sh: unknown option $1" ;;
 	*) break ;;
@@ -54,14 +55,19 @@ if [ "$name" != shell ]; then
 fi
 [ -f "$kernel" ] || die "no kernel $kernel: run make first"
 [ -f "$initrd" ] || die "no initramfs $initrd: run make first"
-if [ -n "$extra" ]; then
-	[ -d "$extra" ] || die "--extra $extra: not a directory"
+# Any console line that matches the lab's splat regex fails the run.
+splat_re=$(sed '/^#/d; /^$/d' "$LAB/splat.re" | tr '\n' '|' | sed 's/|$//')
+[ -n "$splat_re" ] || die "no splat regex in $LAB/splat.re"
+if [ ${#extras[@]} -gt 0 ]; then
 	tmpimg=$(mktemp)
 	# shellcheck disable=SC2064
 	trap "rm -f '$tmpimg'" EXIT
 	cp "$initrd" "$tmpimg"
-	(cd "$extra" && find . -print0 | cpio --null -o -H newc --quiet) |
-		gzip -1 >> "$tmpimg"
+	for extra in "${extras[@]}"; do
+		[ -d "$extra" ] || die "--extra $extra: not a directory"
+		(cd "$extra" && find . -print0 | cpio --null -o -H newc --quiet) |
+			gzip -1 >> "$tmpimg"
+	done
 	initrd=$tmpimg
 fi
 
@@ -93,19 +99,6 @@ took=$((SECONDS - start))
 touch "$console" "$results"
 
 # Judge: first the console, whatever the script said.
-# A splat is any line a kernel checker prints when something went wrong.
-# (Lockdep's reports start with WARNING: or BUG:; "lockdep is turned off"
-# follows one, and "RCU lockdep checking is enabled" is only a banner.)
-# WARNING: and BUG: count where a message starts, after the timestamp:
-# "Speculative Return Stack Overflow: WARNING: See ..." is advice, not a
-# splat.
-splat_re='(^|\] )(WARNING|BUG):|Oops|general protection fault|Kernel panic|'
-splat_re+='KASAN|UBSAN|possible (circular|recursive) locking|'
-splat_re+='inconsistent lock state|lockdep is turned off|DEBUG_LOCKS_WARN_ON|'
-splat_re+='soft lockup|hard LOCKUP|'
-splat_re+='blocked for more than|rcu.*(stall|detected stalls)|INFO: task|'
-splat_re+='list_(add|del) corruption|Call Trace:|refcount_t:|kernel BUG'
-
 verdict=ok
 why=''
 splats=$(grep -n -a -E "$splat_re" "$console" | head -n 20 || true)

@@ -7,7 +7,8 @@
 #   sparse/W=1  the objects of every C file the series adds or touches,
 #               built with C=2 W=1 in the patched and in the vanilla tree:
 #               no sparse or compiler warning the vanilla build lacks
-#   scripts     shellcheck on the lab's scripts
+#   scripts     shellcheck on the lab's scripts, checkpatch --strict on
+#               the lab's own C programs (lab/src)
 #   rst         the series' documentation parses with docutils, no warning
 #               (lab/rst-check.py, which also runs on its own)
 # Needs the trees (tree.sh) and the series (series.sh).
@@ -129,13 +130,28 @@ check_warnings() {
 check_shell() {
 	local out
 	out=$(cd "$TOP" && shellcheck -x -s bash lab/*.sh lab/tests/*.sh .ci/run 2>&1;
-	      cd "$TOP" && shellcheck -s sh lab/guest/init lab/guest/*.sh 2>&1)
+	      cd "$TOP" && shellcheck -s sh lab/guest/init lab/guest/l2/init lab/guest/*.sh 2>&1)
 	if [ -n "$out" ]; then
 		echo "$out" | head -n 40 >&2
 		rec fail "check: shellcheck lab scripts" "$(echo "$out" | grep -m1 SC)"
 		return 1
 	fi
 	rec pass "check: shellcheck lab scripts"
+}
+
+check_lab_c() {
+	local f out
+	for f in "$LAB"/src/*.c; do
+		out=$(PATH=/usr/bin:$PATH "$LINUX/scripts/checkpatch.pl" --strict \
+			--no-tree --terse --no-summary -f "$f" 2>&1)
+		if [ -n "$out" ]; then
+			echo "$out" | head -n 20 >&2
+			rec fail "check: checkpatch --strict lab/src/$(basename "$f")" \
+				"$(echo "$out" | head -n 1)"
+			return 1
+		fi
+		rec pass "check: checkpatch --strict lab/src/$(basename "$f")"
+	done
 }
 
 # --- documentation -------------------------------------------------------
@@ -159,5 +175,6 @@ status=0
 check_patch || status=1
 check_warnings || status=1
 check_shell || status=1
+check_lab_c || status=1
 check_rst || status=1
 exit $status

@@ -10,6 +10,14 @@
 #                          selftest library of the series' tree
 #   /usr/bin/...           cyclictest, hackbench, perf, stress-ng from
 #                          Debian, with the shared libraries they load
+#   /lab/splat.re          the splat regex (lab/splat.re)
+#
+# and the directories that boot.sh --extra lays over it for the runs that
+# use them (lab/runs.list):
+#   build/kvm-selftests/   the base tree's KVM selftests
+#   build/realvm/          a real VMM and its guest: Debian's QEMU with its
+#                          libraries and firmware, the lab's kernel and an
+#                          initramfs for the guest (lab/guest/realvm.sh)
 #
 # The kselftests are built against the series' UAPI headers; one image
 # serves the patched, debug and vanilla kernels alike.
@@ -21,12 +29,81 @@ set -euo pipefail
 # their TEST_GEN_PROGS; the guest scripts choose which to run.
 SUITES=${SUITES:-"coresched sched"}
 TOOLS=(/usr/bin/cyclictest /usr/bin/hackbench /usr/bin/perf /usr/bin/stress-ng)
+QEMU=/usr/bin/qemu-system-x86_64
+# The firmware QEMU loads for lab/guest/realvm.sh's machine (pc, -kernel,
+# -nodefaults -vga none, -accel kvm), as strace showed it open them.
+QEMU_FIRMWARE=(/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin
+	       /usr/share/qemu/kvmvapic.bin)
+
+# copy_with_libs ROOT FILE...: FILEs into ROOT/usr/bin, with the shared
+# libraries they load at the paths the loader expects.
+copy_with_libs() {
+	local root=$1 f lib
+	shift
+	mkdir -p "$root/usr/bin"
+	for f in "$@"; do
+		cp "$f" "$root/usr/bin/"
+		ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+	done | sort -u | while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	# The loader path is a link on the host; the image needs the file.
+	[ -e "$root/lib64/ld-linux-x86-64.so.2" ] ||
+		die "the dynamic loader was not copied"
+}
+
+# cpio_gz DIR FILE: DIR's files as a gzipped newc archive.
+cpio_gz() {
+	(cd "$1" && find . -print0 | cpio --null -o -H newc --quiet) |
+		gzip -1 > "$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+# The real VMM's directory, build/realvm, with a stamp of its own: it holds
+# the lab's kernel (the guest's), which changes when the image does not.
+build_realvm() {
+	local dir=$BUILD/realvm kernel=$BUILD/bzImage stamp l2 f
+	[ -f "$kernel" ] || die "no kernel $kernel for the real VMM's guest: build it first"
+	stamp=$(hash_inputs "$kernel" "$QEMU" "${QEMU_FIRMWARE[@]}" /bin/busybox \
+		"$LAB/src" "$LAB/guest/l2" "$LAB/initramfs.sh")
+	if [ -f "$dir.stamp" ] && [ "$(cat "$dir.stamp")" = "$stamp" ]; then
+		say "the real VMM's directory is up to date ($dir)"
+		return
+	fi
+	say "building the real VMM's directory: QEMU, firmware, the guest's kernel and initramfs"
+	rm -rf "$dir" "$dir.stamp"
+	mkdir -p "$dir/realvm" "$dir/usr/bin"
+	copy_with_libs "$dir" "$QEMU"
+	for f in "${QEMU_FIRMWARE[@]}"; do
+		mkdir -p "$dir$(dirname "$f")"
+		cp -L "$f" "$dir$f"
+	done
+	gcc -O2 -Wall -Wextra -Werror -static -o "$dir/usr/bin/vmm-cookie" \
+		"$LAB/src/vmm-cookie.c" || die "building vmm-cookie failed"
+	cp "$kernel" "$dir/realvm/bzImage"
+
+	# The guest's initramfs: busybox, its /init and the work it does.
+	l2=$dir-l2
+	rm -rf "$l2"
+	mkdir -p "$l2"/{bin,dev,proc,sys,tmp}
+	mknod -m 600 "$l2/dev/console" c 5 1
+	cp /bin/busybox "$l2/bin/busybox"
+	install -m 755 "$LAB/guest/l2/init" "$l2/init"
+	gcc -O2 -Wall -Wextra -Werror -static -o "$l2/bin/realvm-work" \
+		"$LAB/src/realvm-work.c" || die "building realvm-work failed"
+	cpio_gz "$l2" "$dir/realvm/initramfs.cpio.gz"
+	rm -rf "$l2"
+	echo "$stamp" > "$dir.stamp"
+	say "real VMM: $dir ($(du -sh "$dir" | cut -f1))"
+}
+build_realvm
 
 img=$BUILD/initramfs.cpio.gz
 ksel=$BUILD/kselftest
 commit=$(git -C "$LINUX" rev-parse HEAD)
 stamp="$commit $SUITES $(hash_inputs "$LAB/guest" "$LAB/src" "$LAB/initramfs.sh" \
-	"$LAB/kvm-selftests.list" "${TOOLS[@]}")"
+	"$LAB/kvm-selftests.list" "$LAB/splat.re" "${TOOLS[@]}")"
 if [ -f "$img" ] && [ -f "$img.stamp" ] && [ "$(cat "$img.stamp")" = "$stamp" ]; then
 	say "initramfs is up to date ($img)"
 	exit 0
@@ -73,7 +150,7 @@ rm -rf "$labbin"
 mkdir -p "$labbin"
 mapfile -t libkvm < <(find "$ksel/kvm/lib" -name '*.o' | sort)
 [ ${#libkvm[@]} -gt 0 ] || die "no KVM selftest library objects in $ksel/kvm/lib"
-for src in "$LAB"/src/*.c; do
+for src in $(grep -l '^#include "kvm_util.h"' "$LAB"/src/*.c); do
 	ccache gcc -O2 -g -std=gnu99 -Wall -D_GNU_SOURCE -DCONFIG_64BIT \
 		-fno-builtin-memcmp -fno-builtin-memcpy -fno-builtin-memset \
 		-fno-builtin-strnlen -fno-stack-protector -fno-PIE \
@@ -94,7 +171,8 @@ mknod -m 666 "$root/dev/null" c 1 3
 
 cp /bin/busybox "$root/bin/busybox"
 install -m 755 "$LAB/guest/init" "$root/init"
-cp "$LAB"/guest/*.sh "$LAB/guest/motd" "$LAB/guest/tests.list" "$root/lab/"
+cp "$LAB"/guest/*.sh "$LAB/guest/motd" "$LAB/guest/tests.list" "$LAB/splat.re" \
+	"$root/lab/"
 mkdir -p "$root/lab/bin"
 for p in "$labbin"/*; do
 	strip -o "$root/lab/bin/${p##*/}" "$p"
@@ -122,19 +200,8 @@ done
 	die "no kvm/x86_64/coresched_* selftest was built"
 
 # Debian's tools with their libraries, at the paths the loader expects.
-for t in "${TOOLS[@]}"; do
-	cp "$t" "$root/usr/bin/"
-	ldd "$t" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
-done | sort -u | while read -r lib; do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
-# The loader path is a link on the host; the image needs the file.
-[ -e "$root/lib64/ld-linux-x86-64.so.2" ] ||
-	die "the dynamic loader was not copied"
+copy_with_libs "$root" "${TOOLS[@]}"
 
-(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) |
-	gzip -1 > "$img.tmp"
-mv "$img.tmp" "$img"
+cpio_gz "$root" "$img"
 echo "$stamp" > "$img.stamp"
 say "initramfs: $img ($(du -h "$img" | cut -f1))"

@@ -87,7 +87,7 @@ while read -r name kernel topo mode tmo cpu extra append; do
 	fi
 	opts=()
 	[ "$cpu" = - ] || opts+=(--cpu "$cpu")
-	[ "$extra" = - ] || opts+=(--extra "$BUILD/$extra")
+	[ "$extra" = - ] || for e in ${extra//,/ }; do opts+=(--extra "$BUILD/$e"); done
 	say "guest run $name: $kernel, topology $topo, mode $mode"
 	"$LAB/boot.sh" --kernel "$BUILD/$kernel" --topo "$topo" "${opts[@]}" \
 		--timeout "$tmo" --out "$BUILD/runs/$name" \

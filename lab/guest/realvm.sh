@@ -1,0 +1,393 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# A real VMM in the test guest: Debian's QEMU with -accel kvm boots a
+# Linux guest (the lab's own kernel, an initramfs of busybox and
+# lab/guest/l2/init) with two vCPUs, 256 MB, a serial console and a
+# virtio disk served by an I/O thread.  The guest spins on both vCPUs,
+# idles, bounces messages between them (cross-CPU wakeups), writes and
+# reads back its disk, prints per-vCPU counters and powers off.
+#
+# QEMU starts paused; its vCPU threads are pinned to CPUs 0 and 1 (the two
+# siblings of the first core on the lab's SMT2 runs), then it runs.
+# Prints TAP, one test point per check:
+#   - the guest completed within the timeout, every phase passed
+#   - every vCPU made progress in every phase, and took IPIs
+#   - the data it wrote to its disk came back, and is in the image
+#   - its console holds no splat (lab/splat.re)
+#   - kicks: coresched=vm kicks siblings out of guest mode
+#     (kicks_sent grows), off and on do not; vanilla has no statistics
+#   - violations: stay 0 on the debug kernel (the only one that counts)
+#   - cookies: as the mode gives them (the control of -c), or with -c,
+#     every thread of QEMU has the launcher's cookie
+# and the guest's boot time, the run's time and the counters as "#" lines.
+#
+# usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB]
+#   -c       start QEMU the way libvirt's sched_core= and util-linux's
+#            coresched start a VMM: a core scheduling cookie for the whole
+#            process, created before QEMU starts any thread (vmm-cookie);
+#            lab/realvm-cookie in lab/guest/tests.list
+#   -t SECS  give the guest this long to power off (default 600)
+#   -m MS    each timed phase of the guest's work (default 2000)
+#   -d MB    disk data written and read back (default 8)
+#
+# Needs the directory build/realvm laid over the image (lab/runs.list).
+
+cookie_mode=0 tmo=600 ms=2000 disk_mb=8
+while getopts ct:m:d: o; do
+	case $o in
+	c) cookie_mode=1 ;;
+	t) tmo=$OPTARG ;;
+	m) ms=$OPTARG ;;
+	d) disk_mb=$OPTARG ;;
+	*) echo "usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB]" >&2; exit 2 ;;
+	esac
+done
+
+qemu=/usr/bin/qemu-system-x86_64
+l2=/realvm
+w=/tmp/realvm
+csdir=/sys/kernel/debug/sched/coresched
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n $*"
+}
+
+not_ok() {
+	n=$((n + 1))
+	echo "not ok $n $*"
+	failed=$((failed + 1))
+}
+
+skip() {
+	n=$((n + 1))
+	echo "ok $n $1 # SKIP $2"
+}
+
+uptime_s() {
+	cut -d' ' -f1 /proc/uptime
+}
+
+# secs A B: B - A, to a tenth of a second.
+secs() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# stat_of NAME FILE: a counter of a stats snapshot, empty if it has none.
+stat_of() {
+	awk -v k="$1" '$1 == k { print $2 }' "$2" 2>/dev/null
+}
+
+# counter CPU PHASE: what the guest reported for that vCPU and phase.
+counter() {
+	sed -n "s/^realvm: cpu$1 $2=\([0-9]*\)\$/\1/p" "$w/console" | tail -n 1
+}
+
+# The cookie of each thread QEMU has now: "TID COOKIE NAME" lines appended
+# to $w/threads, whose readers take each distinct line once.
+sample_cookies() {
+	tids=$(ls "/proc/$qpid/task" 2>/dev/null) || return
+	# shellcheck disable=SC2086 # a list of task ids
+	vmm-cookie get $tids 2>>"$w/cookie.err" |
+	while read -r tid val; do
+		[ "$val" = gone ] && continue
+		name=$(cat "/proc/$qpid/task/$tid/comm" 2>/dev/null) || continue
+		echo "$tid $val $name"
+	done >> "$w/threads"
+}
+
+# The task id of QEMU's thread named $1, empty if none.
+thread() {
+	for t in /proc/"$qpid"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] && echo "${t##*/}" && return
+	done
+}
+
+mode=$(cat "$csdir/mode" 2>/dev/null || echo none)
+# Test point names tell the two ways of starting QEMU apart.
+tag=realvm
+[ $cookie_mode = 1 ] && tag="realvm, VMM cookie"
+echo "# realvm: $(basename "$qemu") -accel kvm, 2 vCPUs, kernel $(uname -r), coresched mode: $mode$([ $cookie_mode = 1 ] && echo ", one cookie for the VMM process")"
+echo "TAP version 13"
+echo "1..7"
+
+missing=
+for f in /dev/kvm "$qemu" "$l2/bzImage" "$l2/initramfs.cpio.gz" /lab/splat.re \
+	 /usr/bin/vmm-cookie; do
+	[ -e "$f" ] || missing="$missing $f"
+done
+if [ -n "$missing" ]; then
+	# The runs that call this expect a real VMM: nothing was tested.
+	for i in 1 2 3 4 5 6 7; do
+		not_ok "$tag: missing:$missing"
+	done
+	exit 1
+fi
+
+rm -rf "$w"
+mkdir -p "$w"
+: > "$w/threads"
+mkfifo "$w/serial" "$w/mon.in" "$w/mon.out"
+dd if=/dev/zero of="$w/disk.img" bs=1M count="$disk_mb" 2>/dev/null
+cat "$csdir/stats" > "$w/stats.before" 2>/dev/null
+
+# The console comes through a pipe, so that the moment the guest's init
+# prints its first line is the host's to read.
+awk -v out="$w/console" -v stamps="$w/stamps" '{
+	sub(/\r$/, "")
+	print > out
+	fflush(out)
+	if (!seen && /^realvm: init /) {
+		seen = 1
+		getline up < "/proc/uptime"
+		close("/proc/uptime")
+		split(up, u, " ")
+		print "init " u[1] > stamps
+		fflush(stamps)
+	}
+}' < "$w/serial" &
+reader=$!
+
+launch=
+[ $cookie_mode = 1 ] && launch="vmm-cookie new $w/cookie"
+# The CPU model: the host's (the test guest's) without XSAVE and without
+# the TSC deadline timer, for two faults of nested SVM under QEMU TCG that
+# the vanilla kernel shows as well:
+# - the guest's XSETBV does not exit to KVM, so KVM's XSAVE sizes in CPUID
+#   0xD stay those of x87|SSE while the guest enables AVX, and the guest's
+#   kernel warns at boot ("XSAVE consistency problem");
+# - on a loaded host, the guest's TSC deadline timer fired tens of seconds
+#   late (KVM armed it 36 s out for a guest in "sleep 1"), and the guest
+#   reported RCU stalls; with the APIC's one-shot timer it never did.
+cpu=host,-xsave,-tsc-deadline
+start=$(uptime_s)
+# shellcheck disable=SC2086 # the launcher is words
+$launch "$qemu" -name realvm,debug-threads=on -accel kvm -machine pc -cpu "$cpu" \
+	-smp 2 -m 256 -nodefaults -vga none -display none -no-reboot -S \
+	-kernel "$l2/bzImage" -initrd "$l2/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 realvm.ms=$ms realvm.disk_mb=$disk_mb" \
+	-serial "file:$w/serial" \
+	-chardev "pipe,id=mon,path=$w/mon" -mon chardev=mon \
+	-object iothread,id=io0 \
+	-drive "file=$w/disk.img,format=raw,if=none,id=d0" \
+	-device virtio-blk-pci,drive=d0,iothread=io0 \
+	< /dev/null > "$w/qemu.log" 2>&1 &
+qpid=$!
+# Nobody reads the monitor's output; it must not fill its pipe.
+cat "$w/mon.out" > /dev/null &
+drain=$!
+
+# Pin the vCPU threads while the guest is stopped, then let it run.
+cpu0='' cpu1='' i=0
+while [ $i -lt 300 ] && kill -0 "$qpid" 2>/dev/null; do
+	cpu0=$(thread "CPU 0/KVM") cpu1=$(thread "CPU 1/KVM")
+	[ -n "$cpu0" ] && [ -n "$cpu1" ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+# allowed TID: the CPUs task TID may run on.
+allowed() {
+	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$qpid/task/$1/status" 2>/dev/null
+}
+started=0
+if [ -n "$cpu0" ] && [ -n "$cpu1" ] && taskset -p -c 0 "$cpu0" > /dev/null &&
+   taskset -p -c 1 "$cpu1" > /dev/null && [ "$(allowed "$cpu0")" = 0 ] &&
+   [ "$(allowed "$cpu1")" = 1 ]; then
+	echo "# QEMU pid $qpid: vCPU threads $cpu0 on CPU 0, $cpu1 on CPU 1"
+	[ $cookie_mode = 1 ] && sample_cookies
+	echo cont > "$w/mon.in" && started=1
+else
+	echo "# QEMU did not start its vCPU threads, or they could not be pinned"
+fi
+
+# Wait for the guest to power off; look at QEMU's threads once a second
+# (its thread pool's workers come and go with the disk I/O).  Without -c,
+# only once the guest runs: a vCPU thread takes the VM's cookie at its
+# first KVM_RUN.
+deadline=$(awk -v s="$start" -v t="$tmo" 'BEGIN { print int(s + t) }')
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ "$started" = 0 ] ||
+	   [ "$(awk -v u="$(uptime_s)" -v d="$deadline" 'BEGIN { print (u >= d) }')" = 1 ]; then
+		kill "$qpid" 2>/dev/null
+		sleep 1
+		kill -9 "$qpid" 2>/dev/null
+		break
+	fi
+	[ "$mode" != off ] && { [ $cookie_mode = 1 ] || [ -s "$w/stamps" ]; } &&
+		sample_cookies
+	sleep 1
+done
+wait "$qpid"
+qrc=$?
+end=$(uptime_s)
+# The console's reader ends at QEMU's exit, unless QEMU never opened the
+# console: then it still waits to open it.
+i=0
+while [ $i -lt 50 ] && kill -0 "$reader" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill "$reader" "$drain" 2>/dev/null
+wait "$reader"
+cat "$csdir/stats" > "$w/stats.after" 2>/dev/null
+touch "$w/console" "$w/stamps"
+
+init_at=$(awk '$1 == "init" { print $2 }' "$w/stamps")
+echo "# total run time: $(secs "$start" "$end") s (QEMU start to exit, rc $qrc)"
+if [ -n "$init_at" ]; then
+	echo "# guest boot time: $(secs "$start" "$init_at") s (QEMU start to the guest's init)"
+fi
+
+# 1. The guest completed: its init ran every phase and powered off.
+done_line=$(grep -a '^realvm: done rc=' "$w/console" | tail -n 1)
+if [ "$started" = 1 ] && [ "$qrc" = 0 ] && [ "$done_line" = "realvm: done rc=0" ]; then
+	ok "$tag: the guest completed"
+else
+	grep -a '^realvm: FAIL' "$w/console" | sed 's/^/# /'
+	if [ -z "$done_line" ] && [ "$qrc" != 0 ]; then
+		echo "# no completion marker; QEMU ended with $qrc (killed after ${tmo}s if 143 or 137)"
+	fi
+	not_ok "$tag: the guest completed (${done_line:-no completion marker})"
+fi
+
+# 2. Every vCPU made progress in every phase, and took IPIs.
+bad=
+for c in 0 1; do
+	line="cpu$c:"
+	for p in spin pingpong ipis; do
+		v=$(counter "$c" "$p")
+		line="$line $p=${v:-none}"
+		[ "${v:-0}" -gt 0 ] || bad="$bad cpu$c/$p"
+	done
+	echo "# vCPU $line"
+done
+if [ -z "$bad" ]; then
+	ok "$tag: every vCPU made progress"
+else
+	not_ok "$tag: every vCPU made progress (none in:$bad)"
+fi
+
+# 3. The disk: the guest read back what it wrote, and the image holds it.
+disk=$(grep -a '^realvm: disk ' "$w/console" | tail -n 1)
+sum=$(echo "$disk" | sed -n 's/.* md5=\([0-9a-f]*\).*/\1/p')
+img=$(dd if="$w/disk.img" bs=1M count="$disk_mb" 2>/dev/null | md5sum | cut -d' ' -f1)
+[ -n "$disk" ] && echo "# ${disk#realvm: }"
+if [ -n "$sum" ] && [ "$sum" = "$img" ]; then
+	ok "$tag: $disk_mb MB through the virtio disk"
+else
+	not_ok "$tag: $disk_mb MB through the virtio disk (guest md5 ${sum:-none}, image md5 $img)"
+fi
+
+# 4. No splat on the guest's console.
+re=$(sed '/^#/d; /^$/d' /lab/splat.re | tr '\n' '|' | sed 's/|$//')
+splats=$(grep -n -a -E "$re" "$w/console" | head -n 20)
+if [ -z "$splats" ]; then
+	ok "$tag: no splat on the guest's console"
+else
+	echo "$splats" | sed 's/^/# /'
+	not_ok "$tag: no splat on the guest's console"
+fi
+
+# 5. Kicks, 6. violations: what the kernel's statistics say of the run.
+if [ ! -s "$w/stats.before" ] || [ ! -s "$w/stats.after" ]; then
+	if [ "$mode" = none ]; then
+		why="no coresched statistics on this kernel (not the series')"
+		skip "$tag: kicks" "$why"
+		skip "$tag: no violations" "$why"
+	else
+		not_ok "$tag: kicks (coresched mode $mode, but no $csdir/stats)"
+		not_ok "$tag: no violations (no $csdir/stats)"
+	fi
+else
+	line=
+	for k in slow_exits fastpath_exits kicks_sent kicks_received \
+		 wait_kick_ns wait_enter_ns violations; do
+		a=$(stat_of "$k" "$w/stats.before") b=$(stat_of "$k" "$w/stats.after")
+		[ -n "$b" ] || continue
+		eval "d_$k=$((b - a))"
+		line="$line $k=+$((b - a))"
+	done
+	echo "# stats:$line"
+	# shellcheck disable=SC2154 # d_*: set by the eval above
+	if [ "$mode" = vm ]; then
+		if [ "$d_kicks_sent" -gt 0 ]; then
+			ok "$tag: kicks under coresched=vm ($d_kicks_sent sent)"
+		else
+			not_ok "$tag: kicks under coresched=vm (none sent)"
+		fi
+	elif [ "$d_kicks_sent" = 0 ] && [ "$d_slow_exits" = 0 ]; then
+		ok "$tag: no kicks under coresched=$mode"
+	else
+		not_ok "$tag: no kicks under coresched=$mode ($d_kicks_sent sent, $d_slow_exits slow exits)"
+	fi
+	if [ -z "${d_violations:-}" ]; then
+		skip "$tag: no violations" "not the debug kernel: no violations counter"
+	elif [ "$d_violations" = 0 ]; then
+		ok "$tag: no violations"
+	else
+		not_ok "$tag: no violations ($d_violations)"
+	fi
+fi
+
+# 7. Cookies.  -c: every thread QEMU had, vCPU and I/O threads included,
+# has the cookie the launcher made before exec.  Otherwise the control:
+# what the kernel gives a VMM that asks for nothing (its own threads no
+# cookie; under coresched=vm the vCPU threads the VM's).
+names=$(awk '{ $1 = $2 = ""; sub(/^ +/, ""); print }' "$w/threads" | sort -u |
+	tr '\n' ',' | sed 's/,$//')
+[ -s "$w/threads" ] && echo "# QEMU's threads seen: $names"
+sed 's/^/# /' "$w/cookie.err" 2>/dev/null | sort -u
+# The distinct cookies of the threads whose name matches $1.
+cookies_of() {
+	awk -v re="$1" '{ v = $2; $1 = $2 = ""; sub(/^ +/, "") } $0 ~ re { print v }' \
+		"$w/threads" | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+has() {
+	grep -q " $1\$" "$w/threads"
+}
+if [ $cookie_mode = 1 ]; then
+	want=$(cat "$w/cookie" 2>/dev/null)
+	all=$(cookies_of .)
+	echo "# launcher's cookie ${want:-none}; the threads': ${all:-none}"
+	if [ -z "$want" ] || [ "$want" = 0 ]; then
+		not_ok "$tag: the VMM's cookie (the launcher made none)"
+	elif ! has "CPU 0/KVM" || ! has "CPU 1/KVM" || ! has "IO io0"; then
+		not_ok "$tag: the VMM's cookie (vCPU or I/O threads never seen)"
+	elif [ "$all" = "$want" ]; then
+		ok "$tag: every QEMU thread has the VMM's cookie"
+	else
+		awk -v w="$want" '$2 != w' "$w/threads" | sort -u | sed 's/^/# other cookie: /'
+		not_ok "$tag: every QEMU thread has the VMM's cookie"
+	fi
+elif [ "$mode" = off ]; then
+	skip "$tag: cookies" "coresched=off: no cookies (PR_SCHED_CORE fails)"
+else
+	own=$(cookies_of '^(qemu-system-x86|IO io0)$')
+	vcpu=$(cookies_of '^CPU [0-9]+/KVM$')
+	echo "# cookies: QEMU's own threads ${own:-none}, vCPU threads ${vcpu:-none}"
+	want=0
+	[ "$mode" = vm ] && want=nonzero
+	case $vcpu in
+	0 | *" "* | "") got=$vcpu ;;
+	*) got=nonzero ;;
+	esac
+	if ! has qemu-system-x86 || ! has "IO io0" || ! has "CPU 0/KVM" ||
+	   ! has "CPU 1/KVM"; then
+		not_ok "$tag: cookies (QEMU's main, I/O or vCPU threads never seen)"
+	elif [ "$own" = 0 ] && [ "$got" = "$want" ]; then
+		ok "$tag: cookies: none for QEMU's own threads, vCPU threads $want"
+	else
+		not_ok "$tag: cookies: QEMU's own threads ${own:-none} (want 0), vCPU threads ${vcpu:-none} (want $want)"
+	fi
+fi
+
+# Whatever failed, the guest's whole console and QEMU's messages tell why.
+if [ "$failed" != 0 ]; then
+	echo "# the guest's console ($(wc -l < "$w/console") lines):"
+	head -n 1000 "$w/console" | sed 's/^/#   /'
+	sed 's/^/# qemu: /' "$w/qemu.log"
+fi
+echo "# $tag: $((n - failed)) of $n did not fail"
+[ "$failed" = 0 ]
