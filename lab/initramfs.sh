@@ -5,6 +5,7 @@
 #   /init, /lab/*.sh       lab/guest/
 #   /bin/busybox + links   busybox-static
 #   /selftests/<suite>/    the kselftests of the series' tree, static
+#   /selftests/kvm/x86_64/coresched_*  the series' KVM selftests
 #   /usr/bin/...           cyclictest, hackbench, perf, stress-ng from
 #                          Debian, with the shared libraries they load
 #
@@ -82,6 +83,16 @@ for s in $SUITES; do
 		-exec cp {} "$root/selftests/$s/" \;
 	[ -n "$(ls "$root/selftests/$s")" ] || die "selftests/$s built nothing"
 done
+
+# The series' own KVM selftests (kvm/x86_64/coresched_*) belong in every
+# run, not only in the overlay of the base tree's.
+mkdir -p "$root/selftests/kvm/x86_64"
+find "$ksel/kvm/x86_64" -maxdepth 1 -type f -perm -u+x -name 'coresched_*' |
+while read -r t; do
+	strip -o "$root/selftests/kvm/x86_64/${t##*/}" "$t"
+done
+[ -n "$(ls "$root/selftests/kvm/x86_64")" ] ||
+	die "no kvm/x86_64/coresched_* selftest was built"
 
 # Debian's tools with their libraries, at the paths the loader expects.
 for t in "${TOOLS[@]}"; do

@@ -63,9 +63,11 @@ while read -r tmo test args; do
 		rc=$?
 		;;
 	*)
+		# suite/test or suite/dir/test (kvm/x86_64/NAME): run from
+		# the test's own directory, as kselftest's runner does.
 		if cd "/selftests/${test%/*}" 2>/dev/null; then
 			# shellcheck disable=SC2086
-			run_test "$tmo" "./${test#*/}" $args
+			run_test "$tmo" "./${test##*/}" $args
 			rc=$?
 			cd /
 		else
