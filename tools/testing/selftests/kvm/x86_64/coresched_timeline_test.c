@@ -703,7 +703,7 @@ struct event {
 	uint64_t tsc;		/* in A's TSC */
 	int pid;		/* the task it ran in */
 	bool own;		/* the kind's own event: its exits happened */
-	char name[23];
+	char name[32];
 };
 
 struct events {
