@@ -1166,64 +1166,86 @@ static void print_a(const char *kind, size_t nr)
 }
 
 /*
- * What a run of one kind showed: a violation of the isolation fails the
- * kind at once; a run that could not tell (A and B not running at once, too
- * few events, a control not met) is tried again, and fails the kind only
- * if no run of MAX_RUNS could.
+ * The runs of one kind, added up.  A crossing where the mode forbids one
+ * fails the kind at once.  Otherwise the kind runs again, adding to its
+ * counts, until they can tell (or MAX_RUNS ran): A must have been seen
+ * beside B's guest code, which it may share in every mode, and from how
+ * often it was, enough crossings must be expected of the other classes
+ * without isolation that none seen means something.
  */
 enum outcome {
 	PASSED,
 	INCONCLUSIVE,
-	VIOLATED,
+	FAILED,
 };
 
-#define MAX_RUNS	3
+#define MAX_RUNS	5
+#define MIN_EXPECTED	20
 
-/*
- * A check that some events of a class be crossed: the positive control,
- * where nothing keeps A out.  More than half of those A ran just before:
- * a sibling running beside B crosses nearly all of them, and only A's
- * own absences (its thread preempted, its CPU taking an interrupt) keep
- * it from the rest.
- */
-static enum outcome check_crossed(const char *kind, const char *what, struct verdict *v)
+struct tally {
+	struct verdict host, idle, waiting, guest;
+	uint64_t runs;
+};
+
+static void add_up(struct verdict *sum, struct verdict *v)
 {
-	if (v->contested < MIN_CONTESTED) {
-		ksft_print_msg("%s: A ran before only %lu %s: nothing to judge\n",
-			       kind, v->contested, what);
-		return INCONCLUSIVE;
-	}
-	if (v->crossed * 2 <= v->contested) {
-		ksft_print_msg("%s: A crossed only %lu of %lu %s, under coresched=%s\n",
-			       kind, v->crossed, v->contested, what, mode_names[mode]);
-		return INCONCLUSIVE;
-	}
-	return PASSED;
+	sum->events += v->events;
+	sum->own += v->own;
+	sum->contested += v->contested;
+	sum->crossed += v->crossed;
 }
 
-/*
- * A check that no event of a class be crossed: the isolation.  Without
- * @need events A ran before, a clean record proves nothing.
- */
-static enum outcome check_none(const char *kind, const char *what, struct verdict *v,
-			       uint64_t need)
+/* A violation: a class crossed that @mode keeps A from.  Says where. */
+static bool crossed(const char *kind, const char *what, struct verdict *v)
 {
 	int i;
 
-	if (v->crossed) {
-		ksft_print_msg("%s: A ran guest code across %lu %s under coresched=%s\n",
-			       kind, v->crossed, what, mode_names[mode]);
-		for (i = 0; i < NR_EXAMPLES && i < v->crossed; i++)
-			ksft_print_msg("%s: e.g. %s%s, A ran %.1f us before, %.1f us after\n",
-				       kind, v->ex[i].name, v->ex[i].where,
-				       ticks_to_us(v->ex[i].ran_before),
-				       ticks_to_us(v->ex[i].ran_after));
-		return VIOLATED;
-	}
-	if (v->contested < need) {
-		ksft_print_msg("%s: A ran before only %lu %s: nothing to judge\n",
-			       kind, v->contested, what);
+	if (!v->crossed)
+		return false;
+	ksft_print_msg("%s: A ran guest code across %lu %s under coresched=%s\n",
+		       kind, v->crossed, what, mode_names[mode]);
+	for (i = 0; i < NR_EXAMPLES && i < v->crossed; i++)
+		ksft_print_msg("%s: e.g. %s%s, A ran %.1f us before, %.1f us after\n",
+			       kind, v->ex[i].name, v->ex[i].where,
+			       ticks_to_us(v->ex[i].ran_before), ticks_to_us(v->ex[i].ran_after));
+	return true;
+}
+
+/*
+ * How many of @v's events A would have crossed with nothing to keep it
+ * out: as many as of B's moments in guest mode, which it may share in
+ * every mode.  Without B (idle), those A ran before.
+ */
+static double expected(enum kind kind, struct tally *t, struct verdict *v)
+{
+	if (kind == KIND_IDLE)
+		return v->contested;
+	if (!t->guest.contested)
+		return 0;
+	return (double)t->guest.crossed / t->guest.contested * v->contested;
+}
+
+/*
+ * @v must be crossed (@want) or not: can its counts tell, and do they?
+ * Where nothing keeps A out, it must cross at least half of what it is
+ * expected to: A beside B crosses nearly everything it is expected to,
+ * and only its own absences (its thread preempted, its CPU taking an
+ * interrupt) keep it from the rest.
+ */
+static enum outcome check(const char *kind, const char *what, enum kind k, struct tally *t,
+			  struct verdict *v, bool want)
+{
+	double e = expected(k, t, v);
+
+	if (e < MIN_EXPECTED) {
+		ksft_print_msg("%s: %s: A would cross %.1f of them unkept: too few to tell\n",
+			       kind, what, e);
 		return INCONCLUSIVE;
+	}
+	if (want && v->crossed * 2 < e) {
+		ksft_print_msg("%s: %s: A crossed %lu of %lu, %.1f expected, under coresched=%s\n",
+			       kind, what, v->crossed, v->contested, e, mode_names[mode]);
+		return FAILED;
 	}
 	return PASSED;
 }
@@ -1233,7 +1255,31 @@ static enum outcome worst(enum outcome a, enum outcome b)
 	return a > b ? a : b;
 }
 
-static enum outcome run_kind(enum kind kind)
+/* What the runs of @kind so far tell, violations aside. */
+static enum outcome decide(enum kind kind, struct tally *t)
+{
+	const char *name = kind_names[kind];
+	bool control = mode < MODE_VM;
+	enum outcome res = PASSED;
+
+	if (t->host.own < MIN_OWN) {
+		ksft_print_msg("%s: only %lu events of the kind\n", name, t->host.own);
+		res = INCONCLUSIVE;
+	}
+	if (kind != KIND_IDLE && t->guest.contested < MIN_CONTESTED) {
+		ksft_print_msg("%s: A ran before only %lu of B's moments in guest mode\n",
+			       name, t->guest.contested);
+		return INCONCLUSIVE;
+	}
+	res = worst(res, check(name, "host code", kind, t, &t->host, control));
+	/* Where the sibling idles, its interrupts are the mode's business. */
+	if (kind == KIND_HLT || kind == KIND_IDLE)
+		res = worst(res, check(name, IDLE_IRQS, kind, t, &t->idle, mode != MODE_VM_STRICT));
+	return res;
+}
+
+/* One run of @kind, added to @t; false on a violation. */
+static bool run_kind(enum kind kind, struct tally *t)
 {
 	const char *name = kind_names[kind];
 	struct events all = { 0 }, host = { 0 }, idle = { 0 }, waiting = { 0 }, guest = { 0 };
@@ -1241,7 +1287,7 @@ static enum outcome run_kind(enum kind kind)
 	pthread_t ta, tb, tc, ts;
 	struct stats st0, st1;
 	uint64_t t0, lost, off_a, off_b;
-	enum outcome res = PASSED;
+	bool ok = true;
 	size_t i, nr;
 
 	WRITE_ONCE(sh->kind, kind);
@@ -1328,47 +1374,30 @@ static enum outcome run_kind(enum kind kind)
 	 * the guest's TSC then stands still while a vCPU is not loaded, and
 	 * the logs cannot be compared with host time.
 	 */
-	if (off_a != a_offset || off_b != b_offset) {
-		ksft_print_msg("%s: TSC offsets moved by %ld (A), %ld (B): unstable host TSC\n",
-			       name, (int64_t)(off_a - a_offset), (int64_t)(off_b - b_offset));
-		res = INCONCLUSIVE;
-	}
-	if (vh.own < MIN_OWN) {
-		ksft_print_msg("%s: only %lu events of the kind\n", name, vh.own);
-		res = INCONCLUSIVE;
-	}
+	TEST_ASSERT(off_a == a_offset && off_b == b_offset,
+		    "%s: TSC offsets moved by %ld (A), %ld (B): unstable host TSC?",
+		    name, (int64_t)(off_a - a_offset), (int64_t)(off_b - b_offset));
 
-	/* A and B must run at once, or nothing seen says anything. */
-	if (kind != KIND_IDLE)
-		res = worst(res, check_crossed(name, "of B's moments in guest mode", &vg));
+	if (mode >= MODE_VM && crossed(name, "host events", &vh))
+		ok = false;
+	/* Only strict mode keeps A from interrupts on an idle or waiting B. */
+	if (mode == MODE_VM_STRICT && crossed(name, IDLE_IRQS, &vi))
+		ok = false;
+	if (mode == MODE_VM_STRICT && crossed(name, WAIT_IRQS, &vw))
+		ok = false;
 
-	if (mode >= MODE_VM)
-		res = worst(res, check_none(name, "host events", &vh, MIN_CONTESTED));
-	else
-		res = worst(res, check_crossed(name, "host events", &vh));
-
-	/*
-	 * Where the sibling idles, its interrupts are the mode's business;
-	 * elsewhere they are few, and only strict mode keeps A from them,
-	 * as from those of a sibling waiting to enter guest mode.
-	 */
-	if (kind == KIND_HLT || kind == KIND_IDLE) {
-		if (mode == MODE_VM_STRICT)
-			res = worst(res, check_none(name, IDLE_IRQS, &vi, MIN_CONTESTED));
-		else
-			res = worst(res, check_crossed(name, IDLE_IRQS, &vi));
-	} else if (mode == MODE_VM_STRICT) {
-		res = worst(res, check_none(name, IDLE_IRQS, &vi, 0));
-	}
-	if (mode == MODE_VM_STRICT)
-		res = worst(res, check_none(name, WAIT_IRQS, &vw, 0));
+	add_up(&t->host, &vh);
+	add_up(&t->idle, &vi);
+	add_up(&t->waiting, &vw);
+	add_up(&t->guest, &vg);
+	t->runs++;
 
 	free(all.ev);
 	free(host.ev);
 	free(idle.ev);
 	free(waiting.ev);
 	free(guest.ev);
-	return res;
+	return ok;
 }
 
 /*
@@ -1452,6 +1481,7 @@ int main(int argc, char *argv[])
 	char *copy, *tok, *save;
 	int opt, k, run, want = -1, have, plan = 0;
 	enum outcome res;
+	struct tally t;
 	size_t i;
 
 	while ((opt = getopt(argc, argv, "m:k:a:b:H:d:h")) != -1) {
@@ -1527,13 +1557,16 @@ int main(int argc, char *argv[])
 	for (k = 0; k < NR_KINDS; k++) {
 		if (!kinds[k])
 			continue;
+		memset(&t, 0, sizeof(t));
 		res = INCONCLUSIVE;
 		for (run = 1; run <= MAX_RUNS && res == INCONCLUSIVE; run++) {
 			if (run > 1)
-				ksft_print_msg("%s: inconclusive, again (run %d of %d)\n",
-					       kind_names[k], run, MAX_RUNS);
-			res = run_kind(k);
+				ksft_print_msg("%s: run %d of %d\n", kind_names[k], run, MAX_RUNS);
+			res = run_kind(k, &t) ? decide(k, &t) : FAILED;
 		}
+		if (res == INCONCLUSIVE)
+			ksft_print_msg("%s: nothing could be told in %d runs\n",
+				       kind_names[k], MAX_RUNS);
 		ksft_test_result(res == PASSED, "%s\n", kind_names[k]);
 	}
 
