@@ -1273,7 +1273,7 @@ static enum outcome check(const char *kind, const char *what, enum kind k, struc
 	double e = expected(k, t, v);
 
 	if (e < MIN_EXPECTED) {
-		ksft_print_msg("%s: %s: A would cross %.1f of them unkept: too few to tell\n",
+		ksft_print_msg("%s: %s: %.1f crossings expected unisolated, too few to tell\n",
 			       kind, what, e);
 		return INCONCLUSIVE;
 	}
