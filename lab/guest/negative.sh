@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The negative control of coresched=vm's invariant checker and of the
+# guest-side timeline test (kvm/x86_64/coresched_timeline_test): with a
+# fault injected into the protocol through
+# /sys/kernel/debug/sched/coresched/inject (skip-kick: a VM-exit does not
+# kick its siblings out of guest mode; skip-wait: it does not wait until
+# they are out), the timeline test must fail for the reason it exists (a
+# vCPU ran guest code across host code) and the checker must count
+# violations; with nothing injected, the same test passes and the count
+# stands still.  TAP, one point per check.  For the debug kernel
+# (CONFIG_SCHED_CORE_VM_DEBUG) booted with coresched=vm.
+#
+# NEGATIVE_KINDS: the timeline test's exit kinds (default cpuid,io).
+
+dir=/sys/kernel/debug/sched/coresched
+bin=/selftests/kvm/x86_64/coresched_timeline_test
+kinds=${NEGATIVE_KINDS:-cpuid,io}
+out=/tmp/negative.out
+n=0
+
+point() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failed=1
+	fi
+}
+
+violations() {
+	awk '$1 == "violations" { print $2 }' "$dir/stats" 2>/dev/null
+}
+
+# timeline INJECT: run the test with INJECT in place; its output as
+# diagnostics.  Sets rc and crossed (1 if it saw guest code across host
+# code).
+timeline() {
+	echo "# inject=$1: $bin -m vm -k $kinds"
+	echo "$1" > "$dir/inject"
+	(cd "${bin%/*}" && "./${bin##*/}" -m vm -k "$kinds") > "$out" 2>&1
+	rc=$?
+	echo none > "$dir/inject"
+	sed 's/^/# /' "$out"
+	crossed=0
+	grep -q 'A ran guest code across' "$out" && crossed=1
+}
+
+echo "TAP version 13"
+echo "1..7"
+failed=0
+
+if ! echo none > "$dir/inject" 2>/dev/null; then
+	echo "# no fault injection: $dir/inject is missing or refuses 'none'"
+	for t in "checker counts violations" "no injection: timeline passes" \
+		"no injection: no violation" "skip-kick: timeline fails" \
+		"skip-kick: violations" "skip-wait: timeline fails" \
+		"skip-wait: violations"; do
+		point 1 "$t"
+	done
+	exit 1
+fi
+
+v0=$(violations)
+[ -n "$v0" ]
+point $? "the checker counts violations (CONFIG_SCHED_CORE_VM_DEBUG)"
+v0=${v0:-0}
+
+timeline none
+v1=$(violations)
+[ "$rc" = 0 ]
+point $? "no injection: the timeline test passes (exit $rc)"
+[ "${v1:-0}" = "$v0" ]
+point $? "no injection: no violation ($v0 -> ${v1:-?})"
+
+for fault in skip-kick skip-wait; do
+	before=$(violations)
+	timeline "$fault"
+	after=$(violations)
+	[ "$rc" != 0 ] && [ "$crossed" = 1 ]
+	point $? "$fault: the timeline test fails, guest code seen across host code (exit $rc)"
+	[ "${after:-0}" -gt "${before:-0}" ]
+	point $? "$fault: the checker counts violations (${before:-?} -> ${after:-?})"
+done
+
+exit "$failed"

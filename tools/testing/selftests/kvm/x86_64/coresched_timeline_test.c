@@ -1,0 +1,1627 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Core scheduling guest/host isolation (coresched=vm), seen from inside
+ * the guest at the scale of single VM-exits.
+ *
+ * vCPU A runs on one SMT sibling of a core and reads its TSC in a tight
+ * loop, logging the stretches of time in which it ran without a break.
+ * On the other sibling, vCPU B takes VM-exits of one kind over and over,
+ * or nothing runs there at all:
+ *
+ *   cpuid  CPUID, handled in the kernel;
+ *   msr    RDMSR, handled in the kernel;
+ *   io     an OUT that exits to userspace, where B's thread spins for a few
+ *          microseconds reading the TSC;
+ *   hlt    HLT, woken by B's own APIC timer: B's thread blocks, its CPU
+ *          goes idle, the timer interrupt wakes it;
+ *   ipi    a fixed x2APIC IPI to vCPU C, which is halted, so that the
+ *          delivery wakes C's thread from B's CPU;
+ *   idle   no B: a thread on B's CPU sleeps in short nanosleeps, so the
+ *          idle sibling takes timer interrupts and wakes it.
+ *
+ * What runs on B's CPU meanwhile is timestamped in host TSC: by ftrace
+ * (trace_clock x86-tsc, in an instance of its own) for the kernel, by the
+ * test itself for its threads in userspace.  Through A's TSC offset each
+ * such moment T lands on A's timeline: A ran guest code across T if T falls
+ * inside one of A's stretches.  An event counts only if A ran between the
+ * previous event of its class and this one ("contested"): otherwise A was
+ * away anyway and its absence says nothing.  The classes:
+ *
+ *   B in guest mode   B's own TSC right before each exit: A may run beside
+ *                     it in every mode, and how often it does tells how
+ *                     many crossings of the other classes to expect if
+ *                     nothing kept A out;
+ *   host code         everything on B's CPU but the interrupts below, and
+ *                     anything at all while B waits for a kick to land;
+ *   idle interrupts   interrupts B's CPU takes in its idle task;
+ *   other interrupts  interrupts B's CPU takes otherwise, which include
+ *                     those taken while it waits to enter guest mode.
+ *
+ *   coresched=vm         A crosses no host code; interrupts are the
+ *                        documented exception, and where B idles (hlt,
+ *                        idle) A must be seen crossing them;
+ *   coresched=vm,strict  A crosses nothing at all;
+ *   coresched=on, off    A crosses at least half of the host code it is
+ *                        expected to: the control, the same measurement
+ *                        with nothing to keep A out.
+ *
+ * Each kind must also have produced its own events.  The runs of a kind
+ * add up until they can tell (enough crossings expected, the siblings
+ * seen running at once); a crossing where the mode forbids one fails the
+ * kind at once.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apic.h"
+#include "kselftest.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall_common.h"
+
+#define TIMELINE_PORT		0x2000
+#define TIMER_VECTOR		0xec
+#define IPI_VECTOR		0xa5
+
+/* A's loop-to-loop TSC deltas, one bin a tick; longer ones are counted apart. */
+#define HIST_BINS		8192
+#define CALIBRATION_LOOPS	200000
+/*
+ * A breaks a stretch where two of its readings are further apart than
+ * GAP_FACTOR times the spacing that 999 in 1000 of them keep: small
+ * against a kick, which takes an IPI, a VM-exit and an acknowledgment,
+ * and large enough that the jitter of A's own loop does not break it.
+ */
+#define GAP_FACTOR		8
+/* The logs have a memory slot of their own, mapped 1:1 above 4 GiB. */
+#define LOG_SLOT		1
+#define LOG_GPA			0x100000000ULL
+#define A_LOG_BYTES		(32ULL << 20)
+#define B_LOG_BYTES		(8ULL << 20)
+
+/*
+ * B's time in guest mode between exits: A, kicked out by the exit before,
+ * has the time to come back, so that B's next exit has A to keep out.
+ */
+#define B_GAP_US		50
+/* What B's thread spends in userspace per io exit, and how often it reads the TSC there. */
+#define IO_SPIN_US		5
+#define IO_STEP_US		1
+/* Long enough for B's thread to block before the timer fires. */
+#define HLT_TIMER_US		1000
+/* Time for C's thread to block after C has executed HLT. */
+#define C_SETTLE_US		20
+#define B_WAIT_MAX_US		20000
+#define SLEEP_US		100
+#define MAX_EXITS		100000
+
+/* Fewer contested events than this in a class that must be judged: no verdict. */
+#define MIN_CONTESTED		20
+#define MIN_OWN			20
+
+#define IDLE_IRQS	"interrupts on the idle sibling"
+#define WAIT_IRQS	"other interrupts on B's CPU"
+#define START_TIMEOUT_S		30
+
+#define CORESCHED_DIR		"/sys/kernel/debug/sched/coresched"
+#define TRACING_DIR		"/sys/kernel/tracing"
+#define INSTANCE		TRACING_DIR "/instances/coresched_timeline"
+
+enum {
+	STAGE_TSC = 1,
+	STAGE_CALIBRATED,
+	STAGE_LOGGED,
+	STAGE_B_DONE,
+	STAGE_C_DONE,
+};
+
+enum role {
+	ROLE_A,
+	ROLE_B,
+	ROLE_C,
+};
+
+enum kind {
+	KIND_CPUID,
+	KIND_MSR,
+	KIND_IO,
+	KIND_HLT,
+	KIND_IPI,
+	KIND_IDLE,
+	NR_KINDS,
+};
+
+static const char * const kind_names[NR_KINDS] = {
+	[KIND_CPUID]	= "cpuid",
+	[KIND_MSR]	= "msr",
+	[KIND_IO]	= "io",
+	[KIND_HLT]	= "hlt",
+	[KIND_IPI]	= "ipi",
+	[KIND_IDLE]	= "idle",
+};
+
+struct stretch {
+	uint64_t first;
+	uint64_t last;
+};
+
+/* Guest memory shared by the vCPUs and the host (through addr_gva2hva()). */
+struct timeline {
+	/* Set by the host. */
+	uint32_t kind;
+	uint32_t a_stop;
+	uint32_t b_stop;
+	uint32_t c_stop;
+	uint32_t c_apic_id;
+	uint64_t brk;
+	uint64_t a_log_gva;
+	uint64_t a_log_max;
+	uint64_t b_log_gva;
+	uint64_t b_log_max;
+	uint64_t b_gap;
+	uint64_t b_wait_max;
+	uint64_t c_settle;
+	uint64_t hlt_count;
+	uint64_t max_exits;
+	/* Set by the guest. */
+	uint32_t a_logging;
+	uint32_t c_halted;
+	uint64_t c_wakes;
+	uint64_t a_stretches;
+	uint64_t b_samples;
+	uint64_t b_exits;
+	uint64_t b_timeouts;
+	uint64_t hist_over;
+	uint32_t hist[HIST_BINS];
+};
+
+static struct timeline tl;
+
+static void count_delta(uint64_t delta)
+{
+	if (delta < HIST_BINS)
+		tl.hist[delta]++;
+	else
+		tl.hist_over++;
+}
+
+static void guest_a(void)
+{
+	struct stretch *log = (struct stretch *)tl.a_log_gva;
+	uint64_t first, last, now, brk, max, n, i;
+	bool stop;
+
+	for (;;) {
+		GUEST_SYNC2(STAGE_TSC, rdtsc());
+
+		last = rdtsc();
+		for (i = 0; i < CALIBRATION_LOOPS; i++) {
+			now = rdtsc();
+			count_delta(now - last);
+			last = now;
+		}
+		GUEST_SYNC1(STAGE_CALIBRATED);
+
+		brk = READ_ONCE(tl.brk);
+		max = READ_ONCE(tl.a_log_max);
+		n = 0;
+		WRITE_ONCE(tl.a_logging, 1);
+		first = rdtsc();
+		last = first;
+		/* The last reading follows the stop: the log spans every event. */
+		do {
+			stop = READ_ONCE(tl.a_stop);
+			now = rdtsc();
+			count_delta(now - last);
+			if (now - last > brk) {
+				if (n < max) {
+					log[n].first = first;
+					log[n].last = last;
+				}
+				n++;
+				first = now;
+			}
+			last = now;
+		} while (!stop);
+		if (n < max) {
+			log[n].first = first;
+			log[n].last = last;
+		}
+		WRITE_ONCE(tl.a_stretches, n + 1);
+		GUEST_SYNC1(STAGE_LOGGED);
+	}
+}
+
+static void guest_irq_handler(struct ex_regs *regs)
+{
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/*
+ * Spinning vCPUs read the TSC only now and then: where the TSC is
+ * emulated, every reading may serialise with A's.
+ */
+static void pause_a_while(void)
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		cpu_relax();
+}
+
+static void spin_ticks(uint64_t ticks)
+{
+	uint64_t t0 = rdtsc();
+
+	while (rdtsc() - t0 < ticks)
+		pause_a_while();
+}
+
+/* Spin until *@p differs from @old, for at most tl.b_wait_max ticks. */
+static bool wait_change(uint64_t *p, uint64_t old)
+{
+	uint64_t t0 = rdtsc();
+
+	while (READ_ONCE(*p) == old) {
+		if (rdtsc() - t0 > tl.b_wait_max)
+			return false;
+		pause_a_while();
+	}
+	return true;
+}
+
+static bool wait_halted(void)
+{
+	uint64_t t0 = rdtsc();
+
+	while (!READ_ONCE(tl.c_halted)) {
+		if (rdtsc() - t0 > tl.b_wait_max)
+			return false;
+		pause_a_while();
+	}
+	return true;
+}
+
+static void send_ipi_to_c(void)
+{
+	x2apic_write_reg(APIC_ICR, ((uint64_t)tl.c_apic_id << 32) |
+			 APIC_DEST_PHYSICAL | APIC_DM_FIXED | IPI_VECTOR);
+}
+
+static void guest_b_exit(uint32_t kind)
+{
+	uint32_t eax, ebx, ecx, edx;
+	uint64_t wakes;
+
+	switch (kind) {
+	case KIND_CPUID:
+		__cpuid(0, 0, &eax, &ebx, &ecx, &edx);
+		break;
+	case KIND_MSR:
+		rdmsr(MSR_IA32_APICBASE);
+		break;
+	case KIND_IO:
+		asm volatile("outb %%al, %%dx" : : "a"(0), "d"(TIMELINE_PORT));
+		break;
+	case KIND_HLT:
+		x2apic_write_reg(APIC_TMICT, tl.hlt_count);
+		asm volatile("sti; hlt; cli");
+		break;
+	case KIND_IPI:
+		/* Only an IPI to a blocked vCPU has its thread to wake. */
+		if (!wait_halted()) {
+			tl.b_timeouts++;
+			break;
+		}
+		spin_ticks(tl.c_settle);
+		wakes = READ_ONCE(tl.c_wakes);
+		send_ipi_to_c();
+		if (!wait_change(&tl.c_wakes, wakes))
+			tl.b_timeouts++;
+		break;
+	}
+}
+
+/*
+ * Before each exit B notes the TSC: a moment at which B is in guest mode,
+ * which A may share in every mode.  Whether A crosses these shows whether
+ * the two siblings run at once at all, so that a guest never seen beside
+ * host code means something.
+ */
+static void guest_b(void)
+{
+	uint64_t *samples = (uint64_t *)tl.b_log_gva;
+	uint64_t n, nr_samples = 0;
+	uint32_t kind;
+
+	x2apic_enable();
+	x2apic_write_reg(APIC_TDCR, 0xb);	/* divide by 1 */
+	x2apic_write_reg(APIC_LVTT, APIC_LVT_TIMER_ONESHOT | TIMER_VECTOR);
+
+	for (;;) {
+		kind = READ_ONCE(tl.kind);
+		for (n = 0; n < tl.max_exits && !READ_ONCE(tl.b_stop); n++) {
+			spin_ticks(tl.b_gap);
+			if (nr_samples < tl.b_log_max)
+				samples[nr_samples++] = rdtsc();
+			guest_b_exit(kind);
+		}
+		/* C waits for one more IPI to see that the run is over. */
+		if (kind == KIND_IPI)
+			send_ipi_to_c();
+		WRITE_ONCE(tl.b_exits, n);
+		WRITE_ONCE(tl.b_samples, nr_samples);
+		nr_samples = 0;
+		GUEST_SYNC1(STAGE_B_DONE);
+	}
+}
+
+static void guest_c(void)
+{
+	x2apic_enable();
+
+	for (;;) {
+		WRITE_ONCE(tl.c_halted, 1);
+		asm volatile("sti; hlt; cli");
+		WRITE_ONCE(tl.c_halted, 0);
+		WRITE_ONCE(tl.c_wakes, tl.c_wakes + 1);
+		if (READ_ONCE(tl.c_stop))
+			GUEST_SYNC1(STAGE_C_DONE);
+	}
+}
+
+static void guest_code(uint64_t role)
+{
+	switch (role) {
+	case ROLE_A:
+		guest_a();
+		break;
+	case ROLE_B:
+		guest_b();
+		break;
+	case ROLE_C:
+		guest_c();
+		break;
+	}
+	GUEST_FAIL("unknown role %lu", role);
+}
+
+/* Host side. */
+
+enum mode {
+	MODE_OFF,
+	MODE_ON,
+	MODE_VM,
+	MODE_VM_STRICT,
+};
+
+static const char * const mode_names[] = {
+	[MODE_OFF]	 = "off",
+	[MODE_ON]	 = "on",
+	[MODE_VM]	 = "vm",
+	[MODE_VM_STRICT] = "vm,strict",
+};
+
+static struct kvm_vm *vm;
+static struct kvm_vcpu *vcpus[3];
+static struct timeline *sh;
+static struct stretch *a_log;
+static uint64_t *b_log;
+static uint64_t a_offset, b_offset;	/* a vCPU's TSC minus the host's */
+static uint64_t tsc_khz;
+static int cpu_a = -1, cpu_b = -1, cpu_c = -1;
+static enum mode mode;
+static pid_t c_tid;
+static int duration_ms = 1000;
+
+/* Host TSC readings of the test's own threads on B's CPU. */
+struct readings {
+	uint64_t *tsc;
+	size_t nr, max;
+};
+
+static struct readings uread;
+static int sleeper_stop;
+
+static uint64_t us_to_ticks(uint64_t us)
+{
+	return us * tsc_khz / 1000;
+}
+
+static double ticks_to_us(uint64_t ticks)
+{
+	return ticks * 1000.0 / tsc_khz;
+}
+
+static void record(struct readings *r, uint64_t tsc)
+{
+	if (r->nr < r->max)
+		r->tsc[r->nr++] = tsc;
+}
+
+static int sysfs_read(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int sysfs_write(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* Parse a CPU list ("0-1,4") into @set; false if it is not one. */
+static bool parse_cpu_list(const char *s, cpu_set_t *set)
+{
+	char *end;
+	long a, b;
+
+	CPU_ZERO(set);
+	while (*s) {
+		a = strtol(s, &end, 10);
+		if (end == s || a < 0 || a >= CPU_SETSIZE)
+			return false;
+		b = a;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a || b >= CPU_SETSIZE)
+				return false;
+			s = end;
+		}
+		for (; a <= b; a++)
+			CPU_SET(a, set);
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return false;
+	}
+	return true;
+}
+
+static bool cpu_online(int cpu)
+{
+	char path[128], buf[16];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	if (!sysfs_read(path, buf, sizeof(buf)))
+		return !strcmp(buf, "1");
+	/* A CPU that cannot go offline (the boot CPU) has no online file. */
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d", cpu);
+	return !access(path, F_OK);
+}
+
+static bool cpu_siblings(int cpu, cpu_set_t *set)
+{
+	char path[128], buf[256];
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
+	return !sysfs_read(path, buf, sizeof(buf)) && parse_cpu_list(buf, set);
+}
+
+/* "2-,3+": CPU 2 offline, then CPU 3 online; each step must take. */
+static void hotplug(const char *seq)
+{
+	char *copy = strdup(seq), *tok, *save, *end, path[128];
+	long cpu;
+	int ret;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		cpu = strtol(tok, &end, 10);
+		TEST_ASSERT(end != tok && (*end == '+' || *end == '-') && !end[1],
+			    "-H: '%s' is not CPU+ or CPU-", tok);
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/online", cpu);
+		ret = sysfs_write(path, *end == '+' ? "1" : "0");
+		TEST_ASSERT(!ret, "cpu%ld %s: %s", cpu, *end == '+' ? "online" : "offline",
+			    strerror(-ret));
+		ksft_print_msg("cpu%ld %s\n", cpu, *end == '+' ? "online" : "offline");
+	}
+	free(copy);
+}
+
+/*
+ * A on @cpu_a (or the first online CPU with an online sibling), B on a
+ * sibling of it, C outside the core if a CPU there is online, else with B:
+ * C's wake-up must be host scheduler work done on B's CPU, not a kick of A.
+ */
+static void pick_cpus(void)
+{
+	cpu_set_t sibs;
+	int cpu, nr = get_nprocs_conf();
+
+	for (cpu = 0; cpu_a < 0 && cpu < nr; cpu++) {
+		if (!cpu_online(cpu) || !cpu_siblings(cpu, &sibs) || CPU_COUNT(&sibs) < 2)
+			continue;
+		cpu_a = cpu;
+	}
+	TEST_ASSERT(cpu_a >= 0, "no online CPU with an SMT sibling");
+	TEST_ASSERT(cpu_online(cpu_a), "cpu%d is offline", cpu_a);
+	TEST_ASSERT(cpu_siblings(cpu_a, &sibs), "no topology for cpu%d", cpu_a);
+
+	for (cpu = 0; cpu_b < 0 && cpu < nr; cpu++) {
+		if (cpu != cpu_a && CPU_ISSET(cpu, &sibs) && cpu_online(cpu))
+			cpu_b = cpu;
+	}
+	TEST_ASSERT(cpu_b >= 0 && cpu_b != cpu_a && CPU_ISSET(cpu_b, &sibs),
+		    "no online SMT sibling of cpu%d to run B on", cpu_a);
+	TEST_ASSERT(cpu_online(cpu_b), "cpu%d is offline", cpu_b);
+
+	for (cpu = 0; cpu_c < 0 && cpu < nr; cpu++) {
+		if (!CPU_ISSET(cpu, &sibs) && cpu_online(cpu))
+			cpu_c = cpu;
+	}
+	if (cpu_c < 0)
+		cpu_c = cpu_b;
+}
+
+/* The mode the kernel runs in; -1 for a kernel that has no mode file. */
+static int kernel_mode(void)
+{
+	char buf[64];
+	size_t i;
+
+	if (sysfs_read(CORESCHED_DIR "/mode", buf, sizeof(buf)))
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(mode_names); i++) {
+		if (!strcmp(buf, mode_names[i]))
+			return i;
+	}
+	ksft_exit_fail_msg("unknown mode '%s' in " CORESCHED_DIR "/mode\n", buf);
+}
+
+/* Kernel counters of the isolation (coresched=vm), to show how it worked. */
+#define NR_STATS	8
+
+struct stats {
+	char name[NR_STATS][32];
+	uint64_t val[NR_STATS];
+	int nr;
+};
+
+static void stats_read(struct stats *st)
+{
+	char line[128];
+	FILE *f;
+
+	st->nr = 0;
+	f = fopen(CORESCHED_DIR "/stats", "r");
+	if (!f)
+		return;
+	while (st->nr < NR_STATS && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%31s %lu", st->name[st->nr], &st->val[st->nr]) == 2)
+			st->nr++;
+	}
+	fclose(f);
+}
+
+static void stats_print(const char *kind, struct stats *a, struct stats *b)
+{
+	char buf[512];
+	int i, len = 0;
+
+	for (i = 0; i < a->nr && i < b->nr; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, " %s +%lu",
+				b->name[i], b->val[i] - a->val[i]);
+	if (len)
+		ksft_print_msg("%s: coresched stats:%s\n", kind, buf);
+}
+
+/*
+ * Tracing: an instance of our own, so that nobody else's trace is touched.
+ * Every event on B's CPU is host code.  sched_core_wait, where the kernel
+ * has coresched=vm, tells when B waited for a kick: its end comes first
+ * after a kick, where an exit that did not wait would run beside the
+ * sibling it kicked.
+ */
+static const char * const trace_events[] = {
+	"kvm/kvm_cpuid",
+	"kvm/kvm_msr",
+	"kvm/kvm_pio",
+	"kvm/kvm_vcpu_wakeup",
+	"sched/sched_waking",
+	"sched/sched_core_wait",
+	"irq_vectors/local_timer_entry",
+	"irq_vectors/reschedule_entry",
+	"irq_vectors/call_function_entry",
+	"irq_vectors/call_function_single_entry",
+	"irq_vectors/irq_work_entry",
+	"irq/irq_handler_entry",
+	"irq/softirq_entry",
+};
+
+static void trace_write(const char *file, const char *val)
+{
+	char path[256];
+	int ret;
+
+	snprintf(path, sizeof(path), INSTANCE "/%s", file);
+	ret = sysfs_write(path, val);
+	TEST_ASSERT(!ret, "writing '%s' to %s: %s", val, path, strerror(-ret));
+}
+
+static void trace_cleanup(void)
+{
+	rmdir(INSTANCE);
+}
+
+static void trace_setup(void)
+{
+	char path[256];
+	size_t i;
+
+	TEST_REQUIRE(!access(TRACING_DIR "/instances", F_OK));
+	/* Left over by a run that was killed. */
+	rmdir(INSTANCE);
+	TEST_ASSERT(!mkdir(INSTANCE, 0755), "mkdir " INSTANCE ": %s", strerror(errno));
+	atexit(trace_cleanup);
+
+	trace_write("tracing_on", "0");
+	/* The raw TSC: what A's log is in, offset aside. */
+	trace_write("trace_clock", "x86-tsc");
+	trace_write("buffer_size_kb", "4096");
+	for (i = 0; i < ARRAY_SIZE(trace_events); i++) {
+		snprintf(path, sizeof(path), INSTANCE "/events/%s/enable", trace_events[i]);
+		if (sysfs_write(path, "1"))
+			ksft_print_msg("no trace event %s\n", trace_events[i]);
+	}
+}
+
+struct event {
+	uint64_t tsc;		/* in A's TSC */
+	int pid;		/* the task it ran in */
+	bool irq;		/* in interrupt context */
+	bool own;		/* the kind's own event: its exits happened */
+	char name[32];
+};
+
+struct events {
+	struct event *ev;
+	size_t nr, max;
+};
+
+static void add_event(struct events *e, uint64_t host_tsc, bool own, const char *name,
+		      int pid, bool irq)
+{
+	if (e->nr == e->max) {
+		e->max = e->max ? 2 * e->max : 4096;
+		e->ev = realloc(e->ev, e->max * sizeof(*e->ev));
+		TEST_ASSERT(e->ev, "out of memory");
+	}
+	e->ev[e->nr].tsc = host_tsc + a_offset;
+	e->ev[e->nr].own = own;
+	e->ev[e->nr].pid = pid;
+	e->ev[e->nr].irq = irq;
+	snprintf(e->ev[e->nr].name, sizeof(e->ev[e->nr].name), "%s", name);
+	e->nr++;
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	return x->tsc < y->tsc ? -1 : x->tsc > y->tsc;
+}
+
+/*
+ * One line of a trace: "comm-pid [cpu] flags tsc: event: fields".  Returns
+ * false for lines that are not events.  The timestamp must be a plain
+ * counter: a clock in seconds would have a fractional part.  The third
+ * flag tells hard and soft interrupts and NMIs (h, s, H, z, Z) from task
+ * context (.).
+ */
+static bool parse_trace_line(char *line, int *pid, uint64_t *tsc, bool *irq, char *name,
+			     char **fields)
+{
+	char *open, *p, *end, flags[16];
+	int n;
+
+	for (open = strchr(line, '['); open; open = strchr(open + 1, '[')) {
+		p = open + 1;
+		if (!isdigit((unsigned char)*p))
+			continue;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (*p == ']')
+			break;
+	}
+	if (!open || line[0] == '#')
+		return false;
+
+	end = open;
+	while (end > line && end[-1] == ' ')
+		end--;
+	p = end;
+	while (p > line && isdigit((unsigned char)p[-1]))
+		p--;
+	if (p == end || p == line || p[-1] != '-')
+		return false;
+	*pid = atoi(p);
+
+	p = strchr(open, ']') + 1;
+	if (sscanf(p, " %15s %lu: %63[^:]:%n", flags, tsc, name, &n) != 3)
+		return false;
+	*irq = strlen(flags) > 2 && strchr("hsHzZ", flags[2]);
+	*fields = p + n;
+	return true;
+}
+
+/*
+ * Where B's CPU waited for the siblings it kicked to leave guest mode, from
+ * the sched_core_wait events of coresched=vm, in A's TSC, in order.
+ */
+struct waits {
+	struct stretch *w;
+	size_t nr, max;
+};
+
+static struct waits kick_waits;
+
+static void add_wait(struct waits *w, uint64_t host_end, uint64_t ns)
+{
+	if (w->nr == w->max) {
+		w->max = w->max ? 2 * w->max : 1024;
+		w->w = realloc(w->w, w->max * sizeof(*w->w));
+		TEST_ASSERT(w->w, "out of memory");
+	}
+	w->w[w->nr].first = host_end + a_offset - ns * tsc_khz / 1000000;
+	w->w[w->nr].last = host_end + a_offset;
+	w->nr++;
+}
+
+static bool in_wait(struct waits *w, uint64_t t)
+{
+	size_t lo = 0, hi = w->nr;
+
+	/* The first wait that ends at or after @t. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (w->w[mid].last < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->nr && w->w[lo].first <= t;
+}
+
+/*
+ * What B's CPU was doing at an event.  From the moment it kicks its
+ * siblings out of guest mode it has the core, and what runs is host code.
+ * Otherwise interrupts are the documented exception of coresched=vm:
+ * those of the idle task (pid 0) on an idle CPU, and those a CPU takes
+ * while it waits to enter guest mode with interrupts enabled, which the
+ * trace cannot tell from others: all of them count as the exception.
+ */
+enum b_state {
+	B_HOST,
+	B_KICKING,
+	B_IDLE,
+	B_IRQ,
+};
+
+static const char * const b_state_names[] = {
+	[B_HOST]	= "",
+	[B_KICKING]	= " (B waiting for its kick)",
+	[B_IDLE]	= " (B's CPU idle)",
+	[B_IRQ]		= " (an interrupt)",
+};
+
+static enum b_state b_state(struct event *ev)
+{
+	if (in_wait(&kick_waits, ev->tsc))
+		return B_KICKING;
+	if (!ev->pid)
+		return B_IDLE;
+	if (ev->irq)
+		return B_IRQ;
+	return B_HOST;
+}
+
+/*
+ * Read B's CPU's trace: events into @all, the kind's own marked, waits
+ * into their lists.
+ */
+static void read_trace(enum kind kind, struct events *all, uint64_t *lost)
+{
+	char path[256], name[64], wait[16], *line = NULL, *fields;
+	size_t len = 0;
+	uint64_t tsc, ns;
+	int pid, wakee;
+	bool own, irq;
+	FILE *f;
+
+	snprintf(path, sizeof(path), INSTANCE "/per_cpu/cpu%d/stats", cpu_b);
+	f = fopen(path, "r");
+	*lost = 0;
+	if (f) {
+		while (getline(&line, &len, f) > 0)
+			sscanf(line, "overrun: %lu", lost);
+		fclose(f);
+	}
+
+	kick_waits.nr = 0;
+	snprintf(path, sizeof(path), INSTANCE "/per_cpu/cpu%d/trace", cpu_b);
+	f = fopen(path, "r");
+	TEST_ASSERT(f, "%s: %s", path, strerror(errno));
+	while (getline(&line, &len, f) > 0) {
+		if (!parse_trace_line(line, &pid, &tsc, &irq, name, &fields))
+			continue;
+		/*
+		 * The end of a wait to enter guest mode is the waiting CPU's
+		 * own account; the end of a kick wait comes first after the
+		 * kicked siblings are out.
+		 */
+		if (!strcmp(name, "sched_core_wait") &&
+		    sscanf(fields, " kind=%15s ns=%lu", wait, &ns) == 2) {
+			if (!strcmp(wait, "enter"))
+				continue;
+			add_wait(&kick_waits, tsc, ns);
+		}
+		switch (kind) {
+		case KIND_CPUID:
+			own = !strcmp(name, "kvm_cpuid");
+			break;
+		case KIND_MSR:
+			own = !strcmp(name, "kvm_msr");
+			break;
+		case KIND_HLT:
+			own = !strcmp(name, "kvm_vcpu_wakeup");
+			break;
+		case KIND_IPI:
+			own = !strcmp(name, "sched_waking") &&
+			      sscanf(strstr(fields, "pid=") ?: "", "pid=%d", &wakee) == 1 &&
+			      wakee == c_tid;
+			break;
+		default:
+			own = false;
+			break;
+		}
+		add_event(all, tsc, own, name, pid, irq);
+	}
+	free(line);
+	fclose(f);
+}
+
+/* The stretch of A's log that ends last at or before @t, -1 if none. */
+static long stretch_before(size_t nr, uint64_t t)
+{
+	long lo = 0, hi = (long)nr - 1, mid, found = -1;
+
+	while (lo <= hi) {
+		mid = (lo + hi) / 2;
+		if (a_log[mid].first <= t) {
+			found = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return found;
+}
+
+#define NR_EXAMPLES	3
+
+struct verdict {
+	uint64_t events, own, contested, crossed, before, after;
+	uint64_t gap_min, gap_med, lead_med;
+	/* The first events crossed: what, and A's stretch around them. */
+	struct {
+		const char *name;
+		uint64_t ran_before, ran_after;
+		const char *where;
+	} ex[NR_EXAMPLES];
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/*
+ * Place each event on A's timeline.  @nr stretches of A's log are known
+ * (the rest did not fit).  For the events A did not cross although it ran
+ * shortly before, the gap in A's log around them and how long before the
+ * event A stopped tell how A was kept out.
+ */
+static void judge(struct events *e, size_t nr, struct verdict *v)
+{
+	uint64_t prev = 0, *gaps, *leads, t;
+	size_t i, n = 0;
+	long s;
+
+	memset(v, 0, sizeof(*v));
+	qsort(e->ev, e->nr, sizeof(*e->ev), cmp_event);
+	gaps = calloc(e->nr + 1, sizeof(*gaps));
+	leads = calloc(e->nr + 1, sizeof(*leads));
+	TEST_ASSERT(gaps && leads, "out of memory");
+
+	for (i = 0; i < e->nr; i++) {
+		t = e->ev[i].tsc;
+		v->events++;
+		v->own += e->ev[i].own;
+		s = stretch_before(nr, t);
+		/* Before A started or after the part of its log we have. */
+		if (s < 0) {
+			v->before++;
+			continue;
+		}
+		if ((size_t)s == nr - 1 && a_log[s].last < t) {
+			v->after++;
+			continue;
+		}
+		if (t <= a_log[s].last) {
+			if (v->crossed < NR_EXAMPLES) {
+				v->ex[v->crossed].name = e->ev[i].name;
+				v->ex[v->crossed].ran_before = t - a_log[s].first;
+				v->ex[v->crossed].ran_after = a_log[s].last - t;
+				v->ex[v->crossed].where = b_state_names[b_state(&e->ev[i])];
+			}
+			v->contested++;
+			v->crossed++;
+		} else if (a_log[s].last > prev) {
+			v->contested++;
+			gaps[n] = a_log[s + 1].first - a_log[s].last;
+			leads[n] = t - a_log[s].last;
+			n++;
+		}
+		prev = t;
+	}
+	if (n) {
+		qsort(gaps, n, sizeof(*gaps), cmp_u64);
+		qsort(leads, n, sizeof(*leads), cmp_u64);
+		v->gap_min = gaps[0];
+		v->gap_med = gaps[n / 2];
+		v->lead_med = leads[n / 2];
+	}
+	free(gaps);
+	free(leads);
+}
+
+static void print_verdict(const char *kind, const char *what, struct verdict *v)
+{
+	if (!v->events)
+		return;
+	ksft_print_msg("%s: %s: %lu events (%lu of the kind), %lu contested, %lu crossed by A\n",
+		       kind, what, v->events, v->own, v->contested, v->crossed);
+	if (v->before || v->after)
+		ksft_print_msg("%s: %s: %lu before A's log, %lu after it\n",
+			       kind, what, v->before, v->after);
+	if (v->contested > v->crossed)
+		ksft_print_msg("%s: %s: A out: gaps from %.1f us, median %.1f us, %.1f us before\n",
+			       kind, what, ticks_to_us(v->gap_min), ticks_to_us(v->gap_med),
+			       ticks_to_us(v->lead_med));
+}
+
+/* The @permille-th of A's loop-to-loop spacings, in ticks; HIST_BINS off the histogram. */
+static uint64_t hist_permille(int permille)
+{
+	uint64_t n = sh->hist_over, sum = 0;
+	size_t i;
+
+	for (i = 0; i < HIST_BINS; i++)
+		n += sh->hist[i];
+	for (i = 0; i < HIST_BINS; i++) {
+		sum += sh->hist[i];
+		if (sum * 1000 >= n * permille)
+			return i;
+	}
+	return HIST_BINS;
+}
+
+static void clear_hist(void)
+{
+	memset(sh->hist, 0, sizeof(sh->hist));
+	sh->hist_over = 0;
+}
+
+/* Run @vcpu to its next GUEST_SYNC, which must be @stage. */
+static void run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
+{
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, uc)) {
+	case UCALL_SYNC:
+		TEST_ASSERT(uc->args[0] == stage, "vCPU%u: stage %lu, wanted %lu",
+			    vcpu->id, uc->args[0], stage);
+		return;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(*uc);
+		break;
+	default:
+		TEST_FAIL("vCPU%u: unexpected exit %s", vcpu->id,
+			  exit_reason_str(vcpu->run->exit_reason));
+	}
+}
+
+static void *a_thread(void *arg)
+{
+	struct kvm_vcpu *a = vcpus[ROLE_A];
+	uint64_t h0, h1, g, spacing;
+	struct ucall uc;
+
+	kvm_pin_this_task_to_pcpu(cpu_a);
+
+	/*
+	 * A's TSC, read in the guest between two host readings, must fall
+	 * between them once offset: the events are converted with it.
+	 */
+	h0 = rdtsc();
+	run_to(a, STAGE_TSC, &uc);
+	h1 = rdtsc();
+	g = uc.args[1];
+	TEST_ASSERT(h0 + a_offset <= g && g <= h1 + a_offset,
+		    "A's TSC %lu not in [%lu, %lu] + offset %ld (moved by an unstable host TSC?)",
+		    g, h0, h1, (int64_t)a_offset);
+
+	clear_hist();
+	run_to(a, STAGE_CALIBRATED, &uc);
+	spacing = hist_permille(999);
+	TEST_ASSERT(spacing < HIST_BINS, "A's loop takes over %d TSC ticks", HIST_BINS);
+	WRITE_ONCE(sh->brk, GAP_FACTOR * (spacing ?: 1));
+	clear_hist();
+
+	run_to(a, STAGE_LOGGED, &uc);
+	return NULL;
+}
+
+static void handle_io(struct kvm_vcpu *b)
+{
+	uint64_t t0, t, step = us_to_ticks(IO_STEP_US), spin = us_to_ticks(IO_SPIN_US);
+	uint64_t last;
+
+	TEST_ASSERT(b->run->io.port == TIMELINE_PORT, "B: I/O to port 0x%x",
+		    b->run->io.port);
+	/* Known host code on B's CPU, stamped as it runs. */
+	t0 = rdtsc();
+	record(&uread, t0);
+	last = t0;
+	while ((t = rdtsc()) - t0 < spin) {
+		if (t - last >= step) {
+			record(&uread, t);
+			last = t;
+		}
+		pause_a_while();
+	}
+}
+
+static void *b_thread(void *arg)
+{
+	struct kvm_vcpu *b = vcpus[ROLE_B];
+	struct ucall uc;
+
+	kvm_pin_this_task_to_pcpu(cpu_b);
+	for (;;) {
+		vcpu_run(b);
+		if (b->run->exit_reason == KVM_EXIT_IO &&
+		    b->run->io.port == TIMELINE_PORT) {
+			handle_io(b);
+			continue;
+		}
+		switch (get_ucall(b, &uc)) {
+		case UCALL_SYNC:
+			TEST_ASSERT(uc.args[0] == STAGE_B_DONE, "B: stage %lu", uc.args[0]);
+			return NULL;
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+			break;
+		default:
+			TEST_FAIL("B: unexpected exit %s",
+				  exit_reason_str(b->run->exit_reason));
+		}
+	}
+}
+
+static void *c_thread(void *arg)
+{
+	struct ucall uc;
+
+	kvm_pin_this_task_to_pcpu(cpu_c);
+	WRITE_ONCE(c_tid, syscall(SYS_gettid));
+	run_to(vcpus[ROLE_C], STAGE_C_DONE, &uc);
+	return NULL;
+}
+
+/* On B's CPU with B gone: the sibling idles, and takes this thread's timers. */
+static void *sleeper_thread(void *arg)
+{
+	struct timespec ts = { .tv_nsec = SLEEP_US * 1000 };
+
+	kvm_pin_this_task_to_pcpu(cpu_b);
+	while (!READ_ONCE(sleeper_stop)) {
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		record(&uread, rdtsc());
+	}
+	return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+static void print_a(const char *kind, size_t nr)
+{
+	uint64_t span, covered = 0;
+	size_t i;
+
+	span = a_log[nr - 1].last - a_log[0].first;
+	for (i = 0; i < nr; i++)
+		covered += a_log[i].last - a_log[i].first;
+	ksft_print_msg("%s: A: reads %.3f us apart, 99.9%% within %.3f us; breaks over %.3f us\n",
+		       kind, ticks_to_us(hist_permille(500)), ticks_to_us(hist_permille(999)),
+		       ticks_to_us(sh->brk));
+	ksft_print_msg("%s: A: %zu stretches%s cover %.0f%% of %.2f s\n",
+		       kind, nr, nr < sh->a_stretches ? " (log full)" : "",
+		       span ? 100.0 * covered / span : 0.0, ticks_to_us(span) / 1e6);
+}
+
+/*
+ * The runs of one kind, added up.  A crossing where the mode forbids one
+ * fails the kind at once.  Otherwise the kind runs again, adding to its
+ * counts, until they can tell (or MAX_RUNS ran): A must have been seen
+ * beside B's guest code, which it may share in every mode, and from how
+ * often it was, enough crossings must be expected of the other classes
+ * without isolation that none seen means something.
+ */
+enum outcome {
+	PASSED,
+	INCONCLUSIVE,
+	FAILED,
+};
+
+#define MAX_RUNS	5
+#define MIN_EXPECTED	20
+
+struct tally {
+	struct verdict host, idle, irqs, guest;
+	uint64_t runs;
+};
+
+static void add_up(struct verdict *sum, struct verdict *v)
+{
+	sum->events += v->events;
+	sum->own += v->own;
+	sum->contested += v->contested;
+	sum->crossed += v->crossed;
+}
+
+/* A violation: a class crossed that @mode keeps A from.  Says where. */
+static bool crossed(const char *kind, const char *what, struct verdict *v)
+{
+	int i;
+
+	if (!v->crossed)
+		return false;
+	ksft_print_msg("%s: A ran guest code across %lu %s under coresched=%s\n",
+		       kind, v->crossed, what, mode_names[mode]);
+	for (i = 0; i < NR_EXAMPLES && i < v->crossed; i++)
+		ksft_print_msg("%s: e.g. %s%s, A ran %.1f us before, %.1f us after\n",
+			       kind, v->ex[i].name, v->ex[i].where,
+			       ticks_to_us(v->ex[i].ran_before), ticks_to_us(v->ex[i].ran_after));
+	return true;
+}
+
+/*
+ * How many of @v's events A would have crossed with nothing to keep it
+ * out: as many as of B's moments in guest mode, which it may share in
+ * every mode.  Without B (idle), as many as of the interrupts on the idle
+ * sibling, where the mode lets A cross them, and all otherwise.
+ */
+static double expected(enum kind kind, struct tally *t, struct verdict *v)
+{
+	struct verdict *ref = &t->guest;
+
+	if (kind == KIND_IDLE) {
+		if (mode == MODE_VM_STRICT)
+			return v->contested;
+		ref = &t->idle;
+	}
+	if (!ref->contested)
+		return 0;
+	return (double)ref->crossed / ref->contested * v->contested;
+}
+
+/*
+ * @v must be crossed (@want) or not: can its counts tell, and do they?
+ * Where nothing keeps A out, it must cross at least half of what it is
+ * expected to: A beside B crosses nearly everything it is expected to,
+ * and only its own absences (its thread preempted, its CPU taking an
+ * interrupt) keep it from the rest.  A machine too busy to run the
+ * siblings at once may keep it from more: the runs go on.
+ */
+static enum outcome check(const char *kind, const char *what, enum kind k, struct tally *t,
+			  struct verdict *v, bool want)
+{
+	double e = expected(k, t, v);
+
+	if (e < MIN_EXPECTED) {
+		ksft_print_msg("%s: %s: %.1f crossings expected unisolated, too few to tell\n",
+			       kind, what, e);
+		return INCONCLUSIVE;
+	}
+	if (want && v->crossed * 2 < e) {
+		ksft_print_msg("%s: %s: A crossed %lu of %lu, %.1f expected, under coresched=%s\n",
+			       kind, what, v->crossed, v->contested, e, mode_names[mode]);
+		return INCONCLUSIVE;
+	}
+	return PASSED;
+}
+
+static enum outcome worst(enum outcome a, enum outcome b)
+{
+	return a > b ? a : b;
+}
+
+/* What the runs of @kind so far tell, violations aside. */
+static enum outcome decide(enum kind kind, struct tally *t)
+{
+	const char *name = kind_names[kind];
+	bool control = mode < MODE_VM;
+	enum outcome res = PASSED;
+
+	if (t->host.own < MIN_OWN) {
+		ksft_print_msg("%s: only %lu events of the kind\n", name, t->host.own);
+		res = INCONCLUSIVE;
+	}
+	if (kind != KIND_IDLE && t->guest.contested < MIN_CONTESTED) {
+		ksft_print_msg("%s: A ran before only %lu of B's moments in guest mode\n",
+			       name, t->guest.contested);
+		return INCONCLUSIVE;
+	}
+	res = worst(res, check(name, "host code", kind, t, &t->host, control));
+
+	/*
+	 * Where the sibling idles, its interrupts are the mode's business:
+	 * strict mode keeps A from them, the others must let A be seen
+	 * beside them.
+	 */
+	if (kind != KIND_HLT && kind != KIND_IDLE)
+		return res;
+	if (mode == MODE_VM_STRICT) {
+		res = worst(res, check(name, IDLE_IRQS, kind, t, &t->idle, false));
+	} else if (t->idle.crossed < MIN_EXPECTED) {
+		ksft_print_msg("%s: %s: A crossed %lu of %lu, under coresched=%s\n",
+			       name, IDLE_IRQS, t->idle.crossed, t->idle.contested,
+			       mode_names[mode]);
+		res = worst(res, INCONCLUSIVE);
+	}
+	return res;
+}
+
+/* One run of @kind, added to @t; false on a violation. */
+static bool run_kind(enum kind kind, struct tally *t)
+{
+	const char *name = kind_names[kind];
+	struct events all = { 0 }, host = { 0 }, idle = { 0 }, irqs = { 0 }, guest = { 0 };
+	struct verdict vh, vi, vw, vg;	/* host, idle, other interrupts, guest */
+	pthread_t ta, tb, tc, ts;
+	struct stats st0, st1;
+	uint64_t t0, lost, off_a, off_b;
+	bool ok = true;
+	size_t i, nr;
+
+	WRITE_ONCE(sh->kind, kind);
+	WRITE_ONCE(sh->a_stop, 0);
+	WRITE_ONCE(sh->b_stop, 0);
+	WRITE_ONCE(sh->c_stop, 0);
+	WRITE_ONCE(sh->a_logging, 0);
+	WRITE_ONCE(sh->b_exits, 0);
+	WRITE_ONCE(sh->b_samples, 0);
+	WRITE_ONCE(sh->b_timeouts, 0);
+	uread.nr = 0;
+	WRITE_ONCE(sleeper_stop, 0);
+	trace_write("trace", "");
+	stats_read(&st0);
+	vcpu_device_attr_get(vcpus[ROLE_A], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &a_offset);
+	vcpu_device_attr_get(vcpus[ROLE_B], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &b_offset);
+
+	pthread_create(&ta, NULL, a_thread, NULL);
+	t0 = now_ms();
+	while (!READ_ONCE(sh->a_logging)) {
+		TEST_ASSERT(now_ms() - t0 < START_TIMEOUT_S * 1000, "A did not start logging");
+		usleep(1000);
+	}
+
+	trace_write("tracing_on", "1");
+	if (kind == KIND_IDLE) {
+		pthread_create(&ts, NULL, sleeper_thread, NULL);
+	} else {
+		if (kind == KIND_IPI)
+			pthread_create(&tc, NULL, c_thread, NULL);
+		pthread_create(&tb, NULL, b_thread, NULL);
+	}
+	usleep(duration_ms * 1000);
+	WRITE_ONCE(sh->c_stop, 1);
+	WRITE_ONCE(sh->b_stop, 1);
+	WRITE_ONCE(sleeper_stop, 1);
+	if (kind == KIND_IDLE) {
+		pthread_join(ts, NULL);
+	} else {
+		pthread_join(tb, NULL);
+		if (kind == KIND_IPI)
+			pthread_join(tc, NULL);
+	}
+	trace_write("tracing_on", "0");
+	WRITE_ONCE(sh->a_stop, 1);
+	pthread_join(ta, NULL);
+	stats_read(&st1);
+	vcpu_device_attr_get(vcpus[ROLE_A], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &off_a);
+	vcpu_device_attr_get(vcpus[ROLE_B], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &off_b);
+
+	nr = sh->a_stretches < sh->a_log_max ? sh->a_stretches : sh->a_log_max;
+	print_a(name, nr);
+	if (kind != KIND_IDLE)
+		ksft_print_msg("%s: B: %lu exits%s\n", name, sh->b_exits,
+			       sh->b_timeouts ? ", some waits for C timed out" : "");
+
+	read_trace(kind, &all, &lost);
+	for (i = 0; i < all.nr; i++) {
+		struct event *ev = &all.ev[i];
+		struct events *to[] = {
+			[B_HOST] = &host, [B_KICKING] = &host,
+			[B_IDLE] = &idle, [B_IRQ] = &irqs,
+		};
+
+		add_event(to[b_state(ev)], ev->tsc - a_offset, ev->own, ev->name, ev->pid,
+			  ev->irq);
+	}
+	if (lost)
+		ksft_print_msg("%s: %lu trace events lost (overrun)\n", name, lost);
+	for (i = 0; i < uread.nr; i++)
+		add_event(&host, uread.tsc[i], true, kind == KIND_IO ? "B's thread" : "sleeper",
+			  1, false);
+	for (i = 0; i < sh->b_samples && i < sh->b_log_max; i++)
+		add_event(&guest, b_log[i] - b_offset, false, "B in guest mode", 1, false);
+	judge(&host, nr, &vh);
+	judge(&idle, nr, &vi);
+	judge(&irqs, nr, &vw);
+	judge(&guest, nr, &vg);
+	if (kind != KIND_IDLE)
+		print_verdict(name, "B in guest mode", &vg);
+	print_verdict(name, "host code", &vh);
+	print_verdict(name, IDLE_IRQS, &vi);
+	print_verdict(name, WAIT_IRQS, &vw);
+	stats_print(name, &st0, &st1);
+
+	/*
+	 * KVM moves the offset at vCPU load when the host TSC is unstable:
+	 * the guest's TSC then stands still while a vCPU is not loaded, and
+	 * the logs cannot be compared with host time.
+	 */
+	TEST_ASSERT(off_a == a_offset && off_b == b_offset,
+		    "%s: TSC offsets moved by %ld (A), %ld (B): unstable host TSC?",
+		    name, (int64_t)(off_a - a_offset), (int64_t)(off_b - b_offset));
+
+	if (mode >= MODE_VM && crossed(name, "host events", &vh))
+		ok = false;
+	/* Only strict mode keeps A from interrupts B takes without the core. */
+	if (mode == MODE_VM_STRICT && crossed(name, IDLE_IRQS, &vi))
+		ok = false;
+	if (mode == MODE_VM_STRICT && crossed(name, WAIT_IRQS, &vw))
+		ok = false;
+
+	add_up(&t->host, &vh);
+	add_up(&t->idle, &vi);
+	add_up(&t->irqs, &vw);
+	add_up(&t->guest, &vg);
+	t->runs++;
+
+	free(all.ev);
+	free(host.ev);
+	free(idle.ev);
+	free(irqs.ev);
+	free(guest.ev);
+	return ok;
+}
+
+/*
+ * A's TSC offset from the host's, as KVM reports it.  It is checked where
+ * it matters, in a_thread(): the TSC the guest reads between two host
+ * readings.  KVM's own computation of the guest TSC (MSR_IA32_TSC read
+ * from userspace) is not a check of it: it can differ from what the guest
+ * reads, e.g. when KVM could not apply the TSC frequency it chose.
+ */
+static void tsc_setup(void)
+{
+	struct kvm_vcpu *a = vcpus[ROLE_A];
+	int khz;
+
+	TEST_REQUIRE(!__vcpu_has_device_attr(a, KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET));
+	vcpu_device_attr_get(a, KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &a_offset);
+
+	khz = __vcpu_ioctl(a, KVM_GET_TSC_KHZ, NULL);
+	TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ: %d", khz);
+	tsc_khz = khz;
+	ksft_print_msg("TSC: %lu kHz, A's offset %ld\n", tsc_khz,
+		       (int64_t)a_offset);
+}
+
+static void vm_setup(void)
+{
+	uint64_t log_pages = (A_LOG_BYTES + B_LOG_BYTES) / getpagesize();
+
+	/* The extra pages buy the page tables of the log's mapping. */
+	vm = __vm_create_with_vcpus(VM_SHAPE_DEFAULT, 3, log_pages, guest_code, vcpus);
+	vcpu_args_set(vcpus[ROLE_A], 1, ROLE_A);
+	vcpu_args_set(vcpus[ROLE_B], 1, ROLE_B);
+	vcpu_args_set(vcpus[ROLE_C], 1, ROLE_C);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_irq_handler);
+	vm_install_exception_handler(vm, IPI_VECTOR, guest_irq_handler);
+	/* A halted vCPU must block, so that its wake-up is host scheduler work. */
+	if (kvm_has_cap(KVM_CAP_HALT_POLL))
+		vm_enable_cap(vm, KVM_CAP_HALT_POLL, 0);
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, LOG_GPA, LOG_SLOT,
+				    log_pages, 0);
+	virt_map(vm, LOG_GPA, LOG_GPA, log_pages);
+	a_log = addr_gva2hva(vm, LOG_GPA);
+	b_log = addr_gva2hva(vm, LOG_GPA + A_LOG_BYTES);
+	sh = addr_gva2hva(vm, (vm_vaddr_t)&tl);
+	sh->a_log_gva = LOG_GPA;
+	sh->a_log_max = A_LOG_BYTES / sizeof(struct stretch);
+	sh->b_log_gva = LOG_GPA + A_LOG_BYTES;
+	sh->b_log_max = B_LOG_BYTES / sizeof(uint64_t);
+	sh->c_apic_id = vcpus[ROLE_C]->id;
+
+	tsc_setup();
+	sh->b_gap = us_to_ticks(B_GAP_US);
+	sh->b_wait_max = us_to_ticks(B_WAIT_MAX_US);
+	sh->c_settle = us_to_ticks(C_SETTLE_US);
+	/* The APIC timer counts at KVM's default bus frequency, 1 GHz. */
+	sh->hlt_count = HLT_TIMER_US * 1000;
+	sh->max_exits = MAX_EXITS;
+
+	uread.max = 1 << 20;
+	uread.tsc = calloc(uread.max, sizeof(*uread.tsc));
+	TEST_ASSERT(uread.tsc, "out of memory");
+}
+
+static void help(const char *name)
+{
+	printf("usage: %s [-m MODE] [-k KIND,...] [-a CPU] [-b CPU] [-H SEQ] [-d MS]\n"
+	       "  -m  the mode the kernel was booted in: off, on, vm or vm,strict;\n"
+	       "      a kernel that says otherwise fails the test (default: what it says)\n"
+	       "  -k  exit kinds to run: cpuid,msr,io,hlt,ipi,idle (default: all)\n"
+	       "  -a  A's CPU (default: the first online CPU with an online sibling)\n"
+	       "  -b  B's CPU, a sibling of A's (default: the first online one)\n"
+	       "  -H  CPU hotplug first, e.g. 2-,3+,2+,1+: offline cpu2, online cpu3...\n"
+	       "  -d  milliseconds per kind (default %d)\n", name, duration_ms);
+}
+
+int main(int argc, char *argv[])
+{
+	const char *hotplug_seq = NULL;
+	bool kinds[NR_KINDS] = { 0 }, any = false;
+	char *copy, *tok, *save;
+	int opt, k, run, want = -1, have, plan = 0;
+	enum outcome res;
+	struct tally t;
+	size_t i;
+
+	while ((opt = getopt(argc, argv, "m:k:a:b:H:d:h")) != -1) {
+		switch (opt) {
+		case 'm':
+			for (i = 0; i < ARRAY_SIZE(mode_names); i++)
+				if (!strcmp(optarg, mode_names[i]))
+					want = i;
+			TEST_ASSERT(want >= 0, "-m %s: not a mode", optarg);
+			break;
+		case 'k':
+			copy = strdup(optarg);
+			for (tok = strtok_r(copy, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				for (k = 0; k < NR_KINDS && strcmp(tok, kind_names[k]); k++)
+					;
+				TEST_ASSERT(k < NR_KINDS, "-k %s: not a kind", tok);
+				kinds[k] = true;
+				any = true;
+			}
+			free(copy);
+			break;
+		case 'a':
+			cpu_a = atoi_non_negative("-a", optarg);
+			break;
+		case 'b':
+			cpu_b = atoi_non_negative("-b", optarg);
+			break;
+		case 'H':
+			hotplug_seq = optarg;
+			break;
+		case 'd':
+			duration_ms = atoi_positive("-d", optarg);
+			break;
+		default:
+			help(argv[0]);
+			exit(opt == 'h' ? 0 : KSFT_FAIL);
+		}
+	}
+	for (k = 0; k < NR_KINDS; k++) {
+		kinds[k] |= !any;
+		plan += kinds[k];
+	}
+
+	ksft_print_header();
+
+	/*
+	 * A kernel without the mode file has no isolation to speak of: it
+	 * can only be the control.
+	 */
+	have = kernel_mode();
+	if (want < 0)
+		want = have < 0 ? MODE_ON : have;
+	if (have < 0 && want >= MODE_VM)
+		ksft_exit_fail_msg("-m %s, but the kernel has no " CORESCHED_DIR "/mode\n",
+				   mode_names[want]);
+	if (have >= 0 && have != want)
+		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
+				   mode_names[want], mode_names[have]);
+	mode = want;
+
+	if (hotplug_seq)
+		hotplug(hotplug_seq);
+	pick_cpus();
+	ksft_print_msg("coresched=%s; A on cpu%d, B on cpu%d, C on cpu%d\n",
+		       mode_names[mode], cpu_a, cpu_b, cpu_c);
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_VCPU_ATTRIBUTES));
+	vm_setup();
+	trace_setup();
+
+	ksft_set_plan(plan);
+	for (k = 0; k < NR_KINDS; k++) {
+		if (!kinds[k])
+			continue;
+		memset(&t, 0, sizeof(t));
+		res = INCONCLUSIVE;
+		for (run = 1; run <= MAX_RUNS && res == INCONCLUSIVE; run++) {
+			if (run > 1)
+				ksft_print_msg("%s: run %d of %d\n", kind_names[k], run, MAX_RUNS);
+			res = run_kind(k, &t) ? decide(k, &t) : FAILED;
+		}
+		if (res == INCONCLUSIVE)
+			ksft_print_msg("%s: nothing could be told in %d runs\n",
+				       kind_names[k], MAX_RUNS);
+		ksft_test_result(res == PASSED, "%s\n", kind_names[k]);
+	}
+
+	kvm_vm_free(vm);
+	ksft_finished();
+}
