@@ -54,6 +54,9 @@ if [ "$name" != shell ]; then
 fi
 [ -f "$kernel" ] || die "no kernel $kernel: run make first"
 [ -f "$initrd" ] || die "no initramfs $initrd: run make first"
+# Any console line that matches the lab's splat regex fails the run.
+splat_re=$(sed '/^#/d; /^$/d' "$LAB/splat.re" | tr '\n' '|' | sed 's/|$//')
+[ -n "$splat_re" ] || die "no splat regex in $LAB/splat.re"
 if [ -n "$extra" ]; then
 	[ -d "$extra" ] || die "--extra $extra: not a directory"
 	tmpimg=$(mktemp)
@@ -93,19 +96,6 @@ took=$((SECONDS - start))
 touch "$console" "$results"
 
 # Judge: first the console, whatever the script said.
-# A splat is any line a kernel checker prints when something went wrong.
-# (Lockdep's reports start with WARNING: or BUG:; "lockdep is turned off"
-# follows one, and "RCU lockdep checking is enabled" is only a banner.)
-# WARNING: and BUG: count where a message starts, after the timestamp:
-# "Speculative Return Stack Overflow: WARNING: See ..." is advice, not a
-# splat.
-splat_re='(^|\] )(WARNING|BUG):|Oops|general protection fault|Kernel panic|'
-splat_re+='KASAN|UBSAN|possible (circular|recursive) locking|'
-splat_re+='inconsistent lock state|lockdep is turned off|DEBUG_LOCKS_WARN_ON|'
-splat_re+='soft lockup|hard LOCKUP|'
-splat_re+='blocked for more than|rcu.*(stall|detected stalls)|INFO: task|'
-splat_re+='list_(add|del) corruption|Call Trace:|refcount_t:|kernel BUG'
-
 verdict=ok
 why=''
 splats=$(grep -n -a -E "$splat_re" "$console" | head -n 20 || true)
