@@ -7,7 +7,7 @@
 #   sparse/W=1  the objects of every C file the series adds or touches,
 #               built with C=2 W=1 in the patched and in the vanilla tree:
 #               no sparse or compiler warning the vanilla build lacks
-#   scripts     shellcheck on the lab's scripts
+#   shell       shellcheck on the lab's scripts
 #   rst         the series' documentation parses with docutils, no warning
 #               (lab/rst-check.py, which also runs on its own)
 # Needs the trees (tree.sh) and the series (series.sh).
@@ -75,47 +75,84 @@ obj_of() {
 	echo "${f%.c}.o"
 }
 
-# Warnings of a C=2 W=1 build of some objects, without line numbers so
-# that an unrelated shift of code does not count as a new warning.
+# warnings_of TREE OBJDIR OUT OBJ...: build OBJ... of TREE in OBJDIR with
+# C=2 W=1 and write their warnings to OUT, sorted, each as often as it was
+# printed, without line numbers so that an unrelated shift of code does
+# not count as a new warning (but one more of a kind does).  The gate must
+# not pass by building nothing: the objects are removed first (an object
+# that is up to date is not compiled again, and prints no W=1 warning),
+# and each must then have been compiled ("CC") and checked ("CHECK"), and
+# the make must succeed; anything else is written to OUT as an error of
+# its own, which no vanilla build has.
 warnings_of() {
-	local tree=$1 obj=$2
-	shift 2
+	local tree=$1 obj=$2 out=$3 log=$3.log o rc=0
+	shift 3
 	mkdir -p "$obj"
 	cp "$BUILD/obj/.config" "$obj/.config"
-	make -s -C "$tree" O="$obj" CC="ccache gcc" -j"$JOBS" olddefconfig \
-		>/dev/null 2>&1
-	# A build that fails (or a sparse that does not run) is a finding
-	# of its own: "make: ... Error N" stays in the output.
-	make -s -C "$tree" O="$obj" CC="ccache gcc" -j"$JOBS" C=2 W=1 \
-		CHECK="sparse" "$@" 2>&1 >/dev/null |
-		grep -E '(warning|error):|Error [0-9]+' |
-		sed -E "s|$tree/||; s|:[0-9]+:[0-9]+:|:|; s|:[0-9]+:|:|" | sort -u
+	for o in "$@"; do
+		rm -f "$obj/$o"
+	done
+	# The same quotes in every warning, whatever the locale (kbuild
+	# unexports LC_ALL): LANG=C, and gcc's typographic ones made plain.
+	{
+		LANG=C make -C "$tree" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
+			-j"$JOBS" olddefconfig &&
+		LANG=C make -C "$tree" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
+			-j"$JOBS" C=2 W=1 CHECK=sparse "$@"
+	} > "$log" 2>&1 || rc=$?
+	{
+		grep -E '(warning|error):' "$log" |
+			sed -E "s#(^|[ (])[^ :(]*/src/(linux|base)/#\\1#g; s#:[0-9]+:[0-9]+:#:#; s#:[0-9]+:#:#; s#‘#'#g; s#’#'#g"
+		[ $rc = 0 ] || echo "error: make of ${*} in $tree failed (exit $rc, see $log)"
+		for o in "$@"; do
+			[ -s "$obj/$o" ] || echo "error: $o was not built"
+			grep -q -E "^  CC +$o\$" "$log" || echo "error: $o was not compiled"
+			grep -q -E "^  CHECK +.*${o%.o}\.c\$" "$log" ||
+				echo "error: sparse did not check ${o%.o}.c"
+		done
+	} | sort > "$out"
 }
 
+# check_warnings [TREE [DIR]]: the gate on TREE (default the patched
+# tree), its objects in DIR (default build/check).  The self-test runs it
+# on a copy of the tree with a warning injected.
 check_warnings() {
-	local files objs=() f o new
+	local tree=${1:-$LINUX} dir=${2:-$BUILD/check} files objs=() f o new
 	files=$(git_base diff --name-only --diff-filter=AM base series -- '*.c')
 	for f in $files; do
-		o=$(obj_of "$f" "$LINUX")
+		o=$(obj_of "$f" "$tree")
 		# Only objects this config builds.
 		case " ${objs[*]} " in *" $o "*) continue ;; esac
 		[ -e "$BUILD/obj/$o" ] && objs+=("$o")
 	done
-	[ ${#objs[@]} -gt 0 ] || { rec skip "check: sparse/W=1" "no C files"; return 0; }
-	warnings_of "$LINUX" "$BUILD/check/patched" "${objs[@]}" > "$BUILD/check/patched.w"
+	if [ ${#objs[@]} = 0 ]; then
+		rec fail "check: sparse/W=1" "no object of the series' C files in $BUILD/obj"
+		return 1
+	fi
+	mkdir -p "$dir"
+	warnings_of "$tree" "$dir/patched" "$dir/patched.w" "${objs[@]}"
 	# The vanilla tree lacks the series' new files: build what exists.
 	local vobjs=()
 	for o in "${objs[@]}"; do
-		[ -e "$BASE_GIT/${o%.o}.c" ] && vobjs+=("$o")
+		[ -e "$VANILLA/${o%.o}.c" ] && vobjs+=("$o")
 	done
-	if [ ${#vobjs[@]} -gt 0 ]; then
-		warnings_of "$BASE_GIT" "$BUILD/check/vanilla" "${vobjs[@]}" > "$BUILD/check/vanilla.w"
-	else
-		: > "$BUILD/check/vanilla.w"
+	# Vanilla's warnings depend on the base, the config and the objects
+	# only, whichever patched tree is checked: built once, in build/check.
+	local vdir=$BUILD/check vstamp
+	mkdir -p "$vdir"
+	vstamp="$(git -C "$VANILLA" rev-parse HEAD) $(sha256sum < "$BUILD/obj/.config")"
+	vstamp+=" ${vobjs[*]} $(sha256sum < "$LAB/check.sh")"
+	if [ ${#vobjs[@]} = 0 ]; then
+		: > "$vdir/vanilla.w"
+	elif [ ! -f "$vdir/vanilla.stamp" ] || [ "$(cat "$vdir/vanilla.stamp")" != "$vstamp" ] ||
+	     grep -q '^error: ' "$vdir/vanilla.w"; then
+		rm -f "$vdir/vanilla.stamp"
+		warnings_of "$VANILLA" "$vdir/vanilla" "$vdir/vanilla.w" "${vobjs[@]}"
+		echo "$vstamp" > "$vdir/vanilla.stamp"
 	fi
 	# A failed build or a sparse that did not run fails whatever vanilla did.
-	new=$(grep 'Error [0-9]' "$BUILD/check/patched.w"
-	      comm -23 "$BUILD/check/patched.w" "$BUILD/check/vanilla.w")
+	new=$(grep -h '^error: ' "$dir/patched.w" "$vdir/vanilla.w"
+	      comm -23 "$dir/patched.w" "$vdir/vanilla.w" | grep -v '^error: ')
 	if [ -n "$new" ]; then
 		# shellcheck disable=SC2001 # indents every line
 		echo "$new" | sed 's/^/  /' >&2
@@ -155,9 +192,26 @@ check_rst() {
 	done
 }
 
+# check.sh [--tree DIR] [--out DIR] [GATE...]: the gates named (checkpatch,
+# warnings, shell, rst; default all).  --tree and --out give the warnings
+# gate another patched tree and object directory (the lab's self-test).
+tree=$LINUX out=$BUILD/check gates=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--tree) tree=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	checkpatch | warnings | shell | rst) gates+=("$1"); shift ;;
+	*) die "check.sh: unknown argument $1" ;;
+	esac
+done
+[ ${#gates[@]} -gt 0 ] || gates=(checkpatch warnings shell rst)
 status=0
-check_patch || status=1
-check_warnings || status=1
-check_shell || status=1
-check_rst || status=1
+for g in "${gates[@]}"; do
+	case $g in
+	checkpatch) check_patch || status=1 ;;
+	warnings) check_warnings "$tree" "$out" || status=1 ;;
+	shell) check_shell || status=1 ;;
+	rst) check_rst || status=1 ;;
+	esac
+done
 exit $status
