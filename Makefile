@@ -65,6 +65,7 @@ check: kernel series
 clean:
 	rm -rf build/obj build/vanilla build/debug build/check build/bisect \
 		build/kselftest build/headers build/runs build/test build/*.gz \
+		build/lab-selftest \
 		build/bzImage out
 
 distclean:
