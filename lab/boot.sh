@@ -28,6 +28,9 @@
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
+# The script is one block: bash reads it whole before running any of it,
+# so editing this file while it runs (a run takes long) cannot derail it.
+{
 
 kernel=$BUILD/bzImage topo=1,1,2 append='' mem=2G timeout=600 out='' extra=''
 cpu=EPYC,+svm,+npt
@@ -73,12 +76,19 @@ fi
 IFS=, read -r sockets cores threads <<< "$topo"
 ncpu=$((sockets * cores * threads))
 smp="$ncpu,sockets=$sockets,cores=$cores,threads=$threads"
-# no_timer_check: the boot's check that the timer interrupt works (ten
-# ticks must arrive within a delay loop) fails at random under TCG on a
-# busy host, where the vCPUs lose the CPU for longer than that, and the
-# kernel then panics ("IO-APIC + timer doesn't work!"); the runs, not
-# that check, show that timers work.
-cmdline="console=ttyS0,115200 panic=-1 no_timer_check lab.run=$name lab.topo=$topo $append"
+# The emulated CPUs stop whenever the host does not run QEMU's threads:
+# on a busy host (itself a VM that shares its CPUs) a whole guest was
+# seen standing still for over 20 s.  So:
+#   no_timer_check: the boot's check that the timer interrupt works (ten
+#     ticks must arrive within a delay loop) failed at random, and the
+#     kernel panicked ("IO-APIC + timer doesn't work!"); the runs, not
+#     that check, show that timers work;
+#   watchdog_thresh=30: a soft lockup is reported after 60 s, not 20 s
+#     (every CPU of a guest that stood still was reported stuck for 22 s),
+#     the same as the debug config's hung task and RCU stall timeouts (a
+#     CPU that is really stuck stays stuck: it is still reported).
+cmdline="console=ttyS0,115200 panic=-1 no_timer_check watchdog_thresh=30"
+cmdline+=" lab.run=$name lab.topo=$topo $append"
 
 # shellcheck disable=SC2054 # QEMU's option values have commas
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu "$cpu"
@@ -116,3 +126,4 @@ seconds=$took
 EOF
 
 exec "$LAB/judge.sh" --console "$out"
+}
