@@ -17,6 +17,9 @@
 set -uo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
+# The script is one block: bash reads it whole before running any of it,
+# so editing this file while it runs (a run takes long) cannot derail it.
+{
 
 export LAB_RESULTS=$BUILD/test/results.tsv
 mkdir -p "$BUILD/test"
@@ -122,3 +125,5 @@ awk -F'\t' '{ printf "  %6d %6d  %s\n", $1, $2, $3; w += $1; c += $2 }
 	END { printf "  %6d %6d  in all\n", w, c }' "$times"
 say "summary ($(( (SECONDS - t0) / 60 )) min)"
 "$LAB/tap.py" summary
+exit
+}
