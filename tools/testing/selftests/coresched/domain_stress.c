@@ -113,6 +113,7 @@ struct shared {
 
 static struct shared *sh;
 static int sh_fd;		/* its memfd, for the forkers (see the top) */
+static char self[PATH_MAX];	/* this program, which the forkers execute */
 static pid_t workers[NR_WORKERS];
 static int nr_workers;		/* started */
 static int quiet_pipe[2];
@@ -254,8 +255,7 @@ static void worker(int i, enum kind kind)
 	if (kind == FORKER) {
 		snprintf(shared, sizeof(shared), "%d", sh_fd);
 		snprintf(out, sizeof(out), "%d", quiet_pipe[1]);
-		execl("/proc/self/exe", "domain_stress", "--forker", shared, out,
-		      (char *)NULL);
+		execl(self, "domain_stress", "--forker", shared, out, (char *)NULL);
 		_exit(1);
 	}
 	if (kind == SPINNER2 &&
@@ -828,6 +828,9 @@ int main(int argc, char **argv)
 
 	slab_shrink();
 	slab_before = cs_meminfo_kb("SUnreclaim");
+	/* The path, not /proc/self/exe: the forkers keep the test's name. */
+	if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
+		ksft_exit_fail_perror("readlink /proc/self/exe");
 	sh_fd = memfd_create("domain_stress", 0);
 	if (sh_fd < 0 || ftruncate(sh_fd, sizeof(*sh)))
 		ksft_exit_fail_perror("memfd");
