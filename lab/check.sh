@@ -75,18 +75,21 @@ obj_of() {
 	echo "${f%.c}.o"
 }
 
-# warnings_of TREE OBJDIR OUT OBJ...: build OBJ... of TREE in OBJDIR with
-# C=2 W=1 and write their warnings to OUT, sorted, each as often as it was
-# printed, without line numbers so that an unrelated shift of code does
-# not count as a new warning (but one more of a kind does).  The gate must
-# not pass by building nothing: the objects are removed first (an object
-# that is up to date is not compiled again, and prints no W=1 warning),
-# and each must then have been compiled ("CC") and checked ("CHECK"), and
-# the make must succeed; anything else is written to OUT as an error of
-# its own, which no vanilla build has.
+# warnings_of TREE OUT OBJ...: build OBJ... of TREE (DIR/src/linux) in
+# DIR/obj-w1 with C=2 W=1 and write their warnings to OUT, sorted, each as
+# often as it was printed, without line numbers so that an unrelated shift
+# of code does not count as a new warning (but one more of a kind does).
+# The gate must not pass by building nothing: the objects are removed
+# first (an object that is up to date is not compiled again, and prints
+# no W=1 warning), and each must then have been compiled ("CC") and
+# checked ("CHECK"), and the make must succeed; anything else is written
+# to OUT as an error of its own, which no vanilla build has.  DIR/obj-w1
+# is beside DIR/obj, so that ccache gives it what the kernel build
+# compiled with the same flags (the host tools, the generated headers).
 warnings_of() {
-	local tree=$1 obj=$2 out=$3 log=$3.log o rc=0
-	shift 3
+	local tree=$1 obj=${1%/src/linux}/obj-w1 out=$2 log=$2.log o rc=0
+	shift 2
+	[ "$obj" != "$tree/obj-w1" ] || die "warnings_of: $tree is not DIR/src/linux"
 	mkdir -p "$obj"
 	cp "$BUILD/obj/.config" "$obj/.config"
 	for o in "$@"; do
@@ -114,10 +117,10 @@ warnings_of() {
 }
 
 # check_warnings [TREE [DIR]]: the gate on TREE (default the patched
-# tree), its objects in DIR (default build/check).  The self-test runs it
+# tree), its findings in DIR (default build/check).  The self-test runs it
 # on a copy of the tree with a warning injected.
 check_warnings() {
-	local tree=${1:-$LINUX} dir=${2:-$BUILD/check} files objs=() f o new
+	local tree=${1:-$LINUX} dir=${2:-$BUILD/check} files objs=() f o new lock
 	files=$(git_base diff --name-only --diff-filter=AM base series -- '*.c')
 	for f in $files; do
 		o=$(obj_of "$f" "$tree")
@@ -130,7 +133,7 @@ check_warnings() {
 		return 1
 	fi
 	mkdir -p "$dir"
-	warnings_of "$tree" "$dir/patched" "$dir/patched.w" "${objs[@]}"
+	warnings_of "$tree" "$dir/patched.w" "${objs[@]}"
 	# The vanilla tree lacks the series' new files: build what exists.
 	local vobjs=()
 	for o in "${objs[@]}"; do
@@ -142,14 +145,19 @@ check_warnings() {
 	mkdir -p "$vdir"
 	vstamp="$(git -C "$VANILLA" rev-parse HEAD) $(sha256sum < "$BUILD/obj/.config")"
 	vstamp+=" ${vobjs[*]} $(sha256sum < "$LAB/check.sh")"
+	# One at a time: make test runs this gate and the lab's self-test of
+	# it at once.
+	exec {lock}> "$vdir/vanilla.lock"
+	flock "$lock"
 	if [ ${#vobjs[@]} = 0 ]; then
 		: > "$vdir/vanilla.w"
 	elif [ ! -f "$vdir/vanilla.stamp" ] || [ "$(cat "$vdir/vanilla.stamp")" != "$vstamp" ] ||
 	     grep -q '^error: ' "$vdir/vanilla.w"; then
 		rm -f "$vdir/vanilla.stamp"
-		warnings_of "$VANILLA" "$vdir/vanilla" "$vdir/vanilla.w" "${vobjs[@]}"
+		warnings_of "$VANILLA" "$vdir/vanilla.w" "${vobjs[@]}"
 		echo "$vstamp" > "$vdir/vanilla.stamp"
 	fi
+	exec {lock}>&-
 	# A failed build or a sparse that did not run fails whatever vanilla did.
 	new=$(grep -h '^error: ' "$dir/patched.w" "$vdir/vanilla.w"
 	      comm -23 "$dir/patched.w" "$vdir/vanilla.w" | grep -v '^error: ')
