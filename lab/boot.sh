@@ -86,8 +86,12 @@ smp="$ncpu,sockets=$sockets,cores=$cores,threads=$threads"
 #   watchdog_thresh=30: a soft lockup is reported after 60 s, not 20 s
 #     (every CPU of a guest that stood still was reported stuck for 22 s),
 #     the same as the debug config's hung task and RCU stall timeouts (a
-#     CPU that is really stuck stays stuck: it is still reported).
+#     CPU that is really stuck stays stuck: it is still reported);
+#   rcupdate.rcu_cpu_stall_timeout=60: the debug config's RCU stall
+#     timeout on every kernel, not 21 s (a guest's clock once jumped by
+#     30 s in a 5 s run, and RCU reported a stall during the boot).
 cmdline="console=ttyS0,115200 panic=-1 no_timer_check watchdog_thresh=30"
+cmdline+=" rcupdate.rcu_cpu_stall_timeout=60"
 cmdline+=" lab.run=$name lab.topo=$topo $append"
 
 # shellcheck disable=SC2054 # QEMU's option values have commas
