@@ -35,7 +35,8 @@ label="$(info script) ($(info smp)$(sed -n 's/^append=\(..*\)/, \1/p' "$dir/run.
 splat_re=$(sed '/^#/d; /^$/d' "$LAB/splat.re" | tr '\n' '|' | sed 's/|$//')
 [ -n "$splat_re" ] || die "no splat regex in $LAB/splat.re"
 allow=$(sed '/^#/d; /^$/d' "$LAB/splat.allow")
-splats=$(grep -n -a -E "$splat_re" "$console" 2>/dev/null |
+# The serial console ends its lines with CR LF.
+splats=$(tr -d '\r' < "$console" 2>/dev/null | grep -n -a -E "$splat_re" |
 	 if [ -n "$allow" ]; then grep -v -E -e "$allow"; else cat; fi |
 	 head -n 20)
 

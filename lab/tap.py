@@ -134,7 +134,7 @@ class Test:
         self.ended = False
         self.rc = None
         self.plans = []         # (count, skip reason or None)
-        self.points = []        # (not ok, number, description, directive, reason)
+        self.points = []        # (not ok, number, description, directive, reason, diag)
         self.bail = None
         self.diag = []
 
@@ -164,7 +164,8 @@ def parse(text):
             continue
         m = TAP_RE.match(line)
         if m:
-            cur.points.append(m.groups())
+            # With the diagnostics just before it: the failure's story.
+            cur.points.append(m.groups() + (' | '.join(cur.diag[-3:]),))
         elif line.startswith('Bail out!'):
             cur.bail = line[len('Bail out!'):].strip() or 'no reason given'
         elif line.startswith('#'):
@@ -176,7 +177,7 @@ def judge_test(run, t, skips):
     """The records of one test that began."""
     name = '%s/%s' % (run, t.name)
     last = ' | '.join(t.diag[-3:])
-    for notok, num, desc, directive, reason in t.points:
+    for notok, num, desc, directive, reason, before in t.points:
         pname = '%s: %s' % (name, desc or num)
         directive = (directive or '').upper()
         if directive == 'SKIP':
@@ -189,7 +190,7 @@ def judge_test(run, t, skips):
         elif directive:
             add('fail', pname, '%s: the lab accepts no %s' % (directive, directive))
         elif notok:
-            add('fail', pname, last)
+            add('fail', pname, before)
         else:
             add('pass', pname)
     if not t.ended:
