@@ -63,8 +63,9 @@ check: kernel series
 	 LAB_RESULTS=build/test/check.tsv $(LAB)/tap.py summary
 
 clean:
-	rm -rf build/obj build/vanilla build/debug build/check build/bisect \
+	rm -rf build/obj build/vanilla build/debug build/check build/bisect build/am \
 		build/kselftest build/headers build/runs build/test build/*.gz \
+		build/lab-selftest build/obj-w1 \
 		build/bzImage out
 
 distclean:

@@ -12,7 +12,8 @@
 # The config is "make tinyconfig" plus the fragments; every line of a
 # fragment must survive into the final .config, or the build stops (a
 # dependency silently dropping an option would void the tests).
-# A stamp of the tree's commit and the fragments skips an unchanged build.
+# A stamp of the tree's commit and the fragments skips an unchanged build;
+# a build that fails leaves no image behind, not even an older one.
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -43,6 +44,10 @@ if [ -f "$dir/bzImage" ] && [ -f "$obj/.lab-stamp" ] &&
 	say "$flavour kernel is up to date ($dir/bzImage)"
 	exit 0
 fi
+
+# From here on the old image is gone: a build that fails leaves none for
+# the runs to boot in its place.
+rm -f "$dir/bzImage" "$obj/.lab-stamp"
 
 say "configuring the $flavour kernel"
 kmake tinyconfig >/dev/null

@@ -76,47 +76,92 @@ obj_of() {
 	echo "${f%.c}.o"
 }
 
-# Warnings of a C=2 W=1 build of some objects, without line numbers so
-# that an unrelated shift of code does not count as a new warning.
+# warnings_of TREE OUT OBJ...: build OBJ... of TREE (DIR/src/linux) in
+# DIR/obj-w1 with C=2 W=1 and write their warnings to OUT, sorted, each as
+# often as it was printed, without line numbers so that an unrelated shift
+# of code does not count as a new warning (but one more of a kind does).
+# The gate must not pass by building nothing: the objects are removed
+# first (an object that is up to date is not compiled again, and prints
+# no W=1 warning), and each must then have been compiled ("CC") and
+# checked ("CHECK"), and the make must succeed; anything else is written
+# to OUT as an error of its own, which no vanilla build has.  DIR/obj-w1
+# is beside DIR/obj, so that ccache gives it what the kernel build
+# compiled with the same flags (the host tools, the generated headers).
 warnings_of() {
-	local tree=$1 obj=$2
+	local tree=$1 obj=${1%/src/linux}/obj-w1 out=$2 log=$2.log o rc=0
 	shift 2
+	[ "$obj" != "$tree/obj-w1" ] || die "warnings_of: $tree is not DIR/src/linux"
 	mkdir -p "$obj"
 	cp "$BUILD/obj/.config" "$obj/.config"
-	make -s -C "$tree" O="$obj" CC="ccache gcc" -j"$JOBS" olddefconfig \
-		>/dev/null 2>&1
-	# A build that fails (or a sparse that does not run) is a finding
-	# of its own: "make: ... Error N" stays in the output.
-	make -s -C "$tree" O="$obj" CC="ccache gcc" -j"$JOBS" C=2 W=1 \
-		CHECK="sparse" "$@" 2>&1 >/dev/null |
-		grep -E '(warning|error):|Error [0-9]+' |
-		sed -E "s|$tree/||; s|:[0-9]+:[0-9]+:|:|; s|:[0-9]+:|:|" | sort -u
+	for o in "$@"; do
+		rm -f "$obj/$o"
+	done
+	# The same quotes in every warning, whatever the locale (kbuild
+	# unexports LC_ALL): LANG=C, and gcc's typographic ones made plain.
+	{
+		LANG=C make -C "$tree" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
+			-j"$JOBS" olddefconfig &&
+		LANG=C make -C "$tree" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
+			-j"$JOBS" C=2 W=1 CHECK=sparse "$@"
+	} > "$log" 2>&1 || rc=$?
+	{
+		grep -E '(warning|error):' "$log" |
+			sed -E "s#(^|[ (])[^ :(]*/src/(linux|base)/#\\1#g; s#:[0-9]+:[0-9]+:#:#; s#:[0-9]+:#:#; s#‘#'#g; s#’#'#g"
+		[ $rc = 0 ] || echo "error: make of ${*} in $tree failed (exit $rc, see $log)"
+		for o in "$@"; do
+			[ -s "$obj/$o" ] || echo "error: $o was not built"
+			grep -q -E "^  CC +$o\$" "$log" || echo "error: $o was not compiled"
+			grep -q -E "^  CHECK +.*${o%.o}\.c\$" "$log" ||
+				echo "error: sparse did not check ${o%.o}.c"
+		done
+	} | sort > "$out"
 }
 
+# check_warnings [TREE [DIR]]: the gate on TREE (default the patched
+# tree), its findings in DIR (default build/check).  The self-test runs it
+# on a copy of the tree with a warning injected.
 check_warnings() {
-	local files objs=() f o new
+	local tree=${1:-$LINUX} dir=${2:-$BUILD/check} files objs=() f o new lock
 	files=$(git_base diff --name-only --diff-filter=AM base series -- '*.c')
 	for f in $files; do
-		o=$(obj_of "$f" "$LINUX")
+		o=$(obj_of "$f" "$tree")
 		# Only objects this config builds.
 		case " ${objs[*]} " in *" $o "*) continue ;; esac
 		[ -e "$BUILD/obj/$o" ] && objs+=("$o")
 	done
-	[ ${#objs[@]} -gt 0 ] || { rec skip "check: sparse/W=1" "no C files"; return 0; }
-	warnings_of "$LINUX" "$BUILD/check/patched" "${objs[@]}" > "$BUILD/check/patched.w"
+	if [ ${#objs[@]} = 0 ]; then
+		rec fail "check: sparse/W=1" "no object of the series' C files in $BUILD/obj"
+		return 1
+	fi
+	mkdir -p "$dir"
+	warnings_of "$tree" "$dir/patched.w" "${objs[@]}"
 	# The vanilla tree lacks the series' new files: build what exists.
 	local vobjs=()
 	for o in "${objs[@]}"; do
-		[ -e "$BASE_GIT/${o%.o}.c" ] && vobjs+=("$o")
+		[ -e "$VANILLA/${o%.o}.c" ] && vobjs+=("$o")
 	done
-	if [ ${#vobjs[@]} -gt 0 ]; then
-		warnings_of "$BASE_GIT" "$BUILD/check/vanilla" "${vobjs[@]}" > "$BUILD/check/vanilla.w"
-	else
-		: > "$BUILD/check/vanilla.w"
+	# Vanilla's warnings depend on the base, the config and the objects
+	# only, whichever patched tree is checked: built once, in build/check.
+	local vdir=$BUILD/check vstamp
+	mkdir -p "$vdir"
+	vstamp="$(git -C "$VANILLA" rev-parse HEAD) $(sha256sum < "$BUILD/obj/.config")"
+	vstamp+=" ${vobjs[*]} $(sha256sum < "$LAB/check.sh")"
+	# One at a time: make test runs this gate and the lab's self-test of
+	# it at once.
+	exec {lock}> "$vdir/vanilla.lock"
+	flock "$lock"
+	if [ ${#vobjs[@]} = 0 ]; then
+		: > "$vdir/vanilla.w"
+	elif [ ! -f "$vdir/vanilla.stamp" ] || [ "$(cat "$vdir/vanilla.stamp")" != "$vstamp" ] ||
+	     grep -q '^error: ' "$vdir/vanilla.w"; then
+		rm -f "$vdir/vanilla.stamp"
+		warnings_of "$VANILLA" "$vdir/vanilla.w" "${vobjs[@]}"
+		echo "$vstamp" > "$vdir/vanilla.stamp"
 	fi
+	exec {lock}>&-
 	# A failed build or a sparse that did not run fails whatever vanilla did.
-	new=$(grep 'Error [0-9]' "$BUILD/check/patched.w"
-	      comm -23 "$BUILD/check/patched.w" "$BUILD/check/vanilla.w")
+	new=$(grep -h '^error: ' "$dir/patched.w" "$vdir/vanilla.w"
+	      comm -23 "$dir/patched.w" "$vdir/vanilla.w" | grep -v '^error: ')
 	if [ -n "$new" ]; then
 		# shellcheck disable=SC2001 # indents every line
 		echo "$new" | sed 's/^/  /' >&2
@@ -171,10 +216,26 @@ check_rst() {
 	done
 }
 
+# check.sh [--tree DIR] [--out DIR] [GATE...]: the gates named (checkpatch,
+# warnings, shell, rst; default all).  --tree and --out give the warnings
+# gate another patched tree and object directory (the lab's self-test).
+tree=$LINUX out=$BUILD/check gates=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--tree) tree=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	checkpatch | warnings | shell | rst) gates+=("$1"); shift ;;
+	*) die "check.sh: unknown argument $1" ;;
+	esac
+done
+[ ${#gates[@]} -gt 0 ] || gates=(checkpatch warnings shell rst)
 status=0
-check_patch || status=1
-check_warnings || status=1
-check_shell || status=1
-check_lab_c || status=1
-check_rst || status=1
+for g in "${gates[@]}"; do
+	case $g in
+	checkpatch) check_patch || status=1 ;;
+	warnings) check_warnings "$tree" "$out" || status=1 ;;
+	shell) { check_shell && check_lab_c; } || status=1 ;;
+	rst) check_rst || status=1 ;;
+	esac
+done
 exit $status

@@ -109,6 +109,9 @@ if [ -f "$img" ] && [ -f "$img.stamp" ] && [ "$(cat "$img.stamp")" = "$stamp" ];
 	exit 0
 fi
 
+# A build that fails leaves no image behind, not even an older one.
+rm -f "$img" "$img.stamp"
+
 say "building kselftests: $SUITES"
 hdr=$BUILD/headers
 make -s -C "$LINUX" O="$hdr" headers_install >/dev/null

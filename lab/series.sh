@@ -10,7 +10,8 @@
 #
 # usage: series.sh [--bisect]
 #   --bisect   also build every patch of the series in order (the kernel of
-#              each step with the lab config, incrementally, in build/bisect)
+#              each step with the lab config, compiled and linked
+#              incrementally, in build/bisect)
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -41,7 +42,7 @@ open(path, 'w').write(text)
 EOF
 
 # git am onto the pristine base, in a scratch work tree.
-am=$BUILD/bisect/src/linux
+am=$BUILD/am/src/linux
 git_base worktree remove --force "$am" 2>/dev/null || rm -rf "$am"
 git_base worktree prune
 git_base worktree add -q --detach "$am" base
@@ -56,33 +57,61 @@ if ! git -C "$am" -c user.name=lab -c user.email=lab@localhost \
 	die "git am of $dir does not apply to the pristine base"
 fi
 n=$(git -C "$am" rev-list --count base..HEAD)
-[ "$(git -C "$am" rev-parse 'HEAD^{tree}')" = "$(git_base rev-parse "$tip^{tree}")" ] ||
-	die "git am of the series does not give the tree the lab builds"
+# Patch by patch, the same trees as the lab's commits: building those is
+# building the mails.
+[ "$(git -C "$am" log --format=%T base..HEAD)" = "$(git_base log --format=%T base.."$tip")" ] ||
+	die "git am of the series does not give the trees the lab builds, patch by patch"
 say "series: $n patches in $dir; git am onto $(git_base log -1 --format=%s base) gives the lab's tree"
 
 if [ $bisect = 1 ]; then
-	obj=$BUILD/bisect/obj
-	mkdir -p "$obj"
-	cp "$BUILD/obj/.config" "$obj/.config"
-	# The trees of every step and the config: if they all built before,
-	# they build now (a second "make test" rebuilds nothing).
-	stamp="$(git -C "$am" log --format=%T base..HEAD | tr '\n' ' ')"
-	stamp+=$(sha256sum < "$obj/.config")
-	if [ -f "$obj/.lab-verified" ] && [ "$(cat "$obj/.lab-verified")" = "$stamp" ]; then
-		say "every patch of the series built before: nothing to check"
-		exit 0
+	# Every patch builds on its own: at each patch, olddefconfig (its
+	# Kconfig drops what it does not know yet), then the kernel is
+	# compiled and linked (vmlinux) incrementally from the patch before:
+	# kbuild compiles exactly the objects whose sources, headers or config
+	# symbols the patch changed, and links.  bzImage, which only packs
+	# vmlinux, is made once, at the tip.  The objects stay in build/bisect
+	# between runs; a patch whose tree (with this config) built before is
+	# not built again, so that after an edit only the patches from the
+	# first changed one on are checked, each still from its predecessor's
+	# objects.  The compiler's objects are shared through ccache with the
+	# vanilla kernel (the base's) and the patched one (the tip's).
+	# A work tree of its own that stays: checking out the next patch
+	# touches only the files it changes, which kbuild then rebuilds.
+	src=$BUILD/bisect/src/linux obj=$BUILD/bisect/obj
+	if ! git -C "$src" rev-parse -q --verify HEAD > /dev/null 2>&1; then
+		rm -rf "$src"
+		git_base worktree prune
+		git_base worktree add -q --detach "$src" base
 	fi
-	rm -f "$obj/.lab-verified"
-	i=0
-	for c in $(git -C "$am" rev-list --reverse base..HEAD); do
+	mkdir -p "$obj"
+	verified=$obj/.lab-verified
+	touch "$verified"
+	cfg=$(sha256sum < "$BUILD/obj/.config" | cut -d' ' -f1)
+	i=0 total=$SECONDS built=0
+	for c in $(git_base rev-list --reverse base.."$tip"); do
 		i=$((i + 1))
-		git -C "$am" checkout -q --detach "$c"
-		say "build-check $i/$n: $(git -C "$am" log -1 --format=%s)"
-		if ! make -s -C "$am" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
-			-j"$JOBS" olddefconfig bzImage > "$obj/build-$i.log" 2>&1; then
-			tail -n 20 "$obj/build-$i.log" >&2
-			die "patch $i of the series does not build: $(git -C "$am" log -1 --format=%s)"
+		key="$(git_base rev-parse "$c^{tree}") $cfg $(sha256sum < "$LAB/series.sh" | cut -d' ' -f1)"
+		if grep -qxF "$key" "$verified"; then
+			say "build-check $i/$n: built before: $(git_base log -1 --format=%s "$c")"
+			continue
 		fi
+		git -C "$src" checkout -q --detach "$c"
+		cp "$BUILD/obj/.config" "$obj/.config"
+		start=$SECONDS
+		if ! make -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
+			-j"$JOBS" olddefconfig vmlinux > "$obj/build-$i.log" 2>&1; then
+			tail -n 20 "$obj/build-$i.log" >&2
+			die "patch $i of the series does not build: $(git_base log -1 --format=%s "$c")"
+		fi
+		# The objects compiled (CC and assembler), for the record.
+		say "build-check $i/$n: $(grep -c -E '^  (CC|AS) ' "$obj/build-$i.log") objects compiled, linked, in $((SECONDS - start)) s: $(git_base log -1 --format=%s "$c")"
+		echo "$key" >> "$verified"
+		built=1
 	done
-	echo "$stamp" > "$obj/.lab-verified"
+	if [ $built = 1 ] && ! make -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
+		-j"$JOBS" bzImage > "$obj/build-bzImage.log" 2>&1; then
+		tail -n 20 "$obj/build-bzImage.log" >&2
+		die "the tip of the series does not build a bzImage"
+	fi
+	say "every patch of the series builds ($((SECONDS - total)) s)"
 fi

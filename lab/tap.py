@@ -4,25 +4,45 @@
 
 Records are lines of a TSV file: status (pass, fail, skip), name, detail.
 
-  tap.py guest RUN RUNDIR      records of one guest run: every TAP test
-                               point of every test, a record per test that
-                               printed none, and the run's own verdict
+  tap.py guest RUN RUNDIR      records of one guest run, judged against the
+                               plan the host makes itself (below)
+  tap.py plan RUN|--mode M     the tests the host plans for a run of
+                               lab/runs.list, or for lab.mode=M
+  tap.py lists                 one record: lab/runs.list, lab/guest/tests.list
+                               and lab/skips.list agree with each other
   tap.py add STATUS NAME [DETAIL]   one record (host-side checks)
   tap.py summary               per-test summary, then "N passed, N failed"
                                (", N skipped"); exit 1 on any failure
 
-The records file is $LAB_RESULTS (default build/test/results.tsv).
+The host owns the plan: the tests of a run are those of tests.list whose
+modes hold the run's lab.mode (from the kernel command line the run was
+booted with, RUNDIR/cmdline), narrowed by its lab.only.  Each planned test
+must begin and end in the guest's output (results.log, framed by
+"# lab-test-begin/end" lines) and print TAP: a plan "1..N" and exactly N
+test points, or "1..0 # SKIP reason".  A test point that fails, a test
+that printed no TAP, a plan that does not match the points printed, a
+"Bail out!", an exit code other than 0 (or 4 with a whole-test skip), a
+test that never began or never ended, a run that ran no test, and a skip
+that lab/skips.list does not expect for that run and test each fail.
+
+The records file is $LAB_RESULTS (default build/test/results.tsv);
+$LAB_TESTS_LIST, $LAB_RUNS_LIST and $LAB_SKIPS_LIST replace the lab's
+lists (the lab's own tests use them).
 """
 import os
 import re
 import sys
 
+LAB = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.environ.get('LAB_RESULTS', os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    'build', 'test', 'results.tsv'))
+    os.path.dirname(LAB), 'build', 'test', 'results.tsv'))
+TESTS_LIST = os.environ.get('LAB_TESTS_LIST', os.path.join(LAB, 'guest', 'tests.list'))
+RUNS_LIST = os.environ.get('LAB_RUNS_LIST', os.path.join(LAB, 'runs.list'))
+SKIPS_LIST = os.environ.get('LAB_SKIPS_LIST', os.path.join(LAB, 'skips.list'))
 
 TAP_RE = re.compile(r'^(not )?ok (\d+)\s*-?\s*(.*?)\s*(?:#\s*(SKIP|XFAIL|TODO)\b\s*(.*))?$',
                     re.IGNORECASE)
+PLAN_RE = re.compile(r'^1\.\.(\d+)\s*(?:#\s*SKIP\b\s*(.*))?$', re.IGNORECASE)
 
 
 def add(status, name, detail=''):
@@ -30,6 +50,180 @@ def add(status, name, detail=''):
     with open(RESULTS, 'a') as f:
         f.write('%s\t%s\t%s\n' % (status, name, detail.replace('\t', ' ')
                                    .replace('\n', ' ')))
+
+
+def lines_of(path):
+    """(line number, fields) of each line that is not a comment."""
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if line.strip() and not line.lstrip().startswith('#'):
+                yield n, line.split()
+
+
+def test_name(field):
+    """tests.list's test field: "exit:" marks a test that prints no TAP."""
+    return field[len('exit:'):] if field.startswith('exit:') else field
+
+
+def read_tests():
+    """tests.list: (modes, test name, line number) in order."""
+    return [(f[0].split(','), test_name(f[2]), n) for n, f in lines_of(TESTS_LIST)
+            if len(f) >= 3]
+
+
+def read_runs():
+    """runs.list: {name: (mode, line number)} and the names in order."""
+    runs, order = {}, []
+    for n, f in lines_of(RUNS_LIST):
+        if len(f) < 7:
+            raise ValueError('%s:%d: fewer than 7 fields' % (RUNS_LIST, n))
+        if f[0] in runs:
+            raise ValueError('%s:%d: run %s twice' % (RUNS_LIST, n, f[0]))
+        runs[f[0]] = (f[3], n)
+        order.append(f[0])
+    return runs, order
+
+
+def read_skips():
+    """skips.list: (runs or None for all, test, compiled regex, line number)."""
+    skips = []
+    try:
+        entries = list(lines_of(SKIPS_LIST))
+    except FileNotFoundError:
+        return skips
+    for n, f in entries:
+        if len(f) < 3:
+            raise ValueError('%s:%d: want <runs> <test> <reason>' % (SKIPS_LIST, n))
+        with open(SKIPS_LIST) as fh:
+            raw = fh.readlines()[n - 1]
+        pattern = raw.strip().split(None, 2)[2]
+        runs = None if f[0] == '*' else set(f[0].split(','))
+        skips.append((runs, f[1], re.compile(pattern), n))
+    return skips
+
+
+def plan_of(mode, only=None):
+    """The tests of a run in mode @mode, narrowed by lab.only."""
+    plan = [t for modes, t, _ in read_tests() if mode in modes or '*' in modes]
+    if only:
+        wanted = only.split(',')
+        plan = [t for t in plan if t in wanted] + [t for t in wanted if t not in plan]
+    return plan
+
+
+def expected_skip(skips, run, test, text):
+    for runs, t, regex, n in skips:
+        if (runs is None or run in runs) and t == test and regex.search(text):
+            return n
+    return None
+
+
+def cmdline_args(rundir):
+    """lab.KEY=VALUE of the kernel command line the run was booted with."""
+    try:
+        with open(os.path.join(rundir, 'cmdline')) as f:
+            words = f.read().split()
+    except FileNotFoundError:
+        return None
+    return dict(w[4:].split('=', 1) for w in words if w.startswith('lab.') and '=' in w)
+
+
+class Test:
+    def __init__(self, name):
+        self.name = name
+        self.ended = False
+        self.rc = None
+        self.plans = []         # (count, skip reason or None)
+        self.points = []        # (not ok, number, description, directive, reason, diag)
+        self.bail = None
+        self.diag = []
+
+
+def parse(text):
+    """The guest's announced plan and its tests, from results.log."""
+    announced, tests, cur = [], {}, None
+    for line in text.splitlines():
+        line = line.rstrip('\r')
+        m = re.match(r'^# lab-test-plan: (\S+)', line)
+        if m:
+            announced.append(m.group(1))
+            continue
+        m = re.match(r'^# lab-test-begin: (\S+)', line)
+        if m:
+            cur = tests.setdefault(m.group(1), Test(m.group(1)))
+            continue
+        m = re.match(r'^# lab-test-end: (\S+) rc=(\d+)', line)
+        if m and cur and m.group(1) == cur.name:
+            cur.ended, cur.rc, cur = True, int(m.group(2)), None
+            continue
+        if cur is None:
+            continue
+        m = PLAN_RE.match(line)
+        if m:
+            cur.plans.append((int(m.group(1)), m.group(2)))
+            continue
+        m = TAP_RE.match(line)
+        if m:
+            # With the diagnostics just before it: the failure's story.
+            cur.points.append(m.groups() + (' | '.join(cur.diag[-3:]),))
+        elif line.startswith('Bail out!'):
+            cur.bail = line[len('Bail out!'):].strip() or 'no reason given'
+        elif line.startswith('#'):
+            cur.diag.append(line.lstrip('# ').strip())
+    return announced, tests
+
+
+def judge_test(run, t, skips):
+    """The records of one test that began."""
+    name = '%s/%s' % (run, t.name)
+    last = ' | '.join(t.diag[-3:])
+    for notok, num, desc, directive, reason, before in t.points:
+        pname = '%s: %s' % (name, desc or num)
+        directive = (directive or '').upper()
+        if directive == 'SKIP':
+            n = expected_skip(skips, run, t.name, ' '.join(x for x in (desc, reason) if x))
+            if n:
+                add('skip', pname, '%s (expected: %s:%d)' % (reason or '', os.path.basename(SKIPS_LIST), n))
+            else:
+                add('fail', pname, 'unexpected skip: %s (not in %s)' % (
+                    reason or 'no reason', os.path.basename(SKIPS_LIST)))
+        elif directive:
+            add('fail', pname, '%s: the lab accepts no %s' % (directive, directive))
+        elif notok:
+            add('fail', pname, before)
+        else:
+            add('pass', pname)
+    if not t.ended:
+        add('fail', name, 'did not finish (the run ended or the guest stopped)')
+        return
+    whole_skip = None
+    if not t.plans and not t.points:
+        add('fail', name, 'printed no TAP (exit code %s)%s' % (
+            t.rc, '; ' + last if last else ''))
+    elif len(t.plans) != 1:
+        add('fail', name + ': TAP plan', '%s plan lines, %d test points' % (
+            len(t.plans) or 'no', len(t.points)))
+    else:
+        count, reason = t.plans[0]
+        if reason is not None and count == 0 and not t.points:
+            whole_skip = reason
+            n = expected_skip(skips, run, t.name, reason)
+            if n:
+                add('skip', name, '%s (expected: %s:%d)' % (reason, os.path.basename(SKIPS_LIST), n))
+            else:
+                add('fail', name, 'unexpected skip: %s (not in %s)' % (
+                    reason, os.path.basename(SKIPS_LIST)))
+        elif count != len(t.points):
+            add('fail', name + ': TAP plan', 'plan 1..%d, %d test points printed' % (
+                count, len(t.points)))
+        elif count == 0:
+            add('fail', name + ': TAP plan', 'plan 1..0 without a skip')
+    if t.bail is not None:
+        add('fail', name + ': bail out', t.bail)
+    if t.rc == 0 or (t.rc == 4 and whole_skip is not None):
+        return
+    add('fail', name + ': exit code', 'exit code %d%s' % (
+        t.rc, ' (timeout)' if t.rc in (124, 143) else ''))
 
 
 def guest(run, rundir):
@@ -41,70 +235,87 @@ def guest(run, rundir):
             return ''
 
     verdict = read('verdict').strip() or 'missing'
-    cur = None          # test whose output we are in
-    points = 0
-    diag = []
-    planned = []        # the tests the guest announced, in order
-    begun = set()
-    for line in read('results.log').splitlines():
-        line = line.rstrip('\r')
-        m = re.match(r'^# lab-test-plan: (\S+)', line)
-        if m:
-            planned.append(m.group(1))
-            continue
-        m = re.match(r'^# lab-test-begin: (\S+)', line)
-        if m:
-            cur, points, diag = m.group(1), 0, []
-            begun.add(cur)
-            continue
-        m = re.match(r'^# lab-test-end: (\S+) rc=(\d+)', line)
-        if m and cur:
-            rc = int(m.group(2))
-            name = '%s/%s' % (run, cur)
-            if points == 0:
-                # Not a TAP test (cs_prctl_test): its exit code decides;
-                # kselftest's 4 means skip.
-                if rc == 0:
-                    add('pass', name)
-                elif rc == 4:
-                    add('skip', name, 'exit code 4 (skip)')
-                else:
-                    add('fail', name, 'exit code %d; %s' % (rc, ' | '.join(diag[-3:])))
-            elif rc not in (0, 4):
-                # Any TAP failure was recorded already; an exit code
-                # that disagrees with all-ok (crash, timeout) is its own.
-                add('fail', name + ' (exit)', 'exit code %d%s' % (
-                    rc, ' (timeout)' if rc in (124, 143) else ''))
-            cur = None
-            continue
-        if cur is None:
-            continue
-        m = TAP_RE.match(line)
-        if m:
-            points += 1
-            notok, num, desc, directive, reason = m.groups()
-            name = '%s/%s: %s' % (run, cur, desc or num)
-            if directive and directive.upper() == 'SKIP':
-                add('skip', name, reason or '')
-            elif notok:
-                add('fail', name, ' | '.join(diag[-3:]))
-            else:
-                add('pass', name)
-        elif line.startswith('#'):
-            diag.append(line.lstrip('# ').strip())
-    if cur is not None:
-        add('fail', '%s/%s' % (run, cur), 'did not finish (run verdict: %s)' % verdict)
-    # A test that was planned and never began is a failure, not a pass
-    # by omission (the guest stopped, or lab.only named no such test).
-    for name in planned:
-        if name not in begun:
+    args = cmdline_args(rundir)
+    skips = read_skips()
+    if args is None:
+        add('fail', '%s: plan' % run, 'no kernel command line in %s/cmdline' % rundir)
+        plan = []
+    else:
+        mode = args.get('mode', 'default')
+        try:
+            runs, _ = read_runs()
+        except (FileNotFoundError, ValueError) as e:
+            runs = {}
+            add('fail', '%s: plan' % run, str(e))
+        if run in runs and runs[run][0] != mode:
+            add('fail', '%s: plan' % run, 'booted with lab.mode=%s, %s says %s' % (
+                mode, os.path.basename(RUNS_LIST), runs[run][0]))
+        plan = plan_of(mode, args.get('only'))
+        if not plan:
+            add('fail', '%s: plan' % run, 'no test in %s for lab.mode=%s' % (
+                os.path.basename(TESTS_LIST), mode))
+        dups = sorted(set(t for t in plan if plan.count(t) > 1))
+        if dups:
+            add('fail', '%s: plan' % run, 'tests twice in one run: %s' % ' '.join(dups))
+
+    announced, tests = parse(read('results.log'))
+    if announced and set(announced) != set(plan):
+        add('fail', '%s: plan' % run, 'the guest planned %s, the host %s (a stale image?)' % (
+            ' '.join(sorted(set(announced) - set(plan))) or 'fewer',
+            ' '.join(sorted(set(plan) - set(announced))) or 'fewer'))
+    for t in tests.values():
+        judge_test(run, t, skips)
+        if t.name not in plan:
+            add('fail', '%s/%s' % (run, t.name), 'ran, but the host did not plan it')
+    for name in plan:
+        if name not in tests:
             add('fail', '%s/%s' % (run, name),
                 'planned but never started (run verdict: %s)' % verdict)
+    if plan and not tests:
+        add('fail', '%s: ran no test' % run, 'run verdict: %s' % verdict)
     if verdict == 'ok':
         add('pass', '%s: boot, run to completion, console clean' % run)
     else:
         add('fail', '%s: boot, run to completion, console clean' % run,
             'verdict %s, see %s/console.log' % (verdict, rundir))
+
+
+def lists():
+    """The three lists agree: every run plans tests, every test runs
+    somewhere, every expected skip names a run that plans its test."""
+    name = 'lab: runs.list, tests.list and skips.list agree'
+    problems = []
+    try:
+        runs, order = read_runs()
+        tests = read_tests()
+        skips = read_skips()
+    except (FileNotFoundError, ValueError, re.error) as e:
+        add('fail', name, str(e))
+        return
+    modes = set(m for m, _ in runs.values())
+    plans = {r: plan_of(runs[r][0]) for r in order}
+    for r in order:
+        if not plans[r]:
+            problems.append('run %s (lab.mode=%s) plans no test' % (r, runs[r][0]))
+        dups = sorted(set(t for t in plans[r] if plans[r].count(t) > 1))
+        if dups:
+            problems.append('run %s plans %s twice' % (r, ' '.join(dups)))
+    for tmodes, t, n in tests:
+        if '*' not in tmodes and not modes.intersection(tmodes):
+            problems.append('tests.list:%d: %s runs in no run (modes %s)' % (
+                n, t, ','.join(tmodes)))
+    for sruns, t, _, n in skips:
+        for r in sorted(sruns) if sruns else order:
+            if r not in runs:
+                problems.append('skips.list:%d: no run %s' % (n, r))
+            elif sruns and t not in plans[r]:
+                problems.append('skips.list:%d: run %s does not run %s' % (n, r, t))
+        if not sruns and not any(t in p for p in plans.values()):
+            problems.append('skips.list:%d: no run runs %s' % (n, t))
+    if problems:
+        add('fail', name, '; '.join(problems))
+    else:
+        add('pass', name)
 
 
 def summary():
@@ -139,6 +350,16 @@ def summary():
 def main(argv):
     if len(argv) >= 3 and argv[0] == 'guest':
         guest(argv[1], argv[2])
+    elif len(argv) == 3 and argv[:2] == ['plan', '--mode']:
+        print('\n'.join(plan_of(argv[2])))
+    elif len(argv) == 2 and argv[0] == 'plan':
+        runs, _ = read_runs()
+        if argv[1] not in runs:
+            sys.stderr.write('no run %s in %s\n' % (argv[1], RUNS_LIST))
+            return 1
+        print('\n'.join(plan_of(runs[argv[1]][0])))
+    elif argv == ['lists']:
+        lists()
     elif len(argv) >= 2 and argv[0] == 'add':
         add(argv[1], argv[2], ' '.join(argv[3:]))
     elif argv[:1] == ['summary']:

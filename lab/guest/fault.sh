@@ -3,8 +3,9 @@
 # lab.fault= through LKDTM (WARNING, PANIC), hang (HUNG), print the TAP
 # of a failing test and of a test that never starts (TAP), judge two
 # untagged tasks as if they had to be isolated (ISOLATED: cs_measure
-# untagged, whose exit code must say "contradicted"), or do nothing
-# (NONE), so the host can check that the harness reports each.
+# untagged, whose exit code must say "contradicted"), provoke a WARNING
+# 10 s after the script ended (LATE), or do nothing (NONE), so the host
+# can check that the harness reports each.
 echo "# provoking $LAB_FAULT"
 case $LAB_FAULT in
 NONE)	;;
@@ -21,6 +22,10 @@ TAP)
 		[ $t = fails ] && echo "not ok 1 a point that fails"
 		echo "# lab-test-end: fault/$t rc=0"
 	done
+	;;
+LATE)
+	# A report that comes after the script, as a detector's does.
+	(sleep 10; echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT) &
 	;;
 ISOLATED)
 	/selftests/coresched/cs_measure untagged

@@ -2,12 +2,15 @@
 #
 # Run the kselftests of /lab/tests.list that belong to this run's mode
 # (lab.mode=, default "default").  The tests planned are announced first,
-# one "# lab-test-plan: NAME" each, so that the host can fail a test that
-# never ran; then each test's output is framed by "# lab-test-begin: NAME"
-# and "# lab-test-end: NAME rc=N" so the host can attribute TAP lines and
-# exit codes to tests.  Each test runs in a session of its own, killed
-# whole when it ends: a test stopped by its timeout leaves no workers
-# behind to disturb the next one.
+# one "# lab-test-plan: NAME" each (the host, which makes the same plan
+# from its own tests.list, fails a run whose image planned otherwise);
+# then each test's output is framed by "# lab-test-begin: NAME" and
+# "# lab-test-end: NAME rc=N" so the host can attribute TAP lines and exit
+# codes to tests.  Each test runs in a session of its own, killed whole
+# when it ends: a test stopped by its timeout leaves no workers behind to
+# disturb the next one.  A test listed as exit:SUITE/TEST prints no TAP of
+# its own: its exit code becomes its one test point, as kselftest's runner
+# reports every test.
 
 mode=${LAB_MODE:-default}
 IFS=, read -r LAB_SOCKETS LAB_CORES LAB_THREADS <<EOT
@@ -27,17 +30,17 @@ grep -v '^#' /lab/tests.list | while read -r modes tmo test args; do
 	*) continue ;;
 	esac
 	[ -z "$LAB_ONLY" ] || case ",$LAB_ONLY," in
-		*",$test,"*) ;;
+		*",${test#exit:},"*) ;;
 		*) continue ;;
 	esac
 	echo "$tmo $test $args"
 done > "$plan"
 while read -r tmo test args; do
-	echo "# lab-test-plan: $test"
+	echo "# lab-test-plan: ${test#exit:}"
 done < "$plan"
 # A name in lab.only that this mode does not have is a mistake, not a pass.
 for t in $(echo "$LAB_ONLY" | tr ',' ' '); do
-	grep -q " $t\( \|$\)" "$plan" || echo "# lab-test-plan: $t"
+	grep -q " \(exit:\)\?$t\( \|$\)" "$plan" || echo "# lab-test-plan: $t"
 done
 
 # run_test TIMEOUT COMMAND...: in a session of its own, killed whole after.
@@ -54,8 +57,28 @@ run_test() {
 
 while read -r tmo test args; do
 	args=$(eval echo "$args")
-	echo "# lab-test-begin: $test"
+	name=${test#exit:}
+	echo "# lab-test-begin: $name"
 	case $test in
+	exit:*)
+		if cd "/selftests/${name%/*}" 2>/dev/null; then
+			echo "TAP version 13"
+			echo "1..1"
+			# shellcheck disable=SC2086
+			run_test "$tmo" "./${name#*/}" $args > /tmp/lab-test.out 2>&1
+			rc=$?
+			sed 's/^/# /' /tmp/lab-test.out
+			case $rc in
+			0) echo "ok 1 $name" ;;
+			4) echo "ok 1 $name # SKIP exit code 4" ;;
+			*) echo "# exit code $rc"; echo "not ok 1 $name" ;;
+			esac
+			cd /
+		else
+			echo "# lab: no suite /selftests/${name%/*}"
+			rc=127
+		fi
+		;;
 	lab/*)
 		# A guest script of the lab that prints TAP itself.
 		# shellcheck disable=SC2086
@@ -76,5 +99,5 @@ while read -r tmo test args; do
 		fi
 		;;
 	esac
-	echo "# lab-test-end: $test rc=$rc"
+	echo "# lab-test-end: $name rc=$rc"
 done < "$plan"

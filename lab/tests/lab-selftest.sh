@@ -5,13 +5,17 @@
 # to catch.  Each check is a result record.
 #   bad-patch  a patch that does not apply stops the tree with a message
 #              naming the patch and the file
-#   panic      a guest kernel panic fails the run
-#   hang       a guest that hangs is killed by the timeout and fails
-#   warning    a WARNING in the console fails the run, though the script
-#              itself finished
+#   warnings   a warning injected into a file of the series fails the
+#              sparse and W=1 gate, which must have compiled and checked
+#              every object (a gate that builds nothing passes nothing)
+#   guest      a guest kernel panic, a hang and a WARNING each fail the
+#              run, though the script itself finished; the same boot
+#              without a fault passes (the checks could otherwise pass on
+#              a harness that fails everything)
 #   isolated   the isolation verdict fails for tasks that share a core
-#   control    the same boot without a fault passes (the checks above
-#              could otherwise pass on a harness that fails everything)
+#   tap        a failing test point and a test that never started fail
+#
+# usage: lab-selftest.sh [SECTION...]   (default: all of them)
 set -uo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -24,6 +28,8 @@ trap 'rm -rf "$tmp"' EXIT
 # The series' first four patches, the fourth with one context line of
 # kernel/sched/core_sched.c changed: it must stop the tree, not fuzz, and
 # the same four unchanged must apply (so the failure is the change's).
+st_bad_patch() {
+local i p adds broken rc rc_good out
 head -n 4 < <(grep -v -E '^[[:space:]]*(#|$)' "$TOP/patches/series") > "$tmp/head"
 i=0
 while read -r p adds; do
@@ -55,6 +61,43 @@ else
 		"unchanged rc=$rc_good, changed rc=$rc: $(echo "$out" | tail -n 2)"
 fi
 
+}
+
+# --- the sparse and W=1 gate -------------------------------------------------
+# The gate on a copy of the patched tree (hard links, but for the changed
+# file) where kernel/sched/coresched.c ends in a function without a
+# prototype: W=1 (-Wmissing-prototypes) and sparse ("Should it be
+# static?") each report it, and the gate must fail naming both.  The
+# unchanged tree passes the same gate in "make check".
+st_warnings() {
+	local name="lab: a warning injected into the series fails the sparse and W=1 gate"
+	local dir=$BUILD/lab-selftest f=kernel/sched/coresched.c out
+	rm -rf "$dir/src"
+	mkdir -p "$dir/src"
+	cp -al "$LINUX" "$dir/src/linux"
+	rm -f "$dir/src/linux/.git"
+	cat "$LINUX/$f" - > "$dir/src/linux/$f.new" <<'EOT'
+
+int lab_injected_warning(void)
+{
+	return 0;
+}
+EOT
+	mv "$dir/src/linux/$f.new" "$dir/src/linux/$f"
+	out=$(LAB_RESULTS=$tmp/warnings.tsv "$LAB/check.sh" --tree "$dir/src/linux" \
+		--out "$dir/check" warnings 2>&1)
+	if grep -q -P '^fail\tcheck: sparse' "$tmp/warnings.tsv" &&
+	   grep -q "coresched.c: warning: no previous prototype for 'lab_injected_warning'" \
+		"$dir/check/patched.w" &&
+	   grep -q "coresched.c: warning: symbol 'lab_injected_warning' was not declared" \
+		"$dir/check/patched.w"; then
+		rec pass "$name"
+	else
+		rec fail "$name" "$(cut -f1,3 "$tmp/warnings.tsv" | head -c 300) $(echo "$out" | tail -n 2)"
+	fi
+	rm -rf "$dir/src"
+}
+
 # --- guest failures --------------------------------------------------------
 # expect NAME VERDICT [boot.sh options]: the run must fail with VERDICT.
 expect() {
@@ -72,17 +115,20 @@ expect() {
 			"boot.sh rc=$rc verdict=$got, wanted $want"
 	fi
 }
-expect control ok --timeout 120 --append lab.fault=NONE fault
-expect panic panic --timeout 120 --append lab.fault=PANIC fault
-expect warning splat --timeout 120 --append lab.fault=WARNING fault
-expect hang timeout --timeout 20 --append lab.fault=HUNG fault
+st_guest() {
+	expect control ok --timeout 120 --append lab.fault=NONE fault
+	expect panic panic --timeout 120 --append lab.fault=PANIC fault
+	expect warning splat --timeout 120 --append lab.fault=WARNING fault
+	expect hang timeout --timeout 20 --append lab.fault=HUNG fault
+}
 
 # --- the isolation verdict ---------------------------------------------------
 # The verdict that the isolation tests give tasks with different cookies
 # must be able to fail: two untagged tasks, which share the core, judged as
 # if they had to be isolated, under coresched=off, are "contradicted"
 # (cs_measure exits 1).
-name="lab: the isolated verdict fails for tasks that share a core"
+st_isolated() {
+local name="lab: the isolated verdict fails for tasks that share a core" rc
 if "$LAB/boot.sh" --out "$tmp/iso" --timeout 120 \
 	--append "coresched=off lab.fault=ISOLATED" fault > "$tmp/iso.out" 2>&1; then
 	rc=$(tr -d '\r' < "$tmp/iso/results.log" | sed -n 's/^# lab-measure: rc=//p')
@@ -95,20 +141,189 @@ else
 	rec fail "$name" "the guest run failed: $(tail -n 1 "$tmp/iso.out")"
 fi
 
+}
+
 # --- test results ----------------------------------------------------------
-# A TAP "not ok" and a planned test that never started must each become a
-# failure record, and a passing point a pass (tap.py guest, on a real run).
-name="lab: a failing test point and a test that never started fail"
-if "$LAB/boot.sh" --out "$tmp/tap" --timeout 120 --append lab.fault=TAP fault \
-	> "$tmp/tap.out" 2>&1; then
-	LAB_RESULTS=$tmp/tap.tsv "$LAB/tap.py" guest tap "$tmp/tap"
-	if grep -q -P '^pass\ttap/fault/passes: a point that passes' "$tmp/tap.tsv" &&
-	   grep -q -P '^fail\ttap/fault/fails: a point that fails' "$tmp/tap.tsv" &&
-	   grep -q -P '^fail\ttap/fault/never-starts\t' "$tmp/tap.tsv"; then
+# One boot of the kselftest runner (lab.run=tests) with a tests.list of
+# its own laid over the image: small guest scripts that each print one
+# kind of bad (or good) TAP, two real tests told the wrong mode, and the
+# KVM regression script without its list and with a test that skips.
+# The host judges it with a plan that also has a test the image lacks
+# (as a stale image would), then again with the guest's output cut before
+# the first test.  Each failure mode is its own record.
+st_tap_script() {
+	local name=$1
+	shift
+	printf '%s\n' "$@" > "$tmp/overlay/lab/$name.sh"
+	echo "selftest 60 lab/$name" >> "$tmp/overlay/lab/tests.list"
+}
+st_tap() {
+	local dir=$tmp/tap o=$tmp/overlay recs=$tmp/tap.tsv
+	mkdir -p "$o/lab" "$o/selftests/labst" "$o/selftests/labkvm"
+	: > "$o/lab/tests.list"
+	st_tap_script st-pass 'echo "TAP version 13"; echo "1..1"' 'echo "ok 1 a point that passes"'
+	st_tap_script st-fail 'echo "TAP version 13"; echo "1..1"' 'echo "not ok 1 a point that fails"'
+	st_tap_script st-plan 'echo "TAP version 13"; echo "1..3"' 'echo "ok 1 one"; echo "ok 2 two"'
+	st_tap_script st-notap 'echo "hello, no TAP here"'
+	st_tap_script st-skip-expected 'echo "TAP version 13"; echo "1..2"; echo "ok 1 one"' \
+		'echo "ok 2 # SKIP a skip the list expects"'
+	st_tap_script st-skip-unexpected 'echo "TAP version 13"; echo "1..1"' \
+		'echo "ok 1 # SKIP a skip nobody expects"'
+	st_tap_script st-wholeskip 'echo "TAP version 13"' \
+		'echo "1..0 # SKIP a whole test nobody expects to skip"; exit 4'
+	st_tap_script st-bail 'echo "TAP version 13"; echo "1..2"; echo "ok 1 one"' \
+		'echo "Bail out! gave up"; exit 1'
+	st_tap_script st-exitcode 'echo "TAP version 13"; echo "1..1"; echo "ok 1 fine"; exit 1'
+	st_tap_script st-kvmreg-missing 'KVM_LIST=/lab/no-such.list sh /lab/kvm-regression.sh'
+	st_tap_script st-kvmreg-skip 'echo labkvm_skip > /tmp/st-kvm.list' \
+		'KVM_LIST=/tmp/st-kvm.list KVM_DIR=/selftests sh /lab/kvm-regression.sh'
+	printf '#!/bin/sh\necho fine\nexit 0\n' > "$o/selftests/labst/exit0"
+	printf '#!/bin/sh\necho broken\nexit 3\n' > "$o/selftests/labst/exit3"
+	printf '#!/bin/sh\necho "nothing to test here"\nexit 4\n' > "$o/selftests/labkvm_skip"
+	chmod +x "$o/selftests/labst/exit0" "$o/selftests/labst/exit3" "$o/selftests/labkvm_skip"
+	cat >> "$o/lab/tests.list" <<-'EOT'
+	selftest 60 exit:labst/exit0
+	selftest 60 exit:labst/exit3
+	selftest 60 coresched/domain_api -m vm
+	selftest 60 coresched/domain_isolation -m vm
+	selftest 60 coresched/kvm_stress -m vm -t 1 -K
+	EOT
+	cp "$o/lab/tests.list" "$tmp/host-tests.list"
+	echo "selftest 60 lab/st-never" >> "$tmp/host-tests.list"
+	echo "st lab/st-skip-expected a skip the list expects" > "$tmp/skips.list"
+
+	if ! "$LAB/boot.sh" --out "$dir" --timeout 300 --extra "$o" \
+		--append "lab.mode=selftest coresched=on" tests > "$tmp/tap.out" 2>&1; then
+		rec fail "lab: test results are judged against the host's plan" \
+			"the guest run failed: $(grep -m1 FAIL "$tmp/tap.out")"
+		return
+	fi
+	LAB_TESTS_LIST=$tmp/host-tests.list LAB_SKIPS_LIST=$tmp/skips.list \
+		LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir"
+	# expect WHAT PATTERN...: a record for each pattern (grep -P).
+	expect() {
+		local what=$1 p
+		shift
+		for p in "$@"; do
+			if ! grep -q -P "$p" "$recs"; then
+				rec fail "lab: $what" "no record $p; records: $(cut -f1,2 "$recs" | tr '\t\n' ': ')"
+				return
+			fi
+		done
+		rec pass "lab: $what"
+	}
+	expect "a passing test point passes, a failing one fails" \
+		'^pass\tst/lab/st-pass: a point that passes\t' '^fail\tst/lab/st-fail: a point that fails\t'
+	expect "a TAP plan other than the points printed fails" \
+		'^fail\tst/lab/st-plan: TAP plan\tplan 1..3, 2 test points'
+	expect "a test that prints no TAP fails" '^fail\tst/lab/st-notap\tprinted no TAP'
+	expect "a skip that lab/skips.list expects is a skip, any other skip fails" \
+		'^skip\tst/lab/st-skip-expected: 2\ta skip the list expects \(expected' \
+		'^fail\tst/lab/st-skip-unexpected: 1\tunexpected skip' \
+		'^fail\tst/lab/st-wholeskip\tunexpected skip: a whole test'
+	expect "a bail out and an exit code other than 0 fail" \
+		'^fail\tst/lab/st-bail: bail out\tgave up' '^fail\tst/lab/st-exitcode: exit code\texit code 1'
+	expect "a test without TAP listed as exit: is judged by its exit code" \
+		'^pass\tst/labst/exit0: labst/exit0\t' '^fail\tst/labst/exit3: labst/exit3\t'
+	expect "a test told another mode than the kernel runs fails (-m)" \
+		'^fail\tst/coresched/domain_api.*-m vm, but the kernel runs coresched=on' \
+		'^fail\tst/coresched/domain_isolation.*-m vm, but the kernel runs coresched=on' \
+		'^fail\tst/coresched/kvm_stress: the kernel runs in mode vm\t'
+	expect "kvm-regression: a missing list and a test that skips fail" \
+		'^fail\tst/lab/st-kvmreg-missing: the list of KVM selftests\t' \
+		'^fail\tst/lab/st-kvmreg-skip: labkvm_skip\t'
+	expect "a planned test that never started fails, and so does a stale image's plan" \
+		'^fail\tst/lab/st-never\tplanned but never started' \
+		'^fail\tst: plan\tthe guest planned fewer, the host lab/st-never'
+	# The same run, its output cut before the first test began.
+	cp -r "$dir" "$dir-cut"
+	sed -i '/^# lab-test-begin:/,$d' "$dir-cut/results.log"
+	echo "# lab: done rc=0" >> "$dir-cut/results.log"
+	recs=$tmp/tap-cut.tsv
+	LAB_TESTS_LIST=$tmp/host-tests.list LAB_SKIPS_LIST=$tmp/skips.list \
+		LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir-cut"
+	expect "a run that ran no test fails" '^fail\tst: ran no test\t'
+}
+
+# --- judging a finished run again ----------------------------------------------
+# A finished run is judged from its files alone: judge.sh gives the same
+# verdict again; the saved QEMU command boots the same run again; a console
+# line that lab/splat.allow excepts passes, a splat appended fails.
+st_rejudge() {
+	local name="lab: a finished run is judged again from its files" dir=$tmp/rj why=''
+	if ! "$LAB/boot.sh" --out "$dir" --timeout 120 --append lab.fault=NONE fault \
+		> "$tmp/rj.out" 2>&1; then
+		rec fail "$name" "the control run failed: $(tail -n 1 "$tmp/rj.out")"
+		return
+	fi
+	"$LAB/judge.sh" "$dir" > /dev/null 2>&1 || why+=" judge.sh: not ok;"
+	# The saved command, run again, writes the same files.
+	rm -f "$dir/console.log" "$dir/results.log" "$dir/verdict"
+	bash -c "$(cat "$dir/qemu.cmd")" < /dev/null > /dev/null 2>&1 ||
+		why+=" qemu.cmd failed;"
+	grep -q '^# lab: done rc=0' "$dir/results.log" 2>/dev/null ||
+		why+=" qemu.cmd did not run the script;"
+	"$LAB/judge.sh" "$dir" > /dev/null 2>&1 || why+=" the replayed run: not ok;"
+	# An allowed line, then a splat.
+	echo "[    0.100000] Speculative Return Stack Overflow: WARNING: See https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html for mitigation options." \
+		>> "$dir/console.log"
+	"$LAB/judge.sh" "$dir" > /dev/null 2>&1 || why+=" an allowed line failed the run;"
+	echo "[    9.900000] WARNING: CPU: 1 PID: 1 at kernel/sched/core.c:1 lab_test+0x0/0x1" \
+		>> "$dir/console.log"
+	if "$LAB/judge.sh" "$dir" > /dev/null 2>&1 || [ "$(cat "$dir/verdict")" != splat ]; then
+		why+=" a WARNING did not fail the run;"
+	fi
+	if [ -z "$why" ]; then
 		rec pass "$name"
 	else
-		rec fail "$name" "records: $(cut -f1,2 "$tmp/tap.tsv" | tr '\t\n' ': ')"
+		rec fail "$name" "$why"
 	fi
-else
-	rec fail "$name" "the guest run failed: $(tail -n 1 "$tmp/tap.out")"
-fi
+}
+
+# --- what the console's detectors report after the last test ----------------
+# A WARNING that comes 10 s after the script ended, as a hung task, stall
+# or lockup report comes its timeout after the fact: a run that waits for
+# the detectors (lab.settle=, as the debug kernel's runs do on their own,
+# lab/guest/init) fails; the same run ending at once passes, so the wait
+# is what catches it.
+st_settle() {
+	local name="lab: a report on the console after the last test fails the run"
+	"$LAB/boot.sh" --out "$tmp/settle0" --timeout 120 \
+		--append "lab.fault=LATE lab.settle=0" fault > "$tmp/settle0.out" 2>&1
+	"$LAB/boot.sh" --out "$tmp/settle" --timeout 120 \
+		--append "lab.fault=LATE lab.settle=20" fault > "$tmp/settle.out" 2>&1
+	if [ "$(cat "$tmp/settle/verdict")" = splat ] &&
+	   grep -q -a 'lkdtm_WARNING' "$tmp/settle/console.log" &&
+	   [ "$(cat "$tmp/settle0/verdict")" = ok ]; then
+		rec pass "$name"
+	else
+		rec fail "$name" "verdict $(cat "$tmp/settle/verdict") with the wait, $(cat "$tmp/settle0/verdict") without"
+	fi
+}
+
+# --- a kernel that does not build ------------------------------------------------
+# build.sh on a build directory of its own (the patched tree's sources,
+# an old image in place) with a compiler that fails: the build must fail
+# and leave no image for a run to boot.
+st_build() {
+	local name="lab: a kernel build that fails leaves no image behind" b=$BUILD/lab-selftest/build rc=0
+	rm -rf "$b"
+	mkdir -p "$b/src"
+	ln -s "$LINUX" "$b/src/linux"
+	echo "an older image" > "$b/bzImage"
+	BUILD=$b "$LAB/build.sh" patched CC=false > "$tmp/build.out" 2>&1 || rc=$?
+	if [ $rc != 0 ] && [ ! -e "$b/bzImage" ]; then
+		rec pass "$name"
+	else
+		rec fail "$name" "build.sh exit $rc, image $(ls "$b/bzImage" 2>&1)"
+	fi
+	rm -rf "$b"
+}
+
+all=(bad_patch warnings build guest settle isolated tap rejudge)
+for section in "${@:-${all[@]}}"; do
+	case " ${all[*]} " in
+	*" ${section//-/_} "*) "st_${section//-/_}" ;;
+	*) die "lab-selftest.sh: no section $section (${all[*]})" ;;
+	esac
+done

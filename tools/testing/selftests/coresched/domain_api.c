@@ -5,8 +5,9 @@
  * as PR_SCHED_CORE_GET reports them.  Every rule and every error path;
  * whether tasks really stay apart is domain_isolation's business.
  *
- * usage: domain_api [-m off|on|vm]   (the mode the kernel was booted in;
- *                                     boot_param checks that it is)
+ * usage: domain_api [-m off|on|vm]
+ *   -m  the mode the kernel was booted in: a kernel in another mode fails
+ *       the test (without -m, the kernel's mode decides)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,7 +32,7 @@
 #define LEAK_LOOPS	100000
 #define LEAK_SLACK_KB	256
 
-static const char *expect_mode = "on";
+static const char *expect_mode;
 
 static pid_t sleepers[16];
 static int nr_sleepers;
@@ -414,8 +415,15 @@ int main(int argc, char **argv)
 
 	ksft_print_header();
 	mode = cs_mode();
+	if (!mode && expect_mode)
+		ksft_exit_fail_msg("-m %s, but no %s\n", expect_mode, CS_MODE_FILE);
 	if (!mode)
 		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
+	if (!expect_mode)
+		expect_mode = mode;
+	else if (strcmp(mode, expect_mode))
+		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
+				   expect_mode, mode);
 	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
 		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
 

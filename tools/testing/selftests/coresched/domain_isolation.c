@@ -15,7 +15,8 @@
  * tasks run at once: no isolation, and the test says so.
  *
  * usage: domain_isolation [-m off|on|vm] [-d MS]
- *   -m   the mode the kernel was booted in (default on)
+ *   -m   the mode the kernel was booted in: a kernel in another mode
+ *        fails the test (without -m, the kernel's mode decides)
  *   -d   each measurement's length (default 2000)
  */
 #define _GNU_SOURCE
@@ -43,7 +44,7 @@
  */
 #define FI_CONTROL_RATIO	10
 
-static const char *expect_mode = "on";
+static const char *expect_mode;
 static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
 static int core[2];
 static int schedstats_saved;
@@ -396,12 +397,19 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage_exit(argv[0]);
-	off = !strcmp(expect_mode, "off");
 
 	ksft_print_header();
 	mode = cs_mode();
+	if (!mode && expect_mode)
+		ksft_exit_fail_msg("-m %s, but no %s\n", expect_mode, CS_MODE_FILE);
 	if (!mode)
 		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
+	if (!expect_mode)
+		expect_mode = mode;
+	else if (strcmp(mode, expect_mode))
+		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
+				   expect_mode, mode);
+	off = !strcmp(expect_mode, "off");
 	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
 		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
 	if (cs_find_siblings(core, 2))

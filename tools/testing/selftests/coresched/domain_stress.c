@@ -21,6 +21,14 @@
  * cookie's alone.
  *
  * usage: domain_stress [-t SECONDS]   (default 20)
+ *
+ * Every process forked from one parent shares its root anon_vma, whose
+ * lock fork, exit and COW faults take for writing.  With full preemption
+ * and far more runnable tasks than CPUs, a holder of that lock that is
+ * preempted waits long for a CPU, and every fork of the test waits behind
+ * it: the stress once forked no child in 20 s on a debug kernel.  So each
+ * forker first executes the test again ("--forker"), which gives it, and
+ * the children it forks, a memory of their own, apart from the spinners.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -99,10 +107,13 @@ enum kind { SPINNER, SPINNER2, FORKER };
 struct shared {
 	int stop;
 	pid_t tid2[NR_WORKERS];		/* SPINNER2's second thread */
-	unsigned long forks;			/* children forked and reaped */
+	unsigned long forks;			/* children forked */
+	unsigned long reaped;			/* and reaped */
 };
 
 static struct shared *sh;
+static int sh_fd;		/* its memfd, for the forkers (see the top) */
+static char self[PATH_MAX];	/* this program, which the forkers execute */
 static pid_t workers[NR_WORKERS];
 static int nr_workers;		/* started */
 static int quiet_pipe[2];
@@ -202,36 +213,59 @@ static void fork_loop(void)
 					cs_create(0, PR_SCOPE_THREAD);
 				_exit(0);
 			}
+			__atomic_add_fetch(&sh->forks, 1, __ATOMIC_RELAXED);
 			seed++;
 		}
 		for (i = 0; i < n; i++) {
 			if (wait(NULL) > 0)
-				__atomic_add_fetch(&sh->forks, 1, __ATOMIC_RELAXED);
+				__atomic_add_fetch(&sh->reaped, 1, __ATOMIC_RELAXED);
 		}
 	}
 }
 
-static void worker(int i, enum kind kind)
+/* Tell the test the worker is quiet, then wait to be killed. */
+static __noreturn void quiet(int fd)
 {
-	pthread_t thread;
 	char c = 0;
 
-	/* A process group of its own: PGID-scope prctls stay in it. */
-	setpgid(0, 0);
-	if (kind == SPINNER2 &&
-	    pthread_create(&thread, NULL, second_thread, (void *)(long)i))
-		_exit(1);
-	if (kind == FORKER)
-		fork_loop();
-	else
-		spin_loop();
-	/* A SPINNER2 waits for its second thread to have said who it is. */
-	while (kind == SPINNER2 && !tid2(i))
-		nap_us(1000);
-	if (write(quiet_pipe[1], &c, 1) != 1)
+	if (write(fd, &c, 1) != 1)
 		_exit(1);
 	for (;;)
 		pause();
+}
+
+/* A forker, executed again: "--forker SHARED_FD QUIET_FD". */
+static __noreturn void forker(char **argv)
+{
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED,
+		  atoi(argv[2]), 0);
+	if (sh == MAP_FAILED)
+		_exit(1);
+	fork_loop();
+	quiet(atoi(argv[3]));
+}
+
+static void worker(int i, enum kind kind)
+{
+	char shared[16], out[16];
+	pthread_t thread;
+
+	/* A process group of its own: PGID-scope prctls stay in it. */
+	setpgid(0, 0);
+	if (kind == FORKER) {
+		snprintf(shared, sizeof(shared), "%d", sh_fd);
+		snprintf(out, sizeof(out), "%d", quiet_pipe[1]);
+		execl(self, "domain_stress", "--forker", shared, out, (char *)NULL);
+		_exit(1);
+	}
+	if (kind == SPINNER2 &&
+	    pthread_create(&thread, NULL, second_thread, (void *)(long)i))
+		_exit(1);
+	spin_loop();
+	/* A SPINNER2 waits for its second thread to have said who it is. */
+	while (kind == SPINNER2 && !tid2(i))
+		nap_us(1000);
+	quiet(quiet_pipe[1]);
 }
 
 static void stop_workers(void)
@@ -771,6 +805,8 @@ int main(int argc, char **argv)
 	int opt, bad;
 	bool busy, ok;
 
+	if (argc == 4 && !strcmp(argv[1], "--forker"))
+		forker(argv);
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
 		if (opt != 't' || cs_parse_num(optarg, 1, MAX_SECONDS, &seconds))
 			usage_exit(argv[0]);
@@ -792,8 +828,13 @@ int main(int argc, char **argv)
 
 	slab_shrink();
 	slab_before = cs_meminfo_kb("SUnreclaim");
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/* The path, not /proc/self/exe: the forkers keep the test's name. */
+	if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
+		ksft_exit_fail_perror("readlink /proc/self/exe");
+	sh_fd = memfd_create("domain_stress", 0);
+	if (sh_fd < 0 || ftruncate(sh_fd, sizeof(*sh)))
+		ksft_exit_fail_perror("memfd");
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, sh_fd, 0);
 	if (sh == MAP_FAILED || pipe(quiet_pipe))
 		ksft_exit_fail_perror("mmap/pipe");
 	setup();
@@ -807,7 +848,8 @@ int main(int argc, char **argv)
 			       ops[i].ok, ops[i].failed);
 		busy &= ops[i].ok > 0;
 	}
-	ksft_print_msg("fork: %lu children forked and reaped\n", sh->forks);
+	ksft_print_msg("fork: %lu children forked, %lu reaped\n", sh->forks,
+		       sh->reaped);
 	ksft_test_result(quiesce() && busy,
 			 "%llu s of stress, each operation done, then every worker quiet\n",
 			 seconds);

@@ -16,7 +16,12 @@
  * stats count no invariant violation (on a kernel with the invariant
  * checker, CONFIG_SCHED_CORE_VM_DEBUG; skipped without it).
  *
- * usage: kvm_stress [-t SECONDS] [-k] [-H] [-K]
+ * usage: kvm_stress [-m MODE] [-t SECONDS] [-k] [-H] [-K]
+ *   -m  the mode the kernel was booted in (on, vm, vm,strict; "none": a
+ *       kernel without the series): a kernel in another mode fails, and
+ *       the checks are those of MODE, so that a kernel without the VM
+ *       isolation that -m vm stresses fails.  Without -m the mode file
+ *       decides.
  *   -t  how long, a positive decimal number (default 10 s)
  *   -k  the VMM gives every VM a cookie of its own with prctl, as on a
  *       kernel without coresched=vm: the vCPU threads of a VM inherit a
@@ -533,21 +538,23 @@ static void check_stats(const struct kvm_cs_stats *before, int err,
 
 static void __noreturn bad_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-t SECONDS] [-k] [-H] [-K]\n", prog);
+	fprintf(stderr, "usage: %s [-m MODE] [-t SECONDS] [-k] [-H] [-K]\n", prog);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	struct kvm_cs_stats before;
-	const char *mode = cs_mode();
-	bool joined, kvm_required = false;
+	const char *mode = NULL;
+	bool joined, match, kvm_required = false;
 	int opt, i, bad = 0, stats_err;
 	double seconds = 10;
 	uint64_t intr;
 
-	while ((opt = getopt(argc, argv, "t:kHK")) != -1) {
-		if (opt == 't')
+	while ((opt = getopt(argc, argv, "m:t:kHK")) != -1) {
+		if (opt == 'm')
+			mode = optarg;
+		else if (opt == 't')
 			seconds = cs_parse_seconds(optarg);
 		else if (opt == 'k')
 			vmm_cookies = true;
@@ -563,15 +570,17 @@ int main(int argc, char **argv)
 
 	ksft_print_header();
 	kvm_require(kvm_required);
-	ksft_set_plan(5);
+	ksft_set_plan(6);
+	mode = cs_check_mode(mode, &match);
+	ksft_test_result(match, "the kernel runs in mode %s\n", mode);
 	nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
 	if (nr_cpus > MAX_CPUS)
 		nr_cpus = MAX_CPUS;
 	nr_vcpus_per_vm = nr_cpus < 2 ? 2 : nr_cpus;
-	cookies = !mode || strcmp(mode, "off");
+	cookies = strcmp(mode, "off");
 	find_hotplug_cpus();
 	ksft_print_msg("mode %s, %d CPUs (%d to hotplug), %d VMs of %d vCPUs, %.1f s, %s\n",
-		       mode ? mode : "none", nr_cpus, nr_hotplug_cpus, NR_VMS,
+		       mode, nr_cpus, nr_hotplug_cpus, NR_VMS,
 		       nr_vcpus_per_vm, seconds, vmm_cookies ? "VMM cookies" : "");
 
 	stats_err = kvm_cs_stats_read(&before);
@@ -587,7 +596,7 @@ int main(int argc, char **argv)
 				   JOIN_TIMEOUT_MS);
 	ksft_test_result(!bad, "every thread ended cleanly, before the deadline\n");
 	check_online();
-	check_stats(&before, stats_err, mode && !strncmp(mode, "vm", 2));
+	check_stats(&before, stats_err, !strncmp(mode, "vm", 2));
 	for (i = 0; i < NR_VMS; i++)
 		kvm_vm_destroy(vms[i], JOIN_TIMEOUT_MS);
 	ksft_finished();

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Judge a finished guest run from its files alone, as boot.sh does when
+# the guest ends; run again, it gives the same verdict.
+#
+# usage: judge.sh [--console] RUNDIR
+#
+# The run passes when the guest script finished ("# lab: done rc=0") and
+# the console holds no splat: no line matching lab/splat.re but for the
+# exceptions of lab/splat.allow.  The verdict (ok, timeout, panic,
+# incomplete, failed, splat) goes to RUNDIR/verdict; the exit code is 0
+# for ok.  Then, unless --console is given, a run of the kselftests
+# (lab.run=tests) has its tests judged against the host's plan (tap.py
+# guest) into RUNDIR/results.tsv, with a summary: the verdict "make test"
+# gives that run, the run's name being the directory's.
+#
+# The files: RUNDIR/console.log (first serial port), results.log (second
+# serial port: what the guest script printed), run.info (QEMU's exit code,
+# the timeout), cmdline (the kernel command line), qemu.cmd (the exact
+# QEMU command, to boot the run again by hand).
+set -uo pipefail
+# shellcheck source=lab/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+console_only=0
+[ "${1:-}" = --console ] && { console_only=1; shift; }
+dir=${1:?usage: judge.sh [--console] RUNDIR}
+[ -f "$dir/run.info" ] || die "$dir: no run.info, not a finished run"
+console=$dir/console.log results=$dir/results.log
+info() { sed -n "s/^$1=//p" "$dir/run.info"; }
+rc=$(info qemu_rc) timeout=$(info timeout) took=$(info seconds)
+label="$(info script) ($(info smp)$(sed -n 's/^append=\(..*\)/, \1/p' "$dir/run.info"), ${took}s)"
+
+splat_re=$(sed '/^#/d; /^$/d' "$LAB/splat.re" | tr '\n' '|' | sed 's/|$//')
+[ -n "$splat_re" ] || die "no splat regex in $LAB/splat.re"
+allow=$(sed '/^#/d; /^$/d' "$LAB/splat.allow")
+# The serial console ends its lines with CR LF.
+splats=$(tr -d '\r' < "$console" 2>/dev/null | grep -n -a -E "$splat_re" |
+	 if [ -n "$allow" ]; then grep -v -E -e "$allow"; else cat; fi |
+	 head -n 20)
+
+verdict=ok why=''
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	verdict=timeout why="the guest was killed after ${timeout}s (hang)"
+elif grep -q -a 'Kernel panic' "$console"; then
+	verdict=panic why="the guest kernel panicked"
+elif ! grep -q -a '^# lab: done' "$results"; then
+	verdict=incomplete why="the guest stopped before its script ended (qemu rc=$rc)"
+elif ! grep -q -a '^# lab: done rc=0' "$results"; then
+	verdict=failed why="the guest script failed ($(grep -a -m1 '^# lab: done' "$results"))"
+elif [ -n "$splats" ]; then
+	verdict=splat why="the console holds kernel splats"
+fi
+echo "$verdict" > "$dir/verdict"
+
+if [ "$verdict" = ok ]; then
+	say "$(basename "$dir"): guest run ok: $label"
+else
+	printf '%sFAIL%s %s: %s: %s\n' "$c_red" "$c_off" "$(basename "$dir")" "$why" \
+		"$label" >&2
+	if [ -n "$splats" ]; then
+		echo "  console lines that fail the run ($console):" >&2
+		# shellcheck disable=SC2001
+		echo "$splats" | sed 's/^/    /' >&2
+	fi
+	echo "  console tail:" >&2
+	tail -n 15 "$console" | sed 's/^/    /' >&2
+fi
+status=0
+[ "$verdict" = ok ] || status=1
+
+if [ $console_only = 0 ] && [ "$(info script)" = tests ]; then
+	rm -f "$dir/results.tsv"
+	LAB_RESULTS=$dir/results.tsv "$LAB/tap.py" guest "$(basename "$dir")" "$dir"
+	LAB_RESULTS=$dir/results.tsv "$LAB/tap.py" summary || status=1
+fi
+exit $status
