@@ -23,7 +23,7 @@ TAP)
 	done
 	;;
 ISOLATED)
-	/selftests/coresched/cs_measure untagged
+	/lab/bin/cs_measure untagged
 	echo "# lab-measure: rc=$?"
 	;;
 *)	echo "$LAB_FAULT" > /sys/kernel/debug/provoke-crash/DIRECT ;;
