@@ -99,4 +99,7 @@ static void option(int c, const char *arg)
 	vm_built_in = false;
 }
 
-CS_HARNESS_MAIN("n", option)
+int main(int argc, char **argv)
+{
+	return test_harness_run(cs_options(argc, argv, "n", option), argv);
+}

@@ -43,22 +43,6 @@ static inline bool cs_mode_off(void)
 int cs_options(int argc, char **argv, const char *opts,
 	       void (*opt)(int c, const char *arg));
 
-#define CS_HARNESS_MAIN(opts, opt)					\
-	int main(int argc, char **argv)					\
-	{								\
-		return test_harness_run(cs_options(argc, argv, opts, opt), \
-					argv);				\
-	}
-
-#ifdef __KSELFTEST_HARNESS_H
-/* The point a test taking -m starts with: the kernel runs that mode. */
-#define CS_TEST_MODE							\
-	TEST(mode)							\
-	{								\
-		ASSERT_STREQ(cs_mode, cs_kernel_mode());		\
-	}
-#endif
-
 /* prctl(PR_SCHED_CORE, @cmd, @pid, @scope, @uaddr): 0 or -errno. */
 int cs_prctl(int cmd, pid_t pid, int scope, unsigned long uaddr);
 /* The cookie of thread @pid, 0 with -errno in *@err if it cannot be read. */

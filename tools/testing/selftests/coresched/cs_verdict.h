@@ -109,18 +109,23 @@ int cs_trial(struct cs_trial *t);
 void cs_trial_explain(char *buf, size_t size, const struct cs_trial *t);
 
 #ifdef __KSELFTEST_HARNESS_H
-/* Run @t and pass, fail or, with no verdict, skip the current test. */
-#define CS_ASSERT_TRIAL(t)						\
-	do {								\
-		char __why[512];					\
-									\
-		cs_trial(t);						\
-		cs_trial_explain(__why, sizeof(__why), t);		\
-		if ((t)->verdict == CS_STARVED)				\
-			SKIP(return, "host too busy: %s", __why);	\
-		ASSERT_EQ(CS_PASS, (t)->verdict)			\
-			TH_LOG("%s: %s", (t)->name, __why);		\
-	} while (0)
+/*
+ * Run @t: fail the test on a failing verdict, skip it without a verdict.
+ * True if it passed.
+ */
+static inline bool cs_assert_trial(struct __test_metadata *_metadata,
+				   struct cs_trial *t)
+{
+	char why[512];
+
+	cs_trial(t);
+	cs_trial_explain(why, sizeof(why), t);
+	if (t->verdict == CS_STARVED)
+		SKIP(return false, "host too busy: %s", why);
+	ASSERT_EQ(CS_PASS, t->verdict)
+		TH_LOG("%s: %s", t->name, why);
+	return true;
+}
 #endif
 
 #endif /* CS_VERDICT_H */

@@ -40,7 +40,11 @@
 
 static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
 
-CS_TEST_MODE
+/* -m: the kernel runs the mode claimed. */
+TEST(mode)
+{
+	ASSERT_STREQ(cs_mode, cs_kernel_mode());
+}
 
 /*
  * CG            the test's cgroup
@@ -90,7 +94,7 @@ FIXTURE(domains) {
  * cgroup tagged before they start, and what happens at half time: a
  * cgroup tagged or untagged, or task 1 moved.  What each part must show.
  */
-FIXTURE_VARIANT(domains) {
+struct place {
 	const char *cg[2];
 	enum cookies cookies;
 	const char *tag;
@@ -98,50 +102,74 @@ FIXTURE_VARIANT(domains) {
 	enum cs_expect before, after;
 };
 
+FIXTURE_VARIANT(domains) {
+	struct place p;
+};
+
 FIXTURE_VARIANT_ADD(domains, two_domains) {
-	.cg = { "d1/c1", "d2" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
+	.p = {
+		.cg = { "d1/c1", "d2" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, one_domain) {
-	.cg = { "d1/c1", "d1/c1" }, .before = CS_SHARED, .after = CS_SHARED,
+	.p = {
+		.cg = { "d1/c1", "d1/c1" }, .before = CS_SHARED, .after = CS_SHARED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, domain_and_none) {
-	.cg = { "d1/c1", "plain" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
+	.p = {
+		.cg = { "d1/c1", "plain" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, untagged_descendant) {
-	.cg = { "d1/c1", "d1/c2/g" }, .before = CS_SHARED, .after = CS_SHARED,
+	.p = {
+		.cg = { "d1/c1", "d1/c2/g" }, .before = CS_SHARED, .after = CS_SHARED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, nested_domain) {
-	.cg = { "d1/c1", "d1/c2/g" }, .tag = "d1/c2",
-	.before = CS_ISOLATED, .after = CS_ISOLATED,
+	.p = {
+		.cg = { "d1/c1", "d1/c2/g" }, .tag = "d1/c2",
+		.before = CS_ISOLATED, .after = CS_ISOLATED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, different_task_cookies) {
-	.cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
-	.before = CS_ISOLATED, .after = CS_ISOLATED,
+	.p = {
+		.cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
+		.before = CS_ISOLATED, .after = CS_ISOLATED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, same_task_cookie) {
-	.cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
-	.before = CS_SHARED, .after = CS_SHARED,
+	.p = {
+		.cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
+		.before = CS_SHARED, .after = CS_SHARED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, tagged_while_running) {
-	.cg = { "t", "plain" }, .mid_tag = "t",
-	.before = CS_SHARED, .after = CS_ISOLATED,
+	.p = {
+		.cg = { "t", "plain" }, .mid_tag = "t",
+		.before = CS_SHARED, .after = CS_ISOLATED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, untagged_while_running) {
-	.cg = { "t", "plain" }, .tag = "t", .mid_untag = "t",
-	.before = CS_ISOLATED, .after = CS_SHARED,
+	.p = {
+		.cg = { "t", "plain" }, .tag = "t", .mid_untag = "t",
+		.before = CS_ISOLATED, .after = CS_SHARED,
+	},
 };
 
 FIXTURE_VARIANT_ADD(domains, moved_while_running) {
-	.cg = { "d1/c1", "d1/c1" }, .mid_move = "d2",
-	.before = CS_SHARED, .after = CS_ISOLATED,
+	.p = {
+		.cg = { "d1/c1", "d1/c1" }, .mid_move = "d2",
+		.before = CS_SHARED, .after = CS_ISOLATED,
+	},
 };
 
 FIXTURE_SETUP(domains)
@@ -165,7 +193,7 @@ static int tag(const char *cg, bool on)
 /* Each try starts from the variant's tags, the tasks in their cgroups. */
 static int place_setup(struct cs_run *run)
 {
-	const FIXTURE_VARIANT(domains) *v = run->arg;
+	const struct place *v = run->arg;
 	char path[128];
 	int i, ret;
 
@@ -183,7 +211,7 @@ static int place_setup(struct cs_run *run)
 
 static int place_midway(struct cs_run *run)
 {
-	const FIXTURE_VARIANT(domains) *v = run->arg;
+	const struct place *v = run->arg;
 	char path[128];
 
 	if (v->mid_tag || v->mid_untag)
@@ -199,16 +227,18 @@ TEST_F_TIMEOUT(domains, measured, 120)
 		.cpu = { self->core[0], self->core[1] },
 		.duration_ns = duration_ns,
 		.setup = place_setup,
-		.arg = (void *)variant,
-		.expect = { variant->before, variant->after },
+		.arg = (void *)&variant->p,
+		.expect = { variant->p.before, variant->p.after },
 	};
 
-	if (variant->mid_tag || variant->mid_untag || variant->mid_move)
+	if (variant->p.mid_tag || variant->p.mid_untag || variant->p.mid_move)
 		t.midway = place_midway;
-	if (cs_mode_off())
-		t.expect[0] = t.expect[1] = CS_SHARED;
-	CS_ASSERT_TRIAL(&t);
-	ASSERT_EQ(0, refused(self->tag_err));
+	if (cs_mode_off()) {
+		t.expect[0] = CS_SHARED;
+		t.expect[1] = CS_SHARED;
+	}
+	if (cs_assert_trial(_metadata, &t))
+		ASSERT_EQ(0, refused(self->tag_err));
 }
 
 FIXTURE(force_idle) {
@@ -331,4 +361,7 @@ static void option(int c, const char *arg)
 	duration_ns = ms * NSEC_PER_MSEC;
 }
 
-CS_HARNESS_MAIN("m:d:", option)
+int main(int argc, char **argv)
+{
+	return test_harness_run(cs_options(argc, argv, "m:d:", option), argv);
+}

@@ -95,7 +95,7 @@ TEST_F_TIMEOUT(pair, measured, 60)
 		t.setup = setup_off;
 		t.arg = &off;
 	}
-	CS_ASSERT_TRIAL(&t);
+	cs_assert_trial(_metadata, &t);
 }
 
 static void option(int c, const char *arg)
@@ -114,4 +114,7 @@ static void option(int c, const char *arg)
 	exit(KSFT_FAIL);
 }
 
-CS_HARNESS_MAIN("c:d:", option)
+int main(int argc, char **argv)
+{
+	return test_harness_run(cs_options(argc, argv, "c:d:", option), argv);
+}

@@ -20,7 +20,11 @@
 
 #define VULN_DIR	"/sys/devices/system/cpu/vulnerabilities/"
 
-CS_TEST_MODE
+/* -m: the kernel runs the mode claimed. */
+TEST(mode)
+{
+	ASSERT_STREQ(cs_mode, cs_kernel_mode());
+}
 
 FIXTURE(vuln) {
 	char line[512];
@@ -77,4 +81,7 @@ TEST_F(vuln, smt)
 		TH_LOG("%s: expected \"%s\" in mode %s", variant->file, want, cs_mode);
 }
 
-CS_HARNESS_MAIN("m:", NULL)
+int main(int argc, char **argv)
+{
+	return test_harness_run(cs_options(argc, argv, "m:", NULL), argv);
+}

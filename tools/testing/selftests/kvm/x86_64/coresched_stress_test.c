@@ -494,8 +494,9 @@ int main(int argc, char *argv[])
 	}
 
 	ksft_test_result(least > 0, "every vCPU made progress (the least: %lu)\n", least);
-	ksft_print_msg("exits to userspace %lu, EINTR %lu of %lu signals; %lu VMs churned; %lu hotplug cycles\n",
-		       exits, eintr, signals, churned, hotplug_cycles);
+	ksft_print_msg("exits to userspace %lu, EINTR %lu of %lu signals\n",
+		       exits, eintr, signals);
+	ksft_print_msg("%lu VMs churned, %lu hotplug cycles\n", churned, hotplug_cycles);
 	for (i = 0; i < NR_VMS; i++) {
 		ksft_print_msg("I/O thread %d: %lu loops%s%s\n", i, io[i].loops,
 			       io[i].err ? ": " : "", io[i].err ?: "");
@@ -510,7 +511,7 @@ int main(int argc, char *argv[])
 			 nr_hotplug_cpus ? ", hotplug" : "");
 	if (!joined)
 		ksft_exit_fail_msg("a thread did not end within %d ms\n", JOIN_TIMEOUT_MS);
-	ksft_test_result(done, "every thread ended, each guest told to stop, before the deadline\n");
+	ksft_test_result(done, "every thread ended, each guest done, before the deadline\n");
 
 	for (i = j = 0; i < nr_hotplug_cpus; i++) {
 		if (is_online(hotplug_cpus[i]))
