@@ -50,7 +50,7 @@
 #define FORK_BATCH	8	/* children a forker has at once */
 /*
  * Between two moves of one mover.  A move holds cgroup_threadgroup_rwsem
- * for writing, which forks take for reading: under TCG, and more so with
+ * for writing, which forks take for reading: under emulation, more so with
  * KASAN and lockdep, back-to-back moves starve the forkers.  So after a
  * move a mover pauses, then waits (for at most FORK_WAIT_MS) until some
  * child was forked since its previous move.
@@ -66,10 +66,10 @@
 /*
  * Unreclaimable slab may stay this far above its starting point: per-CPU
  * slab caches and partly used slabs that the churn left behind, and under
- * a debug kernel the allocator's own bookkeeping (seen: up to ~1 MB after
- * 20 s on two cores of two threads).  Freeing cgroups waits for RCU and
- * workqueues, so it is polled for a while.  This catches a leak of the
- * stress's size; domain_api's 100000 rounds are the precise leak test.
+ * a debug kernel the allocator's own bookkeeping.  Freeing cgroups waits
+ * for RCU and workqueues, so it is polled for a while.  This catches a
+ * leak of the stress's size; domain_api's 100000 rounds are the precise
+ * leak test.
  */
 #define SLAB_SLACK_KB		4096
 #define SLAB_TIMEOUT_MS		20000
