@@ -65,6 +65,8 @@
  * waits forever.
  */
 #define JOIN_TIMEOUT_MS		120000
+/* A guest told to stop does within this, unless its vCPU cannot run. */
+#define STOP_GRACE_MS		30000
 
 enum kind { SPIN, CPUID, EXIT, NR_KINDS };
 
@@ -95,6 +97,7 @@ struct vcpu_thread {
 	pthread_t thread;
 	pid_t tid;
 	uint64_t exits, eintr;
+	int stop;		/* stop_vm() gave up waiting for the guest */
 	bool done;		/* KVM_RUN ended with GUEST_DONE */
 };
 
@@ -150,6 +153,8 @@ static void *vcpu_fn(void *arg)
 	for (;;) {
 		r = __vcpu_run(t->vcpu);
 		if (r && errno == EINTR) {
+			if (__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))
+				return NULL;
 			__atomic_fetch_add(&t->eintr, 1, __ATOMIC_RELAXED);
 			continue;
 		}
@@ -196,14 +201,30 @@ static int join(pthread_t t, uint64_t deadline_ms)
 	return pthread_timedjoin_np(t, NULL, &ts);
 }
 
-/* Tell the guests of @ts to stop; 0, or -1 if a thread missed @deadline. */
+/*
+ * Tell the guests of @ts to stop.  A thread whose guest has not stopped
+ * within STOP_GRACE_MS is interrupted (a vCPU that never gets back into its
+ * guest never sees the flag): -1, a failure.  -2 if a thread still has not
+ * ended at @deadline: a hang.
+ */
 static int stop_vm(struct vcpu_thread *ts, int nr, uint64_t deadline)
 {
+	uint64_t grace = now_ms() + STOP_GRACE_MS;
 	int i, ret = 0;
 
 	WRITE_ONCE(*(uint32_t *)addr_gva2hva(ts[0].vm, (vm_vaddr_t)&stop_guest), 1);
-	for (i = 0; i < nr; i++)
-		ret |= join(ts[i].thread, deadline) ? -1 : 0;
+	for (i = 0; i < nr; i++) {
+		if (!join(ts[i].thread, grace < deadline ? grace : deadline))
+			continue;
+		ksft_print_msg("vCPU %d (thread %d): its guest did not stop (%lu in the guest, %lu exits)\n",
+			       ts[i].vcpu->id, ts[i].tid, progress_of(&ts[i]), ts[i].exits);
+		__atomic_store_n(&ts[i].stop, 1, __ATOMIC_RELEASE);
+		WRITE_ONCE(ts[i].vcpu->run->immediate_exit, 1);
+		pthread_kill(ts[i].thread, SIGUSR1);
+		if (join(ts[i].thread, deadline))
+			return -2;
+		ret = -1;
+	}
 	return ret;
 }
 
@@ -292,10 +313,13 @@ static void *churn_fn(void *arg)
 		for (i = 0; i < 2; i++)
 			if (!wait_ran(&ts[i], CHURN_RUN_MS) && !stopping())
 				churn_err = "churn: a vCPU of a new VM never ran";
-		if (stop_vm(ts, 2, now_ms() + JOIN_TIMEOUT_MS)) {
+		err = stop_vm(ts, 2, now_ms() + JOIN_TIMEOUT_MS);
+		if (err < -1) {
 			churn_err = "churn: a vCPU thread did not stop";
 			return NULL;
 		}
+		if (err)
+			churn_err = "churn: a vCPU's guest did not stop";
 		kvm_vm_free(ts[0].vm);
 		if (churn_err)
 			return NULL;
@@ -488,7 +512,7 @@ int main(int argc, char *argv[])
 			exits += t->exits;
 			eintr += t->eintr;
 		}
-		joined &= !stop_vm(vcpus[i], nr_vcpus, deadline);
+		joined &= stop_vm(vcpus[i], nr_vcpus, deadline) > -2;
 		for (j = 0; j < nr_vcpus; j++)
 			done &= vcpus[i][j].done;
 	}
