@@ -116,8 +116,8 @@ ndiff=$(diff <(grep -E '^(# )?CONFIG_' "$BUILD/vanilla/obj/.config" 2>/dev/null 
 # BENCH_EXTRA while developing).
 if [ -z "${BENCH_EXTRA:-}" ]; then
 	list=$(gzip -dc "$snap/initramfs.cpio.gz" | cpio -it --quiet 2>/dev/null)
-	for f in lab/bench.sh selftests/coresched/cs_bench_exec \
-		 selftests/coresched/kvm_workload lab/bin/ipi_pingpong; do
+	for f in lab/bench.sh lab/bin/cs_bench_exec lab/bin/kvm_workload \
+		 lab/bin/ipi_pingpong; do
 		grep -qx "$f" <<< "$list" ||
 			die "the initramfs has no /$f: rebuild it (make initramfs)"
 	done

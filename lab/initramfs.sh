@@ -7,7 +7,8 @@
 #   /selftests/<suite>/    the kselftests of the series' tree, static
 #   /selftests/kvm/x86_64/coresched_*  the series' KVM selftests
 #   /lab/bin/              the lab's programs of lab/src/, on the KVM
-#                          selftest library of the series' tree
+#                          selftest library or the coresched selftests'
+#                          helpers of the series' tree
 #   /usr/bin/...           cyclictest, hackbench, perf, stress-ng from
 #                          Debian, with the shared libraries they load
 #   /lab/splat.re          the splat regex (lab/splat.re)
@@ -144,25 +145,37 @@ while read -r t; do
 	strip -o "$kvmsel/selftests/kvm/$t" "$ksel/kvm/$t"
 done
 
-# The lab's programs on the KVM selftest library: compiled as the library
-# is (selftests/kvm/Makefile), linked with its objects.
+# The lab's programs: those on the KVM selftest library compiled as the
+# library is (selftests/kvm/Makefile) and linked with its objects, the
+# others with the helpers of the coresched selftests and cgroup_util.
 labbin=$BUILD/lab-bin
 kvmdir=$LINUX/tools/testing/selftests/kvm
-say "building the lab's programs on the KVM selftest library"
+csdir=$LINUX/tools/testing/selftests/coresched
+say "building the lab's programs (lab/src)"
 rm -rf "$labbin"
 mkdir -p "$labbin"
 mapfile -t libkvm < <(find "$ksel/kvm/lib" -name '*.o' | sort)
 [ ${#libkvm[@]} -gt 0 ] || die "no KVM selftest library objects in $ksel/kvm/lib"
-for src in $(grep -l '^#include "kvm_util.h"' "$LAB"/src/*.c); do
-	ccache gcc -O2 -g -std=gnu99 -Wall -D_GNU_SOURCE -DCONFIG_64BIT \
-		-fno-builtin-memcmp -fno-builtin-memcpy -fno-builtin-memset \
-		-fno-builtin-strnlen -fno-stack-protector -fno-PIE \
-		-fno-strict-aliasing -I"$LINUX/tools/include" \
-		-I"$LINUX/tools/arch/x86/include" -isystem "$hdr/usr/include" \
-		-I"$kvmdir/include" -I"$kvmdir/include/x86_64" -I"$kvmdir/.." \
-		-static -no-pie -pthread "$src" "${libkvm[@]}" -ldl \
-		-o "$labbin/$(basename "$src" .c)" ||
-		die "building $src failed"
+for src in "$LAB"/src/*.c; do
+	case ${src##*/} in
+	realvm-work.c | vmm-cookie.c) continue ;;	# the real VM's, above
+	esac
+	if grep -q '"kvm_util.h"' "$src"; then
+		ccache gcc -O2 -g -std=gnu99 -Wall -D_GNU_SOURCE -DCONFIG_64BIT \
+			-fno-builtin-memcmp -fno-builtin-memcpy -fno-builtin-memset \
+			-fno-builtin-strnlen -fno-stack-protector -fno-PIE \
+			-fno-strict-aliasing -I"$LINUX/tools/include" \
+			-I"$LINUX/tools/arch/x86/include" -isystem "$hdr/usr/include" \
+			-I"$kvmdir/include" -I"$kvmdir/include/x86_64" -I"$kvmdir/.." \
+			-static -no-pie -pthread "$src" "${libkvm[@]}" -ldl \
+			-o "$labbin/$(basename "$src" .c)"
+	else
+		ccache gcc -O2 -g -Wall -isystem "$hdr/usr/include" \
+			-I"$csdir" -static -pthread "$src" "$csdir"/cs_util.c \
+			"$csdir"/cs_overlap.c "$csdir"/cs_verdict.c \
+			"$csdir"/../cgroup/cgroup_util.c \
+			-o "$labbin/$(basename "$src" .c)"
+	fi || die "building $src failed"
 done
 
 root=$(mktemp -d)

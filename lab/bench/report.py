@@ -759,7 +759,7 @@ def report(d, dirname, quick):
     for name in sorted(d.cmds):
         L.append('%-12s %s' % (name, d.cmds[name]))
     L.append('```')
-    L.append('Each runs under `cs_bench_exec` (tools/testing/selftests/coresched), '
+    L.append('Each runs under `cs_bench_exec` (lab/src), '
              'which sets up every tenant (cgroup, prctl cookie) and lets them '
              'go at the same instant.\n')
 

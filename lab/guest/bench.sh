@@ -30,7 +30,6 @@
 #   r SECTION CASE BENCH METRIC VALUE   one number
 #   err SECTION CASE BENCH MESSAGE      a measurement that failed
 
-cs=/selftests/coresched
 CG=bench
 OUT=/tmp/bench-out.
 
@@ -135,7 +134,7 @@ sched_one() {
 		[ "$case" = plain ] || set -- "$@" "taskset -c 1 $c"
 	fi
 	rm -f "$OUT"*
-	if ! "$cs/cs_bench_exec" "$@" > /tmp/bench-exec 2>&1; then
+	if ! /lab/bin/cs_bench_exec "$@" > /tmp/bench-exec 2>&1; then
 		err sched "$case" "$b" "$(tr '\n' ' ' < /tmp/bench-exec)" \
 			"$(tail -n 3 "${OUT}0" 2>/dev/null | tr '\n' ' ')"
 		return 1
@@ -216,8 +215,11 @@ section_vm() {
 				echo "cmd kvm-$shape-on-$ONLINE kvm_workload -w WORKLOAD -n $nvm -v $nvcpu -c $ONLINE -t $KVM_S [-k]"
 				# A vCPU starved for the whole run fails the run
 				# but its numbers stand: keep both.
-				line=$("$cs/kvm_workload" "$@" 2> /tmp/bench-kvm)
+				# Its result line follows the KVM selftest
+				# library's seed line.
+				line=$(/lab/bin/kvm_workload "$@" 2> /tmp/bench-kvm)
 				rc=$?
+				line=$(echo "$line" | grep '^workload=')
 				case $line in
 				workload=*) kvm_records "$label" "$w" "$shape" "$line" ;;
 				esac

@@ -2,7 +2,8 @@
 #
 # The guest side of "make run" (lab/run.sh): what the guest sees, then the
 # measurements, as "key=value" lines that the host formats into a report.
-# The measurements are the tests' own (selftests/coresched/cs_measure):
+# The measurements are the tests' own (lab/src/cs_measure.c, on the
+# coresched selftests' measurement and verdicts):
 #   cpu ...       one line per CPU, from sysfs
 #   topo ...      the topology as the tests read it
 #   measure ...   one per measurement, ending in ok=1 (as claimed) or ok=0
@@ -10,7 +11,6 @@
 #                 2 could not measure
 # Each section is a function; run.sh formats the sections it knows.
 
-cs=/selftests/coresched
 DURATION_MS=${LAB_DEMO_MS:-2000}
 
 section_machine() {
@@ -20,25 +20,26 @@ section_machine() {
 		[ -d "$t" ] || continue
 		echo "cpu n=${c##*cpu} package=$(cat "$t/physical_package_id") core=$(cat "$t/core_id") siblings=$(cat "$t/thread_siblings_list")"
 	done
-	"$cs/cs_measure" topo
+	/lab/bin/cs_measure topo
 	echo "status section=machine rc=$?"
 }
 
 # Two tasks on the two siblings of one core: different prctl cookies,
 # then the same cookie.
 section_cookies() {
-	"$cs/cs_measure" cookies -d "$DURATION_MS"
+	/lab/bin/cs_measure cookies -d "$DURATION_MS"
 	echo "status section=cookies rc=$?"
 }
 
 # Two cgroup tenants, cpu.core_sched=1 each, one task in each.
 section_tenants() {
-	"$cs/cs_measure" tenants -d "$DURATION_MS"
+	/lab/bin/cs_measure tenants -d "$DURATION_MS"
 	echo "status section=tenants rc=$?"
 }
 
 # The KVM demonstration needs coresched=on and coresched=vm: lab/run.sh
-# boots twice more for it and runs the test itself (kvm_isolation).
+# boots twice more for it and runs the test itself
+# (kvm/x86_64/coresched_timeline_test).
 
 for s in machine cookies tenants; do
 	echo "section name=$s"

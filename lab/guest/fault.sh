@@ -28,7 +28,7 @@ LATE)
 	(sleep 10; echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT) &
 	;;
 ISOLATED)
-	/selftests/coresched/cs_measure untagged
+	/lab/bin/cs_measure untagged
 	echo "# lab-measure: rc=$?"
 	;;
 *)	echo "$LAB_FAULT" > /sys/kernel/debug/provoke-crash/DIRECT ;;

@@ -4,36 +4,21 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cs_overlap.h"
-#include "cs_util.h"
-
-#define SYS_CPU		"/sys/devices/system/cpu"
-#define CS_SCHEDSTATS	"/proc/sys/kernel/sched_schedstats"
 
 #define CLOCK_BATCHES	20
 #define CLOCK_BATCH	1000
-
-uint64_t cs_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
 
 /*
  * The cheapest of a few batches: a batch during which the host preempted
@@ -53,93 +38,6 @@ double cs_clock_cost_ns(void)
 			best = took;
 	}
 	return (double)best / (CLOCK_BATCH + 1);
-}
-
-/* Read a small sysfs file of CPU @cpu: 0 or -errno. */
-static int cpu_read(int cpu, const char *file, char *buf, size_t size)
-{
-	char path[PATH_MAX];
-	FILE *f;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), SYS_CPU "/cpu%d/%s", cpu, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, size, f))
-		ret = -EIO;
-	fclose(f);
-	return ret;
-}
-
-static int cs_online(int *cpus, int max)
-{
-	char buf[256];
-	FILE *f = fopen(SYS_CPU "/online", "r");
-	int n = -EIO;
-
-	if (!f)
-		return -errno;
-	if (fgets(buf, sizeof(buf), f))
-		n = cs_parse_cpulist(buf, cpus, max);
-	fclose(f);
-	return n;
-}
-
-static int cpu_read_int(int cpu, const char *file)
-{
-	char buf[64];
-
-	if (cpu_read(cpu, file, buf, sizeof(buf)))
-		return -1;
-	return atoi(buf);
-}
-
-int cs_topology(struct cs_topo *topo)
-{
-	int online[CS_MAX_CPUS], sib[CS_MAX_CPUS];
-	int pkg[CS_MAX_CPUS], core[CS_MAX_CPUS];
-	int nr, i, j, n, cores;
-
-	memset(topo, 0, sizeof(*topo));
-	nr = cs_online(online, CS_MAX_CPUS);
-	if (nr <= 0)
-		return nr ? nr : -ENOENT;
-	topo->cpus = nr;
-	topo->threads_min = INT_MAX;
-	for (i = 0; i < nr; i++) {
-		pkg[i] = cpu_read_int(online[i], "topology/physical_package_id");
-		core[i] = cpu_read_int(online[i], "topology/core_id");
-		n = cs_cpu_siblings(online[i], sib, CS_MAX_CPUS);
-		if (pkg[i] < 0 || core[i] < 0 || n <= 0)
-			return -EIO;
-		if (n > topo->threads)
-			topo->threads = n;
-		if (n < topo->threads_min)
-			topo->threads_min = n;
-	}
-	/* Count each package once, and each (package, core) once. */
-	for (i = 0; i < nr; i++) {
-		for (j = 0; j < i && pkg[j] != pkg[i]; j++)
-			;
-		if (j < i)
-			continue;
-		topo->packages++;
-		cores = 0;
-		for (n = 0; n < nr; n++) {
-			if (pkg[n] != pkg[i])
-				continue;
-			for (j = 0; j < n; j++) {
-				if (pkg[j] == pkg[i] && core[j] == core[n])
-					break;
-			}
-			if (j == n)
-				cores++;
-		}
-		if (cores > topo->cores)
-			topo->cores = cores;
-	}
-	return 0;
 }
 
 /* A worker's iteration count, alone in its cache line. */
@@ -175,7 +73,7 @@ struct cs_shared {
 	unsigned int nr_segs[CS_MAX_TASKS];
 	unsigned int nr_both[CS_MAX_TASKS];
 	int overflow[CS_MAX_TASKS];
-	/* The CPU time the guest gave each worker so far, at CPU_*. */
+	/* The CPU time the kernel gave each worker so far, at CPU_*. */
 	struct cs_reading cpu[CS_MAX_TASKS][CPU_READINGS];
 };
 
@@ -253,7 +151,7 @@ static void step(struct cs_spin *w, uint64_t now)
 
 /*
  * Spin until the end of the window, recording when we ran and when we saw
- * our partner run too, and what CPU time the guest gave us until the test
+ * our partner run too, and what CPU time the kernel gave us until the test
  * began its change and since it ended it (a system call each).  A change
  * we never saw happened while we were not current: the reading at the end
  * stands for it.
@@ -523,8 +421,8 @@ void cs_run_free(struct cs_run *run)
 	run->shm = NULL;
 }
 
-void cs_window(const struct cs_run *run, enum cs_part part,
-	       uint64_t *from, uint64_t *to)
+static void window(const struct cs_run *run, enum cs_part part,
+		   uint64_t *from, uint64_t *to)
 {
 	*from = part == CS_AFTER ? run->t_mid_end : run->t_start;
 	*to = part == CS_BEFORE ? run->t_mid_begin : run->t_end;
@@ -607,7 +505,7 @@ static unsigned int segs_in(const struct cs_run *run, int i,
 }
 
 /*
- * The CPU time the guest gave each task in @part, in percent of the time
+ * The CPU time the kernel gave each task in @part, in percent of the time
  * between the two readings that bound it: see cs_overlap.h.
  */
 static void guest_share(const struct cs_run *run, enum cs_part part,
@@ -634,7 +532,7 @@ void cs_result(const struct cs_run *run, enum cs_part part,
 	double w;
 	int i;
 
-	cs_window(run, part, &from, &to);
+	window(run, part, &from, &to);
 	res->window_ns = to > from ? to - from : 0;
 	w = res->window_ns ? res->window_ns / 100.0 : 1;
 	res->longest_ns = 0;
@@ -659,7 +557,7 @@ void cs_result(const struct cs_run *run, enum cs_part part,
 void cs_format(char *buf, size_t size, const struct cs_result *res)
 {
 	snprintf(buf, size,
-		 "overlap %.3f%% of %llu ms (seen by A %.3f%%, B %.3f%%, longest %llu us; by the clocks %.3f%%; chance %.1f%%); ran %.1f%% + %.1f%% in %u + %u segments; guest CPU %.1f%% + %.1f%% = %.1f%%",
+		 "overlap %.3f%% of %llu ms (seen by A %.3f%%, B %.3f%%, longest %llu us; by the clocks %.3f%%; chance %.1f%%); ran %.1f%% + %.1f%% in %u + %u segments; CPU %.1f%% + %.1f%% = %.1f%%",
 		 res->overlap, (unsigned long long)(res->window_ns / NSEC_PER_MSEC),
 		 res->both[0], res->both[1],
 		 (unsigned long long)(res->longest_ns / 1000), res->clock_overlap,
@@ -667,281 +565,18 @@ void cs_format(char *buf, size_t size, const struct cs_result *res)
 		 res->segs[1], res->guest[0], res->guest[1], res->guest_sum);
 }
 
-/* The least overlap that shows sharing: see CS_SHARED_MIN_CHANCE. */
-static double shared_floor(const struct cs_result *res)
+static int cookie_new(pid_t pid)
 {
-	double least = CS_SHARED_MIN_CHANCE * res->chance;
-
-	return least > CS_SHARED_MIN_PCT ? least : CS_SHARED_MIN_PCT;
-}
-
-/* At most 100% between them, and a turn each. */
-static bool guest_apart(const struct cs_result *res)
-{
-	return res->guest_sum <= 100 + CS_GUEST_SLACK_PCT &&
-	       res->guest[0] >= CS_MIN_RAN_PCT && res->guest[1] >= CS_MIN_RAN_PCT;
-}
-
-static bool guest_together(const struct cs_result *res)
-{
-	return res->guest_sum >= 200 - CS_GUEST_SLACK_PCT;
-}
-
-static bool seen_apart(const struct cs_result *res)
-{
-	return res->overlap <= CS_ISOLATED_MAX_PCT &&
-	       res->longest_ns <= CS_ISOLATED_LONGEST_NS;
-}
-
-/* The host ran a task much less than the guest did. */
-static bool host_starved(const struct cs_result *res)
-{
-	return res->ran[0] < CS_HOST_MIN_SHARE * res->guest[0] ||
-	       res->ran[1] < CS_HOST_MIN_SHARE * res->guest[1];
-}
-
-int cs_verdict(const struct cs_result *res, enum cs_expect expect)
-{
-	if (expect == CS_ISOLATED)
-		return guest_apart(res) && seen_apart(res) ? CS_PASS : CS_FAIL;
-	if (!guest_together(res))
-		return CS_FAIL;
-	if (res->overlap >= shared_floor(res))
-		return CS_PASS;
-	return host_starved(res) ? CS_STARVED : CS_FAIL;
-}
-
-static const char *le(double a, double b)
-{
-	return a <= b ? "<=" : ">";
-}
-
-static const char *ge(double a, double b)
-{
-	return a >= b ? ">=" : "<";
-}
-
-/* printf() at the end of the string in @buf. */
-static void add(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf + n, size - n, fmt, ap);
-	va_end(ap);
-}
-
-void cs_explain(char *buf, size_t size, const struct cs_result *res,
-		enum cs_expect expect)
-{
-	double least = shared_floor(res);
-
-	buf[0] = '\0';
-	add(buf, size, "guest CPU %.1f%% + %.1f%% = %.1f%% ",
-	    res->guest[0], res->guest[1], res->guest_sum);
-	if (expect == CS_ISOLATED) {
-		add(buf, size, "%s %.0f%%", le(res->guest_sum, 100 + CS_GUEST_SLACK_PCT),
-		    100 + CS_GUEST_SLACK_PCT);
-		if (res->guest[0] < CS_MIN_RAN_PCT || res->guest[1] < CS_MIN_RAN_PCT)
-			add(buf, size, ", a task under %.0f%%", CS_MIN_RAN_PCT);
-		add(buf, size, ", overlap %.3f%% %s %.1f%%, longest %llu us %s %llu us",
-		    res->overlap, le(res->overlap, CS_ISOLATED_MAX_PCT),
-		    CS_ISOLATED_MAX_PCT, (unsigned long long)(res->longest_ns / 1000),
-		    le(res->longest_ns, CS_ISOLATED_LONGEST_NS),
-		    CS_ISOLATED_LONGEST_NS / 1000);
-		return;
-	}
-	add(buf, size, "%s %.0f%%", ge(res->guest_sum, 200 - CS_GUEST_SLACK_PCT),
-	    200 - CS_GUEST_SLACK_PCT);
-	if (guest_together(res) && res->overlap < least && host_starved(res))
-		add(buf, size,
-		    ": both tasks were current at once, but overlap %.2f%% < %.2f%%, the host running them %.1f%% + %.1f%% of the time",
-		    res->overlap, least, res->ran[0], res->ran[1]);
-	else
-		add(buf, size, ", overlap %.2f%% %s %.2f%%", res->overlap,
-		    ge(res->overlap, least), least);
+	return cs_prctl(PR_SCHED_CORE_CREATE, pid, PR_SCHED_CORE_SCOPE_THREAD, 0);
 }
 
 int cs_setup_differ(struct cs_run *run)
 {
-	return cs_cookie_new(run->task[0].pid) ?: cs_cookie_new(run->task[1].pid);
+	return cookie_new(run->task[0].pid) ?: cookie_new(run->task[1].pid);
 }
 
 int cs_setup_same(struct cs_run *run)
 {
-	return cs_cookie_new(run->task[0].pid) ?:
+	return cookie_new(run->task[0].pid) ?:
 	       cs_cookie_copy(run->task[0].pid, run->task[1].pid);
-}
-
-/* The TAP diagnostics of a try, when the test has no tried() of its own. */
-static void print_try(const struct cs_trial *t)
-{
-	static const char * const part[] = { ", before", ", after" };
-	char buf[512];
-	int i;
-
-	for (i = 0; i < t->parts; i++) {
-		cs_format(buf, sizeof(buf), &t->res[i]);
-		printf("# %s%s: %s\n", t->name, t->parts > 1 ? part[i] : "", buf);
-	}
-	if (!t->last)
-		printf("# %s: no verdict, trying again: %s\n", t->name,
-		       "the guest CPU sum shows both tasks current, the host starved the vCPUs");
-}
-
-/* The worst part decides: a failure, else no verdict, else a pass. */
-static int judge(struct cs_trial *t)
-{
-	int i, pv, v = CS_PASS;
-
-	for (i = 0; i < t->parts; i++) {
-		pv = cs_verdict(&t->res[i], t->expect[i]);
-		if (pv == CS_FAIL)
-			v = CS_FAIL;
-		else if (pv == CS_STARVED && v == CS_PASS)
-			v = CS_STARVED;
-	}
-	return v;
-}
-
-int cs_trial(struct cs_trial *t)
-{
-	struct cs_run run;
-
-	t->parts = t->midway ? 2 : 1;
-	t->verdict = CS_FAIL;
-	t->err = 0;
-	for (t->try = 1; t->try <= CS_TRIES; t->try++) {
-		memset(&run, 0, sizeof(run));
-		run.nr_tasks = 2;
-		run.duration_ns = t->duration_ns;
-		run.setup = t->setup;
-		run.midway = t->midway;
-		run.arg = t->arg;
-		run.task[0].cpu = t->cpu[0];
-		run.task[1].cpu = t->cpu[1];
-		t->err = cs_measure(&run);
-		if (t->err) {
-			printf("# %s: measurement failed: %s\n", t->name,
-			       strerror(-t->err));
-			t->verdict = CS_FAIL;
-			return t->err;
-		}
-		cs_result(&run, t->midway ? CS_BEFORE : CS_WHOLE, &t->res[0]);
-		if (t->midway)
-			cs_result(&run, CS_AFTER, &t->res[1]);
-		t->verdict = judge(t);
-		t->last = t->verdict != CS_STARVED || t->try == CS_TRIES;
-		if (t->tried)
-			t->tried(t, &run);
-		else
-			print_try(t);
-		cs_run_free(&run);
-		if (t->last)
-			break;
-	}
-	return 0;
-}
-
-void cs_trial_explain(char *buf, size_t size, const struct cs_trial *t)
-{
-	static const char * const part[] = { "before: ", "; after: " };
-	size_t n = 0;
-	int i;
-
-	buf[0] = '\0';
-	if (t->err) {
-		snprintf(buf, size, "measurement failed: %s", strerror(-t->err));
-		return;
-	}
-	for (i = 0; i < t->parts && n < size; i++) {
-		n += snprintf(buf + n, size - n, "%s", t->parts > 1 ? part[i] : "");
-		if (n >= size)
-			break;
-		cs_explain(buf + n, size - n, &t->res[i], t->expect[i]);
-		n += strlen(buf + n);
-	}
-}
-
-int cs_schedstats(int on, int *old)
-{
-	char c = '0';
-	int fd = open(CS_SCHEDSTATS, O_RDWR), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (read(fd, &c, 1) != 1 || pwrite(fd, on ? "1" : "0", 1, 0) != 1)
-		ret = -errno;
-	close(fd);
-	if (old)
-		*old = c == '1';
-	return ret;
-}
-
-int cs_cookie_new(pid_t pid)
-{
-	return cs_create(pid, 0);
-}
-
-int cs_cookie_copy(pid_t from, pid_t to)
-{
-	pid_t pid, parent = getpid();
-	int status;
-
-	/* A helper takes the cookie and gives it on: ours stays as it is. */
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		cs_die_with_parent(parent);
-		_exit(cs_share_from(from) || cs_share_to(to, 0) ? 1 : 0);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EPERM;
-}
-
-void cs_die_with_parent(pid_t parent)
-{
-	/* Checked after: the parent may have died before the prctl(). */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-		_exit(1);
-}
-
-int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
-		 unsigned long long *val)
-{
-	unsigned long long v;
-	char *end;
-
-	/* strtoull() takes a sign and leading blanks: digits only here. */
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -EINVAL;
-	*val = v;
-	return 0;
-}
-
-long cs_meminfo_kb(const char *key)
-{
-	size_t len = strlen(key);
-	long kb = -1;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			kb = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
 }

@@ -1,80 +1,93 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Helpers of the coresched selftests, see cs_util.h.
+ * Helpers of the core scheduling selftests, see cs_util.h.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cs_util.h"
 
-#ifndef PR_SCHED_CORE
-#define PR_SCHED_CORE			62
-#define PR_SCHED_CORE_GET		0
-#define PR_SCHED_CORE_CREATE		1
-#define PR_SCHED_CORE_SHARE_TO		2
-#define PR_SCHED_CORE_SHARE_FROM	3
-#endif
+#define SYS_CPU		"/sys/devices/system/cpu"
+#define HARNESS_OPTS	"hlF:f:V:v:t:T:r:"
 
-const char *cs_mode(void)
+const char *cs_mode;
+
+/* A short sysfs or procfs file, its final newline cut: 0 or -errno. */
+static int read_line(const char *path, char *buf, size_t size)
 {
-	static char mode[16];
-	FILE *f = fopen(CS_MODE_FILE, "r");
+	ssize_t n = read_text(path, buf, size);
 
-	if (!f)
-		return NULL;
-	if (!fgets(mode, sizeof(mode), f))
-		mode[0] = '\0';
-	fclose(f);
-	mode[strcspn(mode, "\n")] = '\0';
-	return mode;
-}
-
-const char *cs_check_mode(const char *expected, bool *match)
-{
-	const char *mode = cs_mode();
-
-	if (!mode)
-		mode = "none";
-	if (!expected)
-		expected = mode;
-	/* A kselftest diagnostic line, as ksft_print_msg() prints it. */
-	printf("# coresched mode: %s, expected: %s\n", mode, expected);
-	*match = !strcmp(mode, expected);
-	return expected;
-}
-
-int cs_prctl(unsigned long cmd, pid_t pid, unsigned long scope,
-	     unsigned long uaddr)
-{
-	if (prctl(PR_SCHED_CORE, cmd, pid, scope, uaddr))
-		return -errno;
+	if (n < 0)
+		return n;
+	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
 }
 
-int cs_create(pid_t pid, unsigned long scope)
+const char *cs_kernel_mode(void)
 {
-	return cs_prctl(PR_SCHED_CORE_CREATE, pid, scope, 0);
+	static char mode[16];
+
+	return read_line(CS_MODE_FILE, mode, sizeof(mode)) ? NULL : mode;
 }
 
-int cs_share_to(pid_t pid, unsigned long scope)
+int cs_options(int argc, char **argv, const char *opts,
+	       void (*opt)(int c, const char *arg))
 {
-	return cs_prctl(PR_SCHED_CORE_SHARE_TO, pid, scope, 0);
+	char all[64], **keep = calloc(argc + 1, sizeof(*keep));
+	int c, n = 1;
+
+	snprintf(all, sizeof(all), "%s%s", opts, HARNESS_OPTS);
+	keep[0] = argv[0];
+	while ((c = getopt(argc, argv, all)) != -1) {
+		if (c == '?') {
+			fprintf(stderr, "usage: %s [%s] [harness options]\n",
+				argv[0], opts);
+			exit(KSFT_FAIL);
+		} else if (c == 'm' && strchr(opts, 'm')) {
+			cs_mode = optarg;
+		} else if (strchr(HARNESS_OPTS, c)) {
+			/* As "-Xarg": the harness parses argv again per test. */
+			if (asprintf(&keep[n++], "-%c%s", c, optarg ?: "") < 0)
+				exit(KSFT_FAIL);
+		} else {
+			opt(c, optarg);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: stray argument %s\n", argv[0], argv[optind]);
+		exit(KSFT_FAIL);
+	}
+	memcpy(argv, keep, (n + 1) * sizeof(*keep));
+	free(keep);
+	optind = 1;
+
+	if (!cs_kernel_mode()) {
+		ksft_print_header();
+		if (cs_mode)
+			ksft_exit_fail_msg("-m %s, but no %s\n", cs_mode, CS_MODE_FILE);
+		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
+	}
+	if (!cs_mode)
+		cs_mode = strdup(cs_kernel_mode());
+	return n;
 }
 
-int cs_share_from(pid_t pid)
+int cs_prctl(int cmd, pid_t pid, int scope, unsigned long uaddr)
 {
-	return cs_prctl(PR_SCHED_CORE_SHARE_FROM, pid, 0, 0);
+	return prctl(PR_SCHED_CORE, cmd, pid, scope, uaddr) ? -errno : 0;
 }
 
 uint64_t cs_get(pid_t pid, int *err)
@@ -82,144 +95,84 @@ uint64_t cs_get(pid_t pid, int *err)
 	uint64_t cookie = 0;
 	int ret;
 
-	ret = cs_prctl(PR_SCHED_CORE_GET, pid, 0, (unsigned long)&cookie);
+	ret = cs_prctl(PR_SCHED_CORE_GET, pid, PR_SCHED_CORE_SCOPE_THREAD,
+		       (unsigned long)&cookie);
 	if (err)
 		*err = ret;
 	return ret ? 0 : cookie;
 }
 
-static void cg_path(char *buf, size_t size, const char *cg, const char *file)
+int cs_cookie_copy(pid_t from, pid_t to)
 {
-	snprintf(buf, size, "%s/%s%s%s", CS_CGROUP_ROOT, cg,
-		 file ? "/" : "", file ? file : "");
-}
+	pid_t pid, parent = getpid();
+	int status;
 
-int cg_write(const char *cg, const char *file, const char *buf)
-{
-	char path[PATH_MAX];
-	ssize_t len = strlen(buf), n;
-	int fd;
-
-	cg_path(path, sizeof(path), cg, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
+	/* A helper carries the cookie, so that the caller keeps its own. */
+	pid = fork();
+	if (pid < 0)
 		return -errno;
-	n = write(fd, buf, len);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	return n == len ? 0 : -EIO;
-}
-
-int cg_read(const char *cg, const char *file, char *buf, size_t size)
-{
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	cg_path(path, sizeof(path), cg, file);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return 0;
-}
-
-long long cg_read_ll(const char *cg, const char *file)
-{
-	char buf[64];
-
-	if (cg_read(cg, file, buf, sizeof(buf)))
-		return -1;
-	return strtoll(buf, NULL, 10);
-}
-
-long long cg_read_key(const char *cg, const char *file, const char *key)
-{
-	char buf[4096], *line, *save;
-	size_t klen = strlen(key);
-
-	if (cg_read(cg, file, buf, sizeof(buf)))
-		return -1;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, key, klen) && line[klen] == ' ')
-			return strtoll(line + klen + 1, NULL, 10);
+	if (!pid) {
+		cs_die_with_parent(parent);
+		_exit(cs_prctl(PR_SCHED_CORE_SHARE_FROM, from, 0, 0) ||
+		      cs_prctl(PR_SCHED_CORE_SHARE_TO, to, 0, 0));
 	}
-	return -1;
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EPERM;
 }
 
-int cg_create(const char *cg)
+void cs_die_with_parent(pid_t parent)
 {
-	char path[PATH_MAX];
+	/* Checked after: the parent may have died before the prctl(). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+}
 
-	cg_path(path, sizeof(path), cg, NULL);
-	if (mkdir(path, 0755) && errno != EEXIST)
-		return -errno;
+int cs_cgroup_root(void)
+{
+	char root[PATH_MAX];
+
+	if (cg_find_unified_root(root, sizeof(root), NULL) || chdir(root))
+		return -1;
 	return 0;
 }
 
-int cg_enable_cpu(const char *cg)
+int cs_cg_make(const char *cg, bool parent)
 {
-	return cg_write(cg, "cgroup.subtree_control", "+cpu");
+	if (cg_create(cg) && errno != EEXIST)
+		return -errno;
+	return parent ? cg_write(cg, "cgroup.subtree_control", "+cpu") : 0;
 }
 
-int cg_enter(const char *cg, pid_t pid)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%d", pid);
-	return cg_write(cg, "cgroup.procs", buf);
-}
-
-int cg_enter_thread(const char *cg, pid_t tid)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%d", tid);
-	return cg_write(cg, "cgroup.threads", buf);
-}
-
-int cg_tag(const char *cg, int on)
+int cs_cg_tag(const char *cg, bool on)
 {
 	return cg_write(cg, "cpu.core_sched", on ? "1" : "0");
 }
 
-int cg_destroy(const char *cg)
+int cs_cg_destroy(const char *cg)
 {
-	char path[PATH_MAX], sub[PATH_MAX], buf[4096], *line, *save;
+	char sub[PATH_MAX];
 	struct dirent *de;
-	DIR *dir;
+	DIR *dir = opendir(cg);
 
-	cg_path(path, sizeof(path), cg, NULL);
-	dir = opendir(path);
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(dir))) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", cg, de->d_name);
-		cg_destroy(sub);
+		cs_cg_destroy(sub);
 	}
 	closedir(dir);
+	return cg_destroy(cg);
+}
 
-	/* Live tasks would keep the cgroup busy: park them in the root. */
-	if (!cg_read(cg, "cgroup.procs", buf, sizeof(buf))) {
-		for (line = strtok_r(buf, "\n", &save); line;
-		     line = strtok_r(NULL, "\n", &save))
-			cg_write("", "cgroup.procs", line);
-	}
-	if (rmdir(path))
-		return -errno;
-	return 0;
+uint64_t cs_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 int cs_pin(int cpu)
@@ -228,18 +181,32 @@ int cs_pin(int cpu)
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return -errno;
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
+		 unsigned long long *val)
+{
+	unsigned long long v;
+	char *end;
+
+	/* strtoull() takes a sign and leading blanks: digits only here. */
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*val = v;
 	return 0;
 }
 
 /* A CPU number at *@p, which moves past it; -EINVAL if there is none. */
-static int cs_parse_cpu(const char **p)
+static int parse_cpu(const char **p)
 {
 	char *end;
 	long cpu;
 
-	/* Digits only: strtol() would take blanks and signs too. */
 	if (**p < '0' || **p > '9')
 		return -EINVAL;
 	cpu = strtol(*p, &end, 10);
@@ -255,11 +222,11 @@ int cs_parse_cpulist(const char *list, int *cpus, int max)
 	int n = 0, a, b;
 
 	while (*p && *p != '\n') {
-		a = cs_parse_cpu(&p);
+		a = parse_cpu(&p);
 		b = a;
 		if (a >= 0 && *p == '-') {
 			p++;
-			b = cs_parse_cpu(&p);
+			b = parse_cpu(&p);
 		}
 		if (a < 0 || b < a)
 			return -EINVAL;
@@ -277,33 +244,40 @@ int cs_parse_cpulist(const char *list, int *cpus, int max)
 	return n;
 }
 
-#define CS_SIBLINGS_MAX	64
+/* A file of CPU @cpu's sysfs directory (@cpu < 0: of the directory). */
+static int cpu_read(int cpu, const char *file, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	if (cpu < 0)
+		snprintf(path, sizeof(path), SYS_CPU "/%s", file);
+	else
+		snprintf(path, sizeof(path), SYS_CPU "/cpu%d/%s", cpu, file);
+	return read_line(path, buf, size);
+}
+
+static int cpu_read_int(int cpu, const char *file)
+{
+	char buf[64];
+
+	return cpu_read(cpu, file, buf, sizeof(buf)) ? -1 : atoi(buf);
+}
 
 int cs_cpu_siblings(int cpu, int *cpus, int max)
 {
-	char path[128], buf[256];
-	FILE *f;
-	int n;
+	char buf[256];
+	int ret = cpu_read(cpu, "topology/thread_siblings_list", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path),
-		 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list",
-		 cpu);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	n = fgets(buf, sizeof(buf), f) ? cs_parse_cpulist(buf, cpus, max) : -EIO;
-	fclose(f);
-	return n;
+	return ret ?: cs_parse_cpulist(buf, cpus, max);
 }
 
 int cs_find_siblings(int *cpus, int n)
 {
-	int sib[CS_SIBLINGS_MAX], cpu, nr_cpus;
+	int sib[CS_MAX_CPUS], cpu, nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
 
-	nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
 	for (cpu = 0; cpu < nr_cpus; cpu++) {
 		/* Offline CPUs have no topology directory: skipped. */
-		if (cs_cpu_siblings(cpu, sib, CS_SIBLINGS_MAX) >= n) {
+		if (cs_cpu_siblings(cpu, sib, CS_MAX_CPUS) >= n) {
 			memcpy(cpus, sib, n * sizeof(*cpus));
 			return 0;
 		}
@@ -311,14 +285,80 @@ int cs_find_siblings(int *cpus, int n)
 	return -ENOENT;
 }
 
-double cs_parse_seconds(const char *arg)
+bool cs_smt_active(void)
 {
-	char *end;
-	double t;
+	return cpu_read_int(-1, "smt/active") == 1;
+}
 
-	errno = 0;
-	t = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(t) || t <= 0)
+int cs_topology(struct cs_topo *topo)
+{
+	int online[CS_MAX_CPUS], sib[CS_MAX_CPUS];
+	int pkg[CS_MAX_CPUS], core[CS_MAX_CPUS];
+	int nr, i, j, n, cores;
+	char buf[256];
+
+	memset(topo, 0, sizeof(*topo));
+	nr = cpu_read(-1, "online", buf, sizeof(buf)) ?:
+	     cs_parse_cpulist(buf, online, CS_MAX_CPUS);
+	if (nr <= 0)
+		return nr ?: -ENOENT;
+	topo->cpus = nr;
+	topo->threads_min = INT_MAX;
+	for (i = 0; i < nr; i++) {
+		pkg[i] = cpu_read_int(online[i], "topology/physical_package_id");
+		core[i] = cpu_read_int(online[i], "topology/core_id");
+		n = cs_cpu_siblings(online[i], sib, CS_MAX_CPUS);
+		if (pkg[i] < 0 || core[i] < 0 || n <= 0)
+			return -EIO;
+		if (n > topo->threads)
+			topo->threads = n;
+		if (n < topo->threads_min)
+			topo->threads_min = n;
+	}
+	/* Count each package once, and each (package, core) once. */
+	for (i = 0; i < nr; i++) {
+		for (j = 0; j < i && pkg[j] != pkg[i]; j++)
+			;
+		if (j < i)
+			continue;
+		topo->packages++;
+		cores = 0;
+		for (n = 0; n < nr; n++) {
+			for (j = 0; j < n; j++) {
+				if (pkg[j] == pkg[n] && core[j] == core[n])
+					break;
+			}
+			cores += pkg[n] == pkg[i] && j == n;
+		}
+		if (cores > topo->cores)
+			topo->cores = cores;
+	}
+	return 0;
+}
+
+long cs_meminfo_kb(const char *key)
+{
+	char buf[4096], *p;
+
+	if (read_text("/proc/meminfo", buf, sizeof(buf)) < 0)
 		return -1;
-	return t;
+	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, key, strlen(key)) && p[strlen(key)] == ':')
+			return strtol(p + strlen(key) + 1, NULL, 10);
+	}
+	return -1;
+}
+
+int cs_schedstats(bool on, bool *old)
+{
+	const char *path = "/proc/sys/kernel/sched_schedstats";
+	char buf[8];
+	int ret = read_line(path, buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	if (old)
+		*old = buf[0] == '1';
+	ret = write_text(path, on ? "1" : "0", 1);
+	return ret < 0 ? ret : 0;
 }

@@ -1,74 +1,94 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers of the coresched selftests: prctl(PR_SCHED_CORE) wrappers, the
- * cgroup v2 files the tests touch, and the mode the kernel booted in.
+ * Helpers of the core scheduling selftests: the coresched= mode, the
+ * PR_SCHED_CORE prctl, the CPU topology, and the command line of a test on
+ * kselftest_harness.h.  Cgroups go through ../cgroup/cgroup_util.h, with
+ * paths relative to the cgroup2 root (see cs_cgroup_root()).
  */
 #ifndef CS_UTIL_H
 #define CS_UTIL_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
+#include <linux/prctl.h>
 
-#define CS_CGROUP_ROOT	"/sys/fs/cgroup"
+#include "../cgroup/cgroup_util.h"
+
 #define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
+#define CS_MAX_CPUS	64
+#define NSEC_PER_MSEC	1000000ULL
 
-/* The coresched= mode: "off", "on", "vm"; NULL without the series. */
-const char *cs_mode(void);
+/* The mode this boot runs in ("off", "on", "vm", "vm,strict"), NULL without one. */
+const char *cs_kernel_mode(void);
 /*
- * The mode a test's checks follow: @expected (its -m option), or the mode
- * file's when NULL ("none" without the series).  Prints both; *@match
- * tells whether the kernel runs in that mode.  The caller reports the test
- * point: each program has kselftest.h's counters to itself.
+ * The mode the checks follow: the one -m claims, else the kernel's.  A test
+ * told the wrong mode still checks what that mode promises, so that it
+ * fails where the kernel does not keep the promise.
  */
-const char *cs_check_mode(const char *expected, bool *match);
+extern const char *cs_mode;
 
-/* prctl(PR_SCHED_CORE, ...): 0 or -errno. */
-int cs_prctl(unsigned long cmd, pid_t pid, unsigned long scope,
-	     unsigned long uaddr);
-int cs_create(pid_t pid, unsigned long scope);
-int cs_share_to(pid_t pid, unsigned long scope);
-int cs_share_from(pid_t pid);
-/* The cookie @pid reports, or -errno in @err. */
+static inline bool cs_mode_off(void)
+{
+	return !strcmp(cs_mode, "off");
+}
+
+/*
+ * Parse the options of @opts (getopt syntax; "m:" takes the claimed mode)
+ * out of @argv, pass each other one of them to @opt, and leave the
+ * harness's own options in place for test_harness_run(): the new argc.
+ * Without the series (no mode file) the test skips, or fails under -m.
+ */
+int cs_options(int argc, char **argv, const char *opts,
+	       void (*opt)(int c, const char *arg));
+
+/* prctl(PR_SCHED_CORE, @cmd, @pid, @scope, @uaddr): 0 or -errno. */
+int cs_prctl(int cmd, pid_t pid, int scope, unsigned long uaddr);
+/* The cookie of thread @pid, 0 with -errno in *@err if it cannot be read. */
 uint64_t cs_get(pid_t pid, int *err);
+/* Give @to the task cookie of @from, leaving the caller's alone. */
+int cs_cookie_copy(pid_t from, pid_t to);
+/* In a child of @parent: die with it, so that no worker outlives a test. */
+void cs_die_with_parent(pid_t parent);
 
-/*
- * cgroup v2: paths are relative to CS_CGROUP_ROOT.  The write and read
- * helpers return 0 or -errno.
- */
-int cg_write(const char *cg, const char *file, const char *buf);
-int cg_read(const char *cg, const char *file, char *buf, size_t size);
-long long cg_read_ll(const char *cg, const char *file);
-/* A field of a flat keyed file (cpu.stat), -1 if absent. */
-long long cg_read_key(const char *cg, const char *file, const char *key);
-int cg_create(const char *cg);		/* mkdir */
-/*
- * Enable the cpu controller for the children of @cg: cgroup v2 then
- * allows no process in @cg itself, so tasks live in the leaves.
- */
-int cg_enable_cpu(const char *cg);
-int cg_enter(const char *cg, pid_t pid);	/* cgroup.procs */
-int cg_enter_thread(const char *cg, pid_t tid);	/* cgroup.threads */
-int cg_tag(const char *cg, int on);	/* cpu.core_sched */
-/* Move every task left in @cg (and below) to the root, then rmdir all. */
-int cg_destroy(const char *cg);
+/* cgroup2's root as the working directory: 0, or -1 if there is none. */
+int cs_cgroup_root(void);
+/* mkdir @cg; @parent: with the cpu controller on for its children. */
+int cs_cg_make(const char *cg, bool parent);
+int cs_cg_tag(const char *cg, bool on);
+/* Remove @cg and everything below it, killing the tasks left there. */
+int cs_cg_destroy(const char *cg);
 
-/* Pin the calling thread to @cpu. */
+uint64_t cs_now(void);		/* CLOCK_MONOTONIC, ns */
 int cs_pin(int cpu);
-
-/*
- * "0,2-3" (a trailing newline allowed, as sysfs has it) into @cpus: the
- * number of CPUs, or -EINVAL if it is no CPU list or has more than @max.
- */
+/* @s, digits only, in [@min, @max]: 0, or -EINVAL. */
+int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
+		 unsigned long long *val);
+/* "0,2-3" (and sysfs's final newline): the number of CPUs, or -EINVAL. */
 int cs_parse_cpulist(const char *list, int *cpus, int max);
-/* The CPUs that share a core with @cpu (itself included): count or -errno. */
+/* The SMT siblings of @cpu, itself included: their number, or -errno. */
 int cs_cpu_siblings(int cpu, int *cpus, int max);
-/*
- * The first @n online SMT siblings of one core, from sysfs, into @cpus:
- * 0, or -ENOENT if no core has @n threads online.
- */
+/* The first @n online siblings of one core: 0, or -ENOENT. */
 int cs_find_siblings(int *cpus, int n);
-/* A positive, finite number of seconds ("2.5"): it, or -1 if it is none. */
-double cs_parse_seconds(const char *arg);
+bool cs_smt_active(void);
+
+struct cs_topo {
+	int cpus;		/* online CPUs */
+	int packages;		/* distinct physical_package_id */
+	int cores;		/* distinct cores per package (max) */
+	int threads;		/* threads per core (max) */
+	int threads_min;	/* threads per core (min) */
+};
+
+int cs_topology(struct cs_topo *topo);
+
+/* A /proc/meminfo field ("SUnreclaim") in kB, -1 if absent. */
+long cs_meminfo_kb(const char *key);
+/*
+ * Forced idle is only accounted with schedstats on: set it to @on, the old
+ * value in *@old.  0 or -errno.
+ */
+int cs_schedstats(bool on, bool *old);
 
 #endif /* CS_UTIL_H */

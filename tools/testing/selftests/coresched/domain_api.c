@@ -1,93 +1,67 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The interface of core scheduling security domains: the coresched= mode,
- * cgroup v2's cpu.core_sched, and how domains compose with prctl cookies
- * as PR_SCHED_CORE_GET reports them.  Every rule and every error path;
- * whether tasks really stay apart is domain_isolation's business.
+ * The interface of core scheduling security domains: cgroup v2's
+ * cpu.core_sched, how domains compose with prctl cookies as
+ * PR_SCHED_CORE_GET reports them, what passes to a new task, and every
+ * error either interface returns, in each mode.  Whether tasks really stay
+ * apart is domain_isolation's business.
  *
- * usage: domain_api [-m off|on|vm]
- *   -m  the mode the kernel was booted in: a kernel in another mode fails
- *       the test (without -m, the kernel's mode decides)
+ * usage: domain_api [-m off|on|vm|vm,strict]   (the mode the kernel runs in)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../kselftest.h"
-#include "cs_overlap.h"
+#include "../kselftest_harness.h"
 #include "cs_util.h"
 
-#define CG	"coresched_api"
+#define CG		"coresched_api"
+#define CORE_SCHED	"cpu.core_sched"
+#define THREAD		PR_SCHED_CORE_SCOPE_THREAD
 
 /* Iterations of the leak test, and how much unreclaimable slab may grow. */
 #define LEAK_LOOPS	100000
 #define LEAK_SLACK_KB	256
 
-static const char *expect_mode;
-
-static pid_t sleepers[16];
-static int nr_sleepers;
-
-static void reap_sleepers(void)
+/* -m: the kernel runs the mode claimed. */
+TEST(mode)
 {
-	while (nr_sleepers) {
-		pid_t pid = sleepers[--nr_sleepers];
-
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	ASSERT_STREQ(cs_mode, cs_kernel_mode());
 }
 
-/* A task that sleeps in @cg until the test ends. */
-static pid_t sleeper(const char *cg)
+/* A task that sleeps in @cg (NULL: where we are) until the test ends. */
+static pid_t sleeper(struct __test_metadata *_metadata, const char *cg)
 {
 	pid_t parent = getpid(), pid = fork();
 
-	if (pid < 0) {
-		reap_sleepers();
-		ksft_exit_fail_perror("fork");
-	}
+	ASSERT_LE(0, pid);
 	if (!pid) {
 		cs_die_with_parent(parent);
 		pause();
 		_exit(0);
 	}
-	sleepers[nr_sleepers++] = pid;
-	if (cg && cg_enter(cg, pid)) {
-		reap_sleepers();
-		ksft_exit_fail_msg("cannot move %d to %s\n", pid, cg);
-	}
+	if (cg)
+		ASSERT_EQ(0, cg_enter(cg, pid));
 	return pid;
 }
 
-static uint64_t get(pid_t pid)
+static uint64_t cookie(struct __test_metadata *_metadata, pid_t pid)
 {
 	int err;
-	uint64_t cookie = cs_get(pid, &err);
+	uint64_t c = cs_get(pid, &err);
 
-	if (err)
-		ksft_print_msg("PR_SCHED_CORE_GET %d: %s\n", pid, strerror(-err));
-	return cookie;
+	EXPECT_EQ(0, err) TH_LOG("PR_SCHED_CORE_GET %d", pid);
+	return c;
 }
-
-#define check(cond, fmt, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			ksft_print_msg("%s:%d: failed: %s\n", __func__,	\
-				       __LINE__, #cond);		\
-			ksft_test_result_fail(fmt, ##__VA_ARGS__);	\
-			return;						\
-		}							\
-	} while (0)
 
 /*
  * CG            the test's cgroup
@@ -97,261 +71,376 @@ static uint64_t get(pid_t pid)
  *   b           a leaf with tasks
  *   none        a leaf that is never tagged
  */
-static void setup(void)
+FIXTURE(api) {
+};
+
+FIXTURE_SETUP(api)
 {
-	cg_destroy(CG);
-	if (cg_enable_cpu(""))
-		ksft_exit_fail_msg("cannot enable the cpu controller\n");
-	if (cg_create(CG) || cg_enable_cpu(CG) || cg_create(CG "/a") ||
-	    cg_enable_cpu(CG "/a") || cg_create(CG "/a/c1") ||
-	    cg_create(CG "/a/c2") || cg_create(CG "/b") ||
-	    cg_create(CG "/none"))
-		ksft_exit_fail_msg("cannot create the test cgroups\n");
+	if (cs_mode_off())
+		SKIP(return, "coresched=off: no cookies and no domains");
+	if (cs_cgroup_root())
+		SKIP(return, "no cgroup v2");
+	cs_cg_destroy(CG);
+	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));
+	ASSERT_EQ(0, cs_cg_make(CG, true));
+	ASSERT_EQ(0, cs_cg_make(CG "/a", true));
+	ASSERT_EQ(0, cs_cg_make(CG "/a/c1", false));
+	ASSERT_EQ(0, cs_cg_make(CG "/a/c2", false));
+	ASSERT_EQ(0, cs_cg_make(CG "/b", false));
+	ASSERT_EQ(0, cs_cg_make(CG "/none", false));
 }
 
-static void test_off(void)
+/* Every CPU back online, for no_smt; the test process out of CG. */
+FIXTURE_TEARDOWN(api)
 {
-	char buf[16];
+	char path[64], buf[4];
+	int cpu;
 
-	check(cs_create(0, 0) == -ENODEV, "off: prctl CREATE fails with ENODEV");
-	ksft_test_result_pass("off: prctl CREATE fails with ENODEV\n");
-	check(cg_tag(CG "/a", 1) == -ENODEV, "off: cpu.core_sched write fails with ENODEV");
-	check(!cg_read(CG "/a", "cpu.core_sched", buf, sizeof(buf)) &&
-	      atoi(buf) == 0, "off: cpu.core_sched stays 0");
-	ksft_test_result_pass("off: cpu.core_sched write fails with ENODEV, stays 0\n");
+	for (cpu = 1; cpu < CS_MAX_CPUS; cpu++) {
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+		if (read_text(path, buf, sizeof(buf)) > 0 && buf[0] == '0')
+			write_text(path, "1", 1);
+	}
+	cg_enter_current(".");
+	cs_cg_destroy(CG);
 }
 
-static void test_file(void)
+TEST_F(api, file)
 {
 	struct stat st;
 
-	check(!stat(CS_CGROUP_ROOT "/" CG "/a/cpu.core_sched", &st),
-	      "cpu.core_sched present on a child cgroup");
-	check(stat(CS_CGROUP_ROOT "/cpu.core_sched", &st) && errno == ENOENT,
-	      "cpu.core_sched absent from the root");
-	check(cg_read_ll(CG "/a", "cpu.core_sched") == 0, "reads 0 by default");
-	ksft_test_result_pass("cpu.core_sched on children only, 0 by default\n");
+	ASSERT_EQ(0, stat(CG "/a/" CORE_SCHED, &st));
+	ASSERT_NE(0, stat(CORE_SCHED, &st)) TH_LOG("the root has no domain file");
+	ASSERT_EQ(0, cg_read_long(CG "/a", CORE_SCHED));
 }
 
-static void test_tag_untag(void)
+/* 1 makes a domain, 0 ends it; only the domain's own file reads 1. */
+TEST_F(api, tag_untag)
 {
-	check(!cg_tag(CG "/a", 1), "write 1");
-	check(cg_read_ll(CG "/a", "cpu.core_sched") == 1, "reads 1");
-	check(!cg_write(CG "/a", "cpu.core_sched", "1\n"), "write 1 again");
-	check(!cg_tag(CG "/a", 0), "write 0");
-	check(cg_read_ll(CG "/a", "cpu.core_sched") == 0, "reads 0");
-	ksft_test_result_pass("write 1 tags, write 0 untags\n");
+	ASSERT_EQ(0, cs_cg_tag(CG "/a", true));
+	ASSERT_EQ(1, cg_read_long(CG "/a", CORE_SCHED));
+	ASSERT_EQ(0, cg_read_long(CG "/a/c1", CORE_SCHED));
+	ASSERT_EQ(0, cg_write(CG "/a", CORE_SCHED, "1\n"));
+	ASSERT_EQ(0, cs_cg_tag(CG "/a", false));
+	ASSERT_EQ(0, cg_read_long(CG "/a", CORE_SCHED));
 }
 
-static void test_bad_writes(void)
+/* Other numbers: EINVAL; past 64 bits: ERANGE; nothing changes. */
+TEST_F(api, bad_writes)
 {
-	/* What cgroup's u64 parser rejects, then the range check. */
 	static const char * const bad[] = {
 		"2", "-1", "abc", "\n", " ", "1 1", "01x", "on",
 		"99999999999999999999999999",
 	};
 	unsigned int i;
-	int state, ret, want;
+	int state;
 
 	for (state = 0; state <= 1; state++) {
-		check(!cg_tag(CG "/a", state), "set %d", state);
+		ASSERT_EQ(0, cs_cg_tag(CG "/a", state));
 		for (i = 0; i < ARRAY_SIZE(bad); i++) {
-			/* A number too large for 64 bits is out of range. */
-			want = i == ARRAY_SIZE(bad) - 1 ? -ERANGE : -EINVAL;
-			ret = cg_write(CG "/a", "cpu.core_sched", bad[i]);
-			if (ret != want)
-				ksft_print_msg("write '%s': %s\n", bad[i],
-					       ret ? strerror(-ret) : "accepted");
-			check(ret == want, "bad write fails with EINVAL (ERANGE)");
-			check(cg_read_ll(CG "/a", "cpu.core_sched") == state,
-			      "bad write changes nothing");
+			EXPECT_EQ(i == ARRAY_SIZE(bad) - 1 ? -ERANGE : -EINVAL,
+				  cg_write(CG "/a", CORE_SCHED, (char *)bad[i]))
+				TH_LOG("writing '%s'", bad[i]);
+			EXPECT_EQ(state, cg_read_long(CG "/a", CORE_SCHED));
 		}
 	}
-	/* A write(2) of no bytes never reaches the file: it changes nothing. */
-	check(!cg_write(CG "/a", "cpu.core_sched", ""), "empty write");
-	check(cg_read_ll(CG "/a", "cpu.core_sched") == 1, "empty write changes nothing");
-	cg_tag(CG "/a", 0);
-	ksft_test_result_pass("bad writes fail with EINVAL or ERANGE and change nothing\n");
+	/* A write(2) of no bytes never reaches the file. */
+	ASSERT_EQ(0, cg_write(CG "/a", CORE_SCHED, ""));
+	ASSERT_EQ(1, cg_read_long(CG "/a", CORE_SCHED));
 }
 
-static void test_domains(void)
+TEST_F(api, domains)
 {
-	pid_t a1, a1b, a2, b1, none;
+	pid_t a1 = sleeper(_metadata, CG "/a/c1"), a1b = sleeper(_metadata, CG "/a/c1");
+	pid_t a2 = sleeper(_metadata, CG "/a/c2"), b1 = sleeper(_metadata, CG "/b");
+	pid_t none = sleeper(_metadata, CG "/none");
 	uint64_t ca, cb, c2;
 
-	a1 = sleeper(CG "/a/c1");
-	a1b = sleeper(CG "/a/c1");
-	a2 = sleeper(CG "/a/c2");
-	b1 = sleeper(CG "/b");
-	none = sleeper(CG "/none");
+	/* No domain and no task cookie: 0. */
+	ASSERT_EQ(0, cookie(_metadata, a1));
+	ASSERT_EQ(0, cookie(_metadata, b1));
 
-	check(!get(a1) && !get(b1) && !get(none),
-	      "no domain and no task cookie: cookie 0");
-	ksft_test_result_pass("no domain, no task cookie: cookie 0\n");
+	ASSERT_EQ(0, cs_cg_tag(CG "/a", true));
+	ASSERT_EQ(0, cs_cg_tag(CG "/b", true));
+	ca = cookie(_metadata, a1);
+	cb = cookie(_metadata, b1);
+	ASSERT_NE(0, ca);
+	ASSERT_EQ(ca, cookie(_metadata, a1b)) TH_LOG("one domain, one cookie");
+	ASSERT_NE(0, cb);
+	ASSERT_NE(ca, cb) TH_LOG("two domains, two cookies");
+	ASSERT_EQ(0, cookie(_metadata, none));
+	ASSERT_EQ(ca, cookie(_metadata, a2)) TH_LOG("an untagged child shares its parent's");
 
-	check(!cg_tag(CG "/a", 1) && !cg_tag(CG "/b", 1), "tag a and b");
-	ca = get(a1);
-	cb = get(b1);
-	check(ca && ca == get(a1b), "tasks of one domain share a cookie");
-	ksft_test_result_pass("tasks of one domain report one cookie\n");
-	check(cb && cb != ca, "two domains differ");
-	check(!get(none), "a task outside stays 0");
-	ksft_test_result_pass("two domains report different cookies\n");
+	/* A tagged child is a domain of its own, apart from its parent's. */
+	ASSERT_EQ(0, cs_cg_tag(CG "/a/c2", true));
+	c2 = cookie(_metadata, a2);
+	ASSERT_NE(0, c2);
+	ASSERT_NE(ca, c2);
+	ASSERT_NE(cb, c2);
+	ASSERT_EQ(ca, cookie(_metadata, a1));
+	ASSERT_EQ(0, cs_cg_tag(CG "/a/c2", false));
+	ASSERT_EQ(ca, cookie(_metadata, a2));
 
-	check(get(a2) == ca, "tasks of untagged children share the pod's domain");
-	ksft_test_result_pass("nested: untagged children inherit the domain\n");
+	/* A moved task takes its new cgroup's domain at once. */
+	ASSERT_EQ(0, cg_enter(CG "/b", a1b));
+	ASSERT_EQ(cb, cookie(_metadata, a1b));
+	ASSERT_EQ(0, cg_enter(CG "/none", a1b));
+	ASSERT_EQ(0, cookie(_metadata, a1b));
 
-	check(!cg_tag(CG "/a/c2", 1), "tag a/c2");
-	c2 = get(a2);
-	check(c2 && c2 != ca && c2 != cb, "a tagged child is a domain of its own");
-	check(get(a1) == ca, "the parent's domain is unchanged");
-	check(!cg_tag(CG "/a/c2", 0), "untag a/c2");
-	check(get(a2) == ca, "untagged again, back in the parent's domain");
-	ksft_test_result_pass("nested: a tagged child is a new domain\n");
-
-	check(!cg_enter(CG "/b", a1b), "move a1b to b");
-	check(get(a1b) == cb, "a moved task takes the new domain at once");
-	check(!cg_enter(CG "/none", a1b), "move a1b out");
-	check(!get(a1b), "out of every domain: 0");
-	ksft_test_result_pass("moving a task changes its domain at once\n");
-
-	check(!cg_tag(CG "/a", 0), "untag a");
-	check(!get(a1) && !get(a2), "untagging returns the tasks to cookie 0");
-	ksft_test_result_pass("untagging a cgroup clears its tasks' domain\n");
-
-	cg_tag(CG "/b", 0);
-	reap_sleepers();
+	/* Ending a domain returns its tasks to cookie 0. */
+	ASSERT_EQ(0, cs_cg_tag(CG "/a", false));
+	ASSERT_EQ(0, cookie(_metadata, a1));
+	ASSERT_EQ(0, cookie(_metadata, a2));
 }
 
-/* A forked child is in its parent's domain, a domain it reports at once. */
-static void test_fork(void)
+/* A child that sends the cookie it was born with on @fd, then sleeps. */
+static void child_reports(int fd)
 {
-	uint64_t parent_cookie, child_cookie = 1;
+	uint64_t c = cs_get(0, NULL);
+
+	if (write(fd, &c, sizeof(c)) != sizeof(c))
+		_exit(1);
+	pause();
+	_exit(0);
+}
+
+/* A child that execs a shell waiting on its stdin: its pid, once it does. */
+static pid_t exec_child(struct __test_metadata *_metadata)
+{
+	char path[64], comm[16] = "";
 	pid_t pid, parent = getpid();
-	int pfd[2];
+	int i, pfd[2];
 
-	check(!pipe(pfd), "pipe");
-	check(!cg_tag(CG "/a", 1), "tag a");
+	/* Its stdin: a pipe nobody writes to, whose write end we keep. */
+	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
-	check(pid >= 0, "fork");
+	ASSERT_LE(0, pid);
 	if (!pid) {
-		pid_t c, self = getpid();
-
 		cs_die_with_parent(parent);
-		cg_enter(CG "/a/c1", self);
-		c = fork();
-		if (!c) {
-			cs_die_with_parent(self);
-			pause();
-			_exit(0);
-		}
-		child_cookie = cs_get(c, NULL);
-		parent_cookie = cs_get(0, NULL);
-		kill(c, SIGKILL);
-		waitpid(c, NULL, 0);
-		if (write(pfd[1], &child_cookie, sizeof(child_cookie)) < 0 ||
-		    write(pfd[1], &parent_cookie, sizeof(parent_cookie)) < 0)
-			_exit(1);
-		_exit(0);
+		dup2(pfd[0], STDIN_FILENO);
+		execl("/bin/sh", "sh", "-c", "read x", NULL);
+		_exit(1);
 	}
-	close(pfd[1]);
-	check(read(pfd[0], &child_cookie, 8) == 8 &&
-	      read(pfd[0], &parent_cookie, 8) == 8, "read cookies");
-	waitpid(pid, NULL, 0);
-	close(pfd[0]);
-	cg_tag(CG "/a", 0);
-	check(parent_cookie && child_cookie == parent_cookie,
-	      "a child forked in a domain shares its parent's cookie");
-	ksft_test_result_pass("fork: a child inherits its parent's domain\n");
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	for (i = 0; i < 10000 && strcmp(comm, "sh\n"); i++) {
+		usleep(1000);
+		read_text(path, comm, sizeof(comm));
+	}
+	ASSERT_STREQ("sh\n", comm);
+	return pid;
 }
 
-static void test_compose(void)
+/*
+ * A child has its parent's task cookie and domain from its first
+ * instruction, and keeps them across exec; a child cloned into a domain
+ * (CLONE_INTO_CGROUP) has that domain's instead of its parent's.
+ */
+TEST_F(api, inherit)
 {
-	pid_t x, y, plain, out;
-	uint64_t cx, cplain;
+	uint64_t domain, own, born;
+	pid_t parent = getpid(), pid;
+	int fd, pfd[2];
 
-	check(!cg_tag(CG "/a", 1) && !cg_tag(CG "/b", 1), "tag a and b");
-	x = sleeper(CG "/a/c1");
-	y = sleeper(CG "/a/c1");
-	plain = sleeper(CG "/a/c2");
-	out = sleeper(CG "/none");
+	ASSERT_EQ(0, pipe(pfd));
+	ASSERT_EQ(0, cs_cg_tag(CG "/a", true));
+	domain = cookie(_metadata, sleeper(_metadata, CG "/a/c2"));
+	ASSERT_NE(0, domain);
 
-	check(!cs_create(x, 0), "CREATE on x");
-	cx = get(x);
-	cplain = get(plain);
-	check(cx && cx != cplain, "a task cookie splits a domain");
-	ksft_test_result_pass("compose: a prctl cookie splits a domain\n");
+	fd = open(CG "/a/c2", O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, fd);
+	pid = clone_into_cgroup(fd);
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		cs_die_with_parent(parent);
+		child_reports(pfd[1]);
+	}
+	ASSERT_EQ(sizeof(born), read(pfd[0], &born, sizeof(born)));
+	ASSERT_EQ(domain, born) TH_LOG("CLONE_INTO_CGROUP: born without the domain");
 
-	/* SHARE_TO from x: y has x's task cookie and x's domain. */
-	check(!cs_share_from(x), "take x's cookie");
-	check(!cs_share_to(y, 0), "give it to y");
-	check(!cs_create(0, 0), "back to a fresh cookie of our own");
-	check(get(y) == cx, "same domain and same task cookie: one cookie");
-	ksft_test_result_pass("compose: same domain, same task cookie: equal\n");
+	ASSERT_EQ(0, cg_enter_current(CG "/a/c1"));
+	ASSERT_EQ(0, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
+	own = cookie(_metadata, 0);
+	ASSERT_NE(0, own);
+	ASSERT_NE(domain, own);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		cs_die_with_parent(parent);
+		child_reports(pfd[1]);
+	}
+	ASSERT_EQ(sizeof(born), read(pfd[0], &born, sizeof(born)));
+	ASSERT_EQ(own, born) TH_LOG("fork: born without its parent's cookie");
+	ASSERT_EQ(own, cookie(_metadata, exec_child(_metadata)))
+		TH_LOG("exec: the cookie was lost");
+}
 
-	check(!cg_enter(CG "/b", y), "move y to b");
-	check(get(y) != cx && get(y) != get(plain), "other domain, same task cookie");
-	ksft_test_result_pass("compose: same task cookie, other domain: different\n");
+TEST_F(api, compose)
+{
+	pid_t x = sleeper(_metadata, CG "/a/c1"), y = sleeper(_metadata, CG "/a/c1");
+	pid_t plain = sleeper(_metadata, CG "/a/c2"), out = sleeper(_metadata, CG "/none");
+	uint64_t cx;
+
+	ASSERT_EQ(0, cs_cg_tag(CG "/a", true));
+	ASSERT_EQ(0, cs_cg_tag(CG "/b", true));
+	/* A task cookie splits a domain. */
+	ASSERT_EQ(0, cs_prctl(PR_SCHED_CORE_CREATE, x, THREAD, 0));
+	cx = cookie(_metadata, x);
+	ASSERT_NE(0, cx);
+	ASSERT_NE(cookie(_metadata, plain), cx);
+
+	/* Same domain, same task cookie: one cookie. */
+	ASSERT_EQ(0, cs_cookie_copy(x, y));
+	ASSERT_EQ(cx, cookie(_metadata, y));
+	/* Same task cookie in another domain: another cookie. */
+	ASSERT_EQ(0, cg_enter(CG "/b", y));
+	ASSERT_NE(cx, cookie(_metadata, y));
+	ASSERT_NE(cookie(_metadata, plain), cookie(_metadata, y));
 
 	/*
-	 * SHARE_FROM copies the task cookie only, never the domain: we are in
-	 * no domain, so we end up with x's task cookie alone, which is
-	 * neither x's cookie nor 0; SHARE_TO gives the same to "out".
+	 * SHARE_FROM takes the task cookie, never the domain: out of every
+	 * domain, x's task cookie alone is neither 0 nor x's cookie.
 	 */
-	check(!cs_share_from(x), "take x's task cookie");
-	check(get(0) && get(0) != cx, "x's task cookie without x's domain");
-	check(!cs_share_to(out, 0), "give it to out");
-	check(get(out) == get(0), "out matches us, not x");
-	check(!cs_create(0, 0), "back to a fresh cookie of our own");
-	reap_sleepers();
-	cg_tag(CG "/a", 0);
-	cg_tag(CG "/b", 0);
-	ksft_test_result_pass("compose: SHARE_TO/SHARE_FROM carry the task cookie only\n");
+	ASSERT_EQ(0, cs_cookie_copy(x, out));
+	ASSERT_NE(0, cookie(_metadata, out));
+	ASSERT_NE(cx, cookie(_metadata, out));
 }
 
-static void test_prctl_errors(void)
+TEST_F(api, prctl_errors)
 {
-	uint64_t cookie;
-	int status, err;
+	uint64_t c;
+	void *unmapped;
 	pid_t victim, pid;
+	int status, err;
 
-	check(cs_prctl(4, 0, 0, 0) == -EINVAL, "unknown command: EINVAL");
-	check(cs_prctl(1, 0, 3, 0) == -EINVAL, "unknown scope: EINVAL");
-	check(cs_prctl(0, 0, 1, (unsigned long)&cookie) == -EINVAL,
-	      "GET with a group scope: EINVAL");
-	check(cs_prctl(0, 0, 0, (unsigned long)&cookie + 1) == -EINVAL,
-	      "GET to a misaligned address: EINVAL");
-	check(cs_prctl(1, 0, 0, (unsigned long)&cookie) == -EINVAL,
-	      "an address with CREATE: EINVAL");
-	check(cs_prctl(1, -1, 0, 0) == -EINVAL, "a negative pid: EINVAL");
-	check(cs_prctl(3, 0, 1, 0) == -EINVAL, "SHARE_FROM a group: EINVAL");
-	ksft_test_result_pass("prctl: bad commands, scopes and arguments: EINVAL\n");
+	EXPECT_EQ(-EINVAL, cs_prctl(PR_SCHED_CORE_MAX, 0, THREAD, 0));
+	EXPECT_EQ(-EINVAL, cs_prctl(PR_SCHED_CORE_CREATE, 0, 3, 0));
+	EXPECT_EQ(-EINVAL, cs_prctl(PR_SCHED_CORE_GET, 0, PR_SCHED_CORE_SCOPE_THREAD_GROUP,
+				    (unsigned long)&c));
+	EXPECT_EQ(-EINVAL, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c + 1));
+	EXPECT_EQ(-EINVAL, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, (unsigned long)&c));
+	EXPECT_EQ(-EINVAL, cs_prctl(PR_SCHED_CORE_CREATE, -1, THREAD, 0));
+	EXPECT_EQ(-EINVAL, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0,
+				    PR_SCHED_CORE_SCOPE_THREAD_GROUP, 0));
+	EXPECT_EQ(-ESRCH, cs_prctl(PR_SCHED_CORE_CREATE, INT_MAX, THREAD, 0));
+	EXPECT_EQ(-ESRCH, cs_prctl(PR_SCHED_CORE_GET, INT_MAX, THREAD, (unsigned long)&c));
 
-	check(cs_prctl(1, INT_MAX, 0, 0) == -ESRCH, "no such pid: ESRCH");
-	check(cs_prctl(0, INT_MAX, 0, (unsigned long)&cookie) == -ESRCH,
-	      "GET of no such pid: ESRCH");
-	ksft_test_result_pass("prctl: a nonexistent pid: ESRCH\n");
+	unmapped = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, unmapped);
+	EXPECT_EQ(-EFAULT, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)unmapped));
 
-	/* An unprivileged task may not touch a root task's cookie. */
-	victim = sleeper(NULL);
+	/* Without ptrace access to a task: EPERM; its own cookie is its business. */
+	victim = sleeper(_metadata, NULL);
 	pid = fork();
-	check(pid >= 0, "fork");
+	ASSERT_LE(0, pid);
 	if (!pid) {
-		if (setgid(65534) || setuid(65534))
+		if (setgid(TEST_UID) || setuid(TEST_UID))
 			_exit(2);
-		if (cs_create(victim, 0) != -EPERM ||
-		    cs_share_to(victim, 0) != -EPERM ||
-		    cs_share_from(victim) != -EPERM ||
-		    cs_get(victim, &err) || err != -EPERM)
-			_exit(1);
-		/* Its own cookie is its business. */
-		_exit(cs_create(0, 0) ? 3 : 0);
+		cs_get(victim, &err);
+		_exit(cs_prctl(PR_SCHED_CORE_CREATE, victim, THREAD, 0) != -EPERM ||
+		      cs_prctl(PR_SCHED_CORE_SHARE_TO, victim, THREAD, 0) != -EPERM ||
+		      cs_prctl(PR_SCHED_CORE_SHARE_FROM, victim, THREAD, 0) != -EPERM ||
+		      err != -EPERM || cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0) ? 1 : 0);
 	}
-	waitpid(pid, &status, 0);
-	reap_sleepers();
-	check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "unprivileged: EPERM on another's task, allowed on its own");
-	ksft_test_result_pass("prctl: no ptrace access: EPERM\n");
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * A delegatee may tag the cgroups it creates, but not leave its own
+ * domain, whose file stays its delegator's.
+ */
+TEST_F(api, delegation)
+{
+	static const char * const files[] = {
+		"", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads",
+	};
+	char path[PATH_MAX];
+	unsigned int i;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, cs_cg_tag(CG "/a", true));
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), CG "/a%s", files[i]);
+		ASSERT_EQ(0, chown(path, TEST_UID, TEST_UID));
+	}
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (setgid(TEST_UID) || setuid(TEST_UID))
+			_exit(2);
+		_exit(cg_create(CG "/a/mine") || cs_cg_tag(CG "/a/mine", true) ||
+		      cs_cg_tag(CG "/a", false) != -EACCES);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(1, cg_read_long(CG "/a/mine", CORE_SCHED));
+	ASSERT_EQ(1, cg_read_long(CG "/a", CORE_SCHED));
+}
+
+/*
+ * A domain cgroup whose tasks are gone can be removed, its domain with it;
+ * the other domains stand.
+ */
+TEST_F(api, rmdir)
+{
+	pid_t gone, stays = sleeper(_metadata, CG "/b");
+	uint64_t cb;
+
+	ASSERT_EQ(0, cs_cg_tag(CG "/a", true));
+	ASSERT_EQ(0, cs_cg_tag(CG "/a/c1", true));
+	ASSERT_EQ(0, cs_cg_tag(CG "/b", true));
+	cb = cookie(_metadata, stays);
+	gone = sleeper(_metadata, CG "/a/c1");
+	ASSERT_EQ(0, kill(gone, SIGKILL));
+	ASSERT_EQ(gone, waitpid(gone, NULL, 0));
+	ASSERT_EQ(0, rmdir(CG "/a/c1"));
+	ASSERT_EQ(0, rmdir(CG "/a/c2"));
+	ASSERT_EQ(0, rmdir(CG "/a"));
+	ASSERT_EQ(cb, cookie(_metadata, stays));
+	ASSERT_EQ(0, cs_cg_make(CG "/a", false));
+	ASSERT_EQ(0, cg_read_long(CG "/a", CORE_SCHED)) TH_LOG("a new cgroup is no domain");
+}
+
+/* Take every SMT sibling offline: the CPUs taken, or -errno. */
+static int smt_off(int *taken)
+{
+	int cpu, sib[CS_MAX_CPUS], n = 0;
+	char path[64];
+
+	for (cpu = 0; cpu < CS_MAX_CPUS; cpu++) {
+		if (cs_cpu_siblings(cpu, sib, CS_MAX_CPUS) < 2 || sib[0] == cpu)
+			continue;
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+		if (write_text(path, "0", 1) != 1)
+			return -errno;
+		taken[n++] = cpu;
+	}
+	return n;
+}
+
+/*
+ * Without an SMT core online every prctl command fails with ENODEV, and
+ * so does making a domain; ending one still works.
+ */
+TEST_F(api, no_smt)
+{
+	int taken[CS_MAX_CPUS], n;
+	uint64_t c;
+
+	ASSERT_EQ(0, cs_cg_tag(CG "/b", true));
+	n = smt_off(taken);
+	if (n < 0)
+		SKIP(return, "cannot take SMT siblings offline: %s", strerror(-n));
+	ASSERT_FALSE(cs_smt_active());
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_TO, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
+	EXPECT_EQ(-ENODEV, cs_cg_tag(CG "/a", true));
+	EXPECT_EQ(0, cg_read_long(CG "/a", CORE_SCHED));
+	EXPECT_EQ(0, cs_cg_tag(CG "/b", false));
+	EXPECT_EQ(0, cg_read_long(CG "/b", CORE_SCHED));
 }
 
 /* Tag and untag, CREATE cookies: @n times each. */
@@ -360,89 +449,74 @@ static int churn(int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (cg_tag(CG "/a", 1) || cg_tag(CG "/a", 0) || cs_create(0, 0))
+		if (cs_cg_tag(CG "/a", true) || cs_cg_tag(CG "/a", false) ||
+		    cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0))
 			return -1;
 	}
 	return 0;
 }
 
-static void test_leak(void)
+TEST_F_TIMEOUT(api, leak, 800)
 {
 	long before, after;
 
 	/*
-	 * Keep core scheduling on (our own cookie) and the domain machinery
-	 * busy (a tagged b with a task) for the whole loop: the test is about
-	 * cookie objects, not about flipping the static keys 100000 times.
+	 * A cookie of our own and a tagged b with a task keep core scheduling
+	 * and the domain machinery on for the whole loop: the test is about
+	 * cookie objects, not about flipping static keys.
 	 */
-	check(!cs_create(0, 0), "own cookie");
-	check(!cg_tag(CG "/b", 1), "tag b");
-	sleeper(CG "/a/c1");
-	sleeper(CG "/b");
-
-	check(!churn(1000), "warm up");
+	ASSERT_EQ(0, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
+	ASSERT_EQ(0, cs_cg_tag(CG "/b", true));
+	sleeper(_metadata, CG "/a/c1");
+	sleeper(_metadata, CG "/b");
+	ASSERT_EQ(0, churn(1000));
 	before = cs_meminfo_kb("SUnreclaim");
-	check(!churn(LEAK_LOOPS), "%d domains and task cookies", LEAK_LOOPS);
+	ASSERT_EQ(0, churn(LEAK_LOOPS));
 	after = cs_meminfo_kb("SUnreclaim");
-	reap_sleepers();
-	cg_tag(CG "/b", 0);
+	TH_LOG("unreclaimable slab: %ld kB before, %ld kB after", before, after);
+	ASSERT_LT(0, before);
+	ASSERT_GT(LEAK_SLACK_KB, after - before);
+}
 
-	ksft_print_msg("unreclaimable slab: %ld kB before, %ld kB after\n",
-		       before, after);
-	check(before > 0 && after - before < LEAK_SLACK_KB,
-	      "slab does not grow");
-	ksft_test_result_pass("%d domains and cookies created and freed: slab %+ld kB\n",
-			      LEAK_LOOPS, after - before);
+/* coresched=off: neither interface makes a cookie. */
+FIXTURE(off) {
+};
+
+FIXTURE_SETUP(off)
+{
+	if (!cs_mode_off())
+		SKIP(return, "coresched=%s: not off", cs_mode);
+	if (cs_cgroup_root())
+		SKIP(return, "no cgroup v2");
+	cs_cg_destroy(CG);
+	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));
+	ASSERT_EQ(0, cs_cg_make(CG, false));
+}
+
+FIXTURE_TEARDOWN(off)
+{
+	cs_cg_destroy(CG);
+}
+
+TEST_F(off, prctl)
+{
+	uint64_t c;
+
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_TO, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
+}
+
+TEST_F(off, cgroup)
+{
+	EXPECT_EQ(-ENODEV, cs_cg_tag(CG, true));
+	EXPECT_EQ(-ENODEV, cs_cg_tag(CG, false));
+	EXPECT_EQ(-ENODEV, cg_write(CG, CORE_SCHED, "2"));
+	EXPECT_EQ(0, cg_read_long(CG, CORE_SCHED));
 }
 
 int main(int argc, char **argv)
 {
-	const char *mode;
-	int opt;
-
-	while ((opt = getopt(argc, argv, "m:")) != -1) {
-		if (opt != 'm' || (strcmp(optarg, "off") && strcmp(optarg, "on") &&
-				   strcmp(optarg, "vm"))) {
-			fprintf(stderr, "usage: %s [-m off|on|vm]\n", argv[0]);
-			exit(2);
-		}
-		expect_mode = optarg;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: %s [-m off|on|vm]\n", argv[0]);
-		exit(2);
-	}
-
-	ksft_print_header();
-	mode = cs_mode();
-	if (!mode && expect_mode)
-		ksft_exit_fail_msg("-m %s, but no %s\n", expect_mode, CS_MODE_FILE);
-	if (!mode)
-		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
-	if (!expect_mode)
-		expect_mode = mode;
-	else if (strcmp(mode, expect_mode))
-		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
-				   expect_mode, mode);
-	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
-		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
-
-	setup();
-	if (!strcmp(expect_mode, "off")) {
-		ksft_set_plan(2);
-		test_off();
-	} else {
-		ksft_set_plan(19);
-		test_file();
-		test_tag_untag();
-		test_bad_writes();
-		test_domains();
-		test_fork();
-		test_compose();
-		test_prctl_errors();
-		test_leak();
-	}
-	reap_sleepers();
-	cg_destroy(CG);
-	ksft_finished();
+	return test_harness_run(cs_options(argc, argv, "m:", NULL), argv);
 }

@@ -2,26 +2,21 @@
 /*
  * Security domains by cgroup keep their tasks apart on an SMT core: two
  * CPU-bound tasks pinned to the two siblings of one core must never run at
- * once when the domains (and prctl cookies) say they differ, and must run
- * at once when they say they match.  Every isolation check has that
- * positive control, so a measurement that cannot see overlap fails.  See
+ * once when domains (and prctl cookies) say they differ, and must run at
+ * once when they say they match.  Every isolation check has that positive
+ * control, so a measurement that cannot see overlap fails.  See
  * cs_overlap.h for how "at once" is measured; domain_api tests what
  * PR_SCHED_CORE_GET reports for the same placements.
  *
- * The forced idle that isolation costs is read from the cgroups'
- * cpu.stat (core_sched.force_idle_usec), which needs schedstats.
+ * Under coresched=off no domain can be made (ENODEV) and every placement
+ * runs at once.
  *
- * With coresched=off, cpu.core_sched refuses writes (ENODEV) and the
- * tasks run at once: no isolation, and the test says so.
- *
- * usage: domain_isolation [-m off|on|vm] [-d MS]
- *   -m   the mode the kernel was booted in: a kernel in another mode
- *        fails the test (without -m, the kernel's mode decides)
+ * usage: domain_isolation [-m off|on|vm|vm,strict] [-d MS]
+ *   -m   the mode the kernel runs in
  *   -d   each measurement's length (default 2000)
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../kselftest.h"
-#include "cs_overlap.h"
-#include "cs_util.h"
+#include "../kselftest_harness.h"
+#include "cs_verdict.h"
 
 #define CG		"coresched_iso"
 #define FORCE_IDLE	"core_sched.force_idle_usec"
@@ -44,185 +38,233 @@
  */
 #define FI_CONTROL_RATIO	10
 
-static const char *expect_mode;
 static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
-static int core[2];
-static int schedstats_saved;
+
+/* -m: the kernel runs the mode claimed. */
+TEST(mode)
+{
+	ASSERT_STREQ(cs_mode, cs_kernel_mode());
+}
+
+/*
+ * CG            the test's cgroup
+ *   d1          a domain: no task of its own, cpu enabled for its children
+ *     c1        tasks
+ *     c2        untagged, or a domain of its own
+ *       g       tasks: two levels below the domain
+ *   d2          a second domain
+ *   t           tagged or untagged while its task runs
+ *   plain       never tagged
+ * 0, or the error of tagging d1 and d2.
+ */
+static int setup_tree(struct __test_metadata *_metadata, int core[2])
+{
+	if (cs_cgroup_root())
+		SKIP(return 0, "no cgroup v2");
+	if (cs_find_siblings(core, 2))
+		SKIP(return 0, "no SMT: no siblings to keep apart");
+	cs_cg_destroy(CG);
+	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));
+	ASSERT_EQ(0, cs_cg_make(CG, true));
+	ASSERT_EQ(0, cs_cg_make(CG "/d1", true));
+	ASSERT_EQ(0, cs_cg_make(CG "/d1/c1", false));
+	ASSERT_EQ(0, cs_cg_make(CG "/d1/c2", true));
+	ASSERT_EQ(0, cs_cg_make(CG "/d1/c2/g", false));
+	ASSERT_EQ(0, cs_cg_make(CG "/d2", false));
+	ASSERT_EQ(0, cs_cg_make(CG "/t", false));
+	ASSERT_EQ(0, cs_cg_make(CG "/plain", false));
+	return cs_cg_tag(CG "/d1", true) ?: cs_cg_tag(CG "/d2", true);
+}
+
+/* Under coresched=off every tag and cookie must be refused. */
+static int refused(int ret)
+{
+	return cs_mode_off() ? (ret == -ENODEV ? 0 : -EINVAL) : ret;
+}
 
 enum cookies { NO_COOKIES, DIFFERENT_COOKIES, SAME_COOKIE };
 
+FIXTURE(domains) {
+	int core[2];
+	int tag_err;
+};
+
 /*
- * Where the two tasks run (cgroups relative to CG), their prctl cookies,
- * and what changes at half time: a cgroup tagged, or task 1 moved.
+ * Where the two tasks run (cgroups below CG), their prctl cookies, a
+ * cgroup tagged before they start, and what happens at half time: a
+ * cgroup tagged or untagged, or task 1 moved.  What each part must show.
  */
 struct place {
 	const char *cg[2];
 	enum cookies cookies;
-	const char *mid_tag;
-	const char *mid_move;
+	const char *tag;
+	const char *mid_tag, *mid_untag, *mid_move;
+	enum cs_expect before, after;
 };
 
-/* Each try starts with the cgroup to tag at half time untagged. */
-static int place_setup(struct cs_run *run)
-{
-	const struct place *p = run->arg;
-	char path[128];
-	int i, ret;
+FIXTURE_VARIANT(domains) {
+	struct place p;
+};
 
-	if (p->mid_tag) {
-		snprintf(path, sizeof(path), CG "/%s", p->mid_tag);
-		ret = cg_tag(path, 0);
-		if (ret)
-			return ret;
-	}
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), CG "/%s", p->cg[i]);
-		ret = cg_enter(path, run->task[i].pid);
-		if (ret)
-			return ret;
-	}
-	switch (p->cookies) {
-	case DIFFERENT_COOKIES:
-		return cs_setup_differ(run);
-	case SAME_COOKIE:
-		return cs_setup_same(run);
-	default:
-		return 0;
-	}
+FIXTURE_VARIANT_ADD(domains, two_domains) {
+	.p = {
+		.cg = { "d1/c1", "d2" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, one_domain) {
+	.p = {
+		.cg = { "d1/c1", "d1/c1" }, .before = CS_SHARED, .after = CS_SHARED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, domain_and_none) {
+	.p = {
+		.cg = { "d1/c1", "plain" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, untagged_descendant) {
+	.p = {
+		.cg = { "d1/c1", "d1/c2/g" }, .before = CS_SHARED, .after = CS_SHARED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, nested_domain) {
+	.p = {
+		.cg = { "d1/c1", "d1/c2/g" }, .tag = "d1/c2",
+		.before = CS_ISOLATED, .after = CS_ISOLATED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, different_task_cookies) {
+	.p = {
+		.cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
+		.before = CS_ISOLATED, .after = CS_ISOLATED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, same_task_cookie) {
+	.p = {
+		.cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
+		.before = CS_SHARED, .after = CS_SHARED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, tagged_while_running) {
+	.p = {
+		.cg = { "t", "plain" }, .mid_tag = "t",
+		.before = CS_SHARED, .after = CS_ISOLATED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, untagged_while_running) {
+	.p = {
+		.cg = { "t", "plain" }, .tag = "t", .mid_untag = "t",
+		.before = CS_ISOLATED, .after = CS_SHARED,
+	},
+};
+
+FIXTURE_VARIANT_ADD(domains, moved_while_running) {
+	.p = {
+		.cg = { "d1/c1", "d1/c1" }, .mid_move = "d2",
+		.before = CS_SHARED, .after = CS_ISOLATED,
+	},
+};
+
+FIXTURE_SETUP(domains)
+{
+	self->tag_err = setup_tree(_metadata, self->core);
 }
 
-static int place_midway(struct cs_run *run)
+FIXTURE_TEARDOWN(domains)
 {
-	const struct place *p = run->arg;
-	char path[128];
-
-	if (p->mid_tag) {
-		snprintf(path, sizeof(path), CG "/%s", p->mid_tag);
-		return cg_tag(path, 1);
-	}
-	snprintf(path, sizeof(path), CG "/%s", p->mid_move);
-	return cg_enter(path, run->task[1].pid);
+	cs_cg_destroy(CG);
 }
 
-/*
- * Measure @p and report @claim: @before is what the whole run must show,
- * or with a change at half time, the part before it, and @after the part
- * after it.
- */
-static void check(const char *name, const struct place *p,
-		  enum cs_expect before, enum cs_expect after,
-		  const char *claim)
-{
-	struct cs_trial t = {
-		.name = name,
-		.cpu = { core[0], core[1] },
-		.duration_ns = duration_ns,
-		.setup = place_setup,
-		.arg = (void *)p,
-		.expect = { before, after },
-	};
-	char path[128];
-
-	if (p->mid_tag || p->mid_move)
-		t.midway = place_midway;
-	cs_trial(&t);
-	if (p->mid_tag) {
-		snprintf(path, sizeof(path), CG "/%s", p->mid_tag);
-		cg_tag(path, 0);
-	}
-	cs_report(&t, claim);
-}
-
-/* A placement that must keep the tasks apart. */
-static void expect_isolated(const char *name, const struct place *p)
-{
-	check(name, p, CS_ISOLATED, CS_ISOLATED, "never at once");
-}
-
-/* A placement that must let the tasks run together. */
-static void expect_shared(const char *name, const struct place *p)
-{
-	check(name, p, CS_SHARED, CS_SHARED, "at once");
-}
-
-/* Together before the change at half time, apart after it. */
-static void expect_split(const char *name, const struct place *p)
-{
-	check(name, p, CS_SHARED, CS_ISOLATED, "at once before, never after");
-}
-
-static long long force_idle_us(const char *cg)
+static int tag(const char *cg, bool on)
 {
 	char path[128];
 
 	snprintf(path, sizeof(path), CG "/%s", cg);
-	return cg_read_key(path, "cpu.stat", FORCE_IDLE);
+	return refused(cs_cg_tag(path, on));
 }
 
-/*
- * Two domains, and the positive control, one domain; the forced idle
- * that keeping two domains apart costs, from their cpu.stat.
- */
-static void test_two_domains(void)
+/* Each try starts from the variant's tags, the tasks in their cgroups. */
+static int place_setup(struct cs_run *run)
 {
-	const struct place apart = { .cg = { "d1/c1", "d2" } };
-	const struct place together = { .cg = { "d1/c1", "d1/c1" } };
-	long long d1, d2, d1_after, d2_after, apart_us;
-	int ret = cs_schedstats(1, &schedstats_saved);
+	const struct place *v = run->arg;
+	char path[128];
+	int i, ret;
 
-	if (ret)
-		ksft_print_msg("cannot enable schedstats: %s\n", strerror(-ret));
-	d1 = force_idle_us("d1");
-	d2 = force_idle_us("d2");
-	expect_isolated("two domains", &apart);
-	d1_after = force_idle_us("d1");
-	d2_after = force_idle_us("d2");
-	ksft_print_msg("two domains: forced idle %lld us charged to d1, %lld to d2, of %llu ms\n",
-		       d1_after - d1, d2_after - d2,
-		       (unsigned long long)(duration_ns / NSEC_PER_MSEC));
-	apart_us = d1_after - d1 + d2_after - d2;
-	ksft_test_result(!ret && d1 >= 0 && d2 >= 0 && apart_us > 0,
-			 "two domains: cpu.stat " FORCE_IDLE " grows (%lld us)\n",
-			 d1_after - d1 + d2_after - d2);
-
-	d1 = force_idle_us("d1");
-	expect_shared("one domain (control)", &together);
-	d1_after = force_idle_us("d1");
-	ksft_print_msg("one domain: forced idle %lld us charged to d1\n",
-		       d1_after - d1);
-	ksft_test_result(!ret && d1 >= 0 &&
-			 (d1_after - d1) * FI_CONTROL_RATIO <= apart_us,
-			 "one domain: %s at most 1/%d of two domains' (control: %lld us)\n",
-			 FORCE_IDLE, FI_CONTROL_RATIO, d1_after - d1);
-}
-
-/* The forced idle charged to @pid so far, in ms: /proc/PID/sched. */
-static double task_forceidle_ms(pid_t pid)
-{
-	char path[64], line[256];
-	double ms = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/sched", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "core_forceidle_sum", 18)) {
-			ms = strtod(strchr(line, ':') + 1, NULL);
-			break;
-		}
+	ret = (v->mid_tag ? tag(v->mid_tag, false) : 0) ?:
+	      (v->tag ? tag(v->tag, true) : 0);
+	for (i = 0; i < 2 && !ret; i++) {
+		snprintf(path, sizeof(path), CG "/%s", v->cg[i]);
+		ret = cg_enter(path, run->task[i].pid);
 	}
-	fclose(f);
-	return ms;
+	if (ret || v->cookies == NO_COOKIES)
+		return ret;
+	return refused(v->cookies == SAME_COOKIE ? cs_setup_same(run) :
+			cs_setup_differ(run));
+}
+
+static int place_midway(struct cs_run *run)
+{
+	const struct place *v = run->arg;
+	char path[128];
+
+	if (v->mid_tag || v->mid_untag)
+		return tag(v->mid_tag ?: v->mid_untag, !!v->mid_tag);
+	snprintf(path, sizeof(path), CG "/%s", v->mid_move);
+	return cg_enter(path, run->task[1].pid);
+}
+
+TEST_F_TIMEOUT(domains, measured, 120)
+{
+	struct cs_trial t = {
+		.name = "pair",
+		.cpu = { self->core[0], self->core[1] },
+		.duration_ns = duration_ns,
+		.setup = place_setup,
+		.arg = (void *)&variant->p,
+		.expect = { variant->p.before, variant->p.after },
+	};
+
+	if (variant->p.mid_tag || variant->p.mid_untag || variant->p.mid_move)
+		t.midway = place_midway;
+	if (cs_mode_off()) {
+		t.expect[0] = CS_SHARED;
+		t.expect[1] = CS_SHARED;
+	}
+	if (cs_assert_trial(_metadata, &t))
+		ASSERT_EQ(0, refused(self->tag_err));
+}
+
+FIXTURE(force_idle) {
+	int core[2];
+	bool schedstats;
+};
+
+FIXTURE_SETUP(force_idle)
+{
+	refused(setup_tree(_metadata, self->core));
+	ASSERT_EQ(0, cs_schedstats(true, &self->schedstats));
+}
+
+FIXTURE_TEARDOWN(force_idle)
+{
+	cs_schedstats(self->schedstats, NULL);
+	cs_cg_destroy(CG);
 }
 
 /* A task pinned to @cpu that spins in @cg until killed. */
-static pid_t spinner(int cpu, const char *cg)
+static pid_t spinner(struct __test_metadata *_metadata, int cpu, const char *cg)
 {
 	pid_t parent = getpid(), pid = fork();
 	char path[128];
 
+	ASSERT_LE(0, pid);
 	if (!pid) {
 		cs_die_with_parent(parent);
 		if (cs_pin(cpu))
@@ -231,205 +273,95 @@ static pid_t spinner(int cpu, const char *cg)
 			;
 	}
 	snprintf(path, sizeof(path), CG "/%s", cg);
-	if (pid > 0 && cg_enter(path, pid)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
+	ASSERT_EQ(0, cg_enter(path, pid));
 	return pid;
 }
 
-/*
- * The forced idle charged to two spinning tasks, one per sibling, in
- * cgroups @cg0 and @cg1, over the measurement window: -1 if it cannot be
- * read.  The task that runs while its sibling is kept idle is charged.
- */
-static double pair_forceidle_ms(const char *cg0, const char *cg1)
+/* The forced idle charged to @pid so far, in ms: /proc/PID/sched. */
+static double task_ms(pid_t pid)
 {
-	pid_t pid[2] = { spinner(core[0], cg0), spinner(core[1], cg1) };
-	double before = 0, after = 0, v;
+	char buf[8192], *p;
+
+	if (proc_read_text(pid, false, "sched", buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "core_forceidle_sum");
+	return p ? strtod(strchr(p, ':') + 1, NULL) : -1;
+}
+
+static long long cgroup_us(const char *cg)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), CG "/%s", cg);
+	return cg_read_key_long(path, "cpu.stat", FORCE_IDLE " ");
+}
+
+/*
+ * The forced idle that two spinners, one per sibling, in @cg0 and @cg1,
+ * cost in the measurement window: the task running while its sibling is
+ * kept idle is charged, per cgroup in cpu.stat and per task in
+ * /proc/PID/sched.
+ */
+static void pair(struct __test_metadata *_metadata, const int core[2],
+		 const char *cg0, const char *cg1, long long *cg_us, double *ms)
+{
+	pid_t pid[2] = { spinner(_metadata, core[0], cg0), spinner(_metadata, core[1], cg1) };
+	bool same = !strcmp(cg0, cg1);
 	struct timespec ts = {
 		.tv_sec = duration_ns / NSEC_PER_SEC,
 		.tv_nsec = duration_ns % NSEC_PER_SEC,
 	};
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		v = pid[i] > 0 ? task_forceidle_ms(pid[i]) : -1;
-		before = v < 0 || before < 0 ? -1 : before + v;
-	}
-	/* The tasks spin for the window: that is the measurement. */
+	*ms = -task_ms(pid[0]) - task_ms(pid[1]);
+	*cg_us = -cgroup_us(cg0) - (same ? 0 : cgroup_us(cg1));
 	nanosleep(&ts, NULL);
+	*ms += task_ms(pid[0]) + task_ms(pid[1]);
+	*cg_us += cgroup_us(cg0) + (same ? 0 : cgroup_us(cg1));
 	for (i = 0; i < 2; i++) {
-		v = pid[i] > 0 ? task_forceidle_ms(pid[i]) : -1;
-		after = v < 0 || after < 0 ? -1 : after + v;
-		if (pid[i] > 0) {
-			kill(pid[i], SIGKILL);
-			waitpid(pid[i], NULL, 0);
-		}
+		kill(pid[i], SIGKILL);
+		waitpid(pid[i], NULL, 0);
 	}
-	return before < 0 || after < 0 ? -1 : after - before;
 }
 
 /*
- * Per-task forced idle (/proc/PID/sched core_forceidle_sum, schedstats):
- * two domains on one core cost forced idle, one domain costs none.
+ * Two domains on one core cost forced idle, charged to their cgroups and
+ * tasks; one domain costs next to none.  No domain, no forced idle.
  */
-static void test_task_forceidle(void)
+TEST_F_TIMEOUT(force_idle, charged, 60)
 {
-	double apart = pair_forceidle_ms("d1/c1", "d2");
-	double together = pair_forceidle_ms("d1/c1", "d1/c1");
+	long long apart_us, together_us;
+	double apart_ms, together_ms;
 
-	ksft_print_msg("per task: forced idle %.3f ms in two domains, %.3f ms in one, in %llu ms\n",
-		       apart, together,
-		       (unsigned long long)(duration_ns / NSEC_PER_MSEC));
-	ksft_test_result(apart > 0 && together >= 0 &&
-			 together * FI_CONTROL_RATIO <= apart,
-			 "per task: core_forceidle_sum grows for two domains (%.1f ms), 1/%d of it at most for one (control: %.1f ms)\n",
-			 apart, FI_CONTROL_RATIO, together);
-}
-
-static void test_nested(void)
-{
-	const struct place inherit = { .cg = { "d1/c1", "d1/c2/g" } };
-	const struct place outside = { .cg = { "d1/c1", "plain" } };
-
-	expect_shared("nested: untagged descendants share the domain", &inherit);
-	expect_isolated("nested: a domain and no domain (control)", &outside);
-
-	if (cg_tag(CG "/d1/c2", 1)) {
-		ksft_test_result_fail("nested: tag d1/c2\n");
+	pair(_metadata, self->core, "d1/c1", "d2", &apart_us, &apart_ms);
+	pair(_metadata, self->core, "d1/c1", "d1/c1", &together_us, &together_ms);
+	TH_LOG("forced idle: two domains %lld us (tasks %.1f ms), one %lld us (%.1f ms)",
+	       apart_us, apart_ms, together_us, together_ms);
+	if (cs_mode_off()) {
+		ASSERT_EQ(0, apart_us);
+		ASSERT_EQ(0, apart_ms);
 		return;
 	}
-	expect_isolated("nested: a tagged child is a domain of its own", &inherit);
-	cg_tag(CG "/d1/c2", 0);
+	ASSERT_LT(0, apart_us);
+	ASSERT_LT(0, apart_ms);
+	ASSERT_LE(0, together_us);
+	ASSERT_LE(0, together_ms);
+	ASSERT_LE(together_us * FI_CONTROL_RATIO, apart_us);
+	ASSERT_LE(together_ms * FI_CONTROL_RATIO, apart_ms);
 }
 
-static void test_cookies(void)
+static void option(int c, const char *arg)
 {
-	const struct place differ = {
-		.cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
-	};
-	const struct place same = {
-		.cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
-	};
+	unsigned long long ms;
 
-	expect_isolated("one domain, different prctl cookies", &differ);
-	expect_shared("one domain, same prctl cookie (control)", &same);
-}
-
-static void test_while_running(void)
-{
-	const struct place tag = { .cg = { "t", "plain" }, .mid_tag = "t" };
-	const struct place move = { .cg = { "d1/c1", "d1/c1" }, .mid_move = "d2" };
-
-	expect_split("tagged while running", &tag);
-	expect_split("moved to another domain while running", &move);
-}
-
-/* coresched=off: no domains can be made, nothing keeps the tasks apart. */
-static void test_off(void)
-{
-	const struct place apart = { .cg = { "d1/c1", "d2" } };
-	int ret = cg_tag(CG "/d1", 1);
-
-	ksft_test_result(ret == -ENODEV && cg_read_ll(CG "/d1", "cpu.core_sched") == 0,
-			 "off: cpu.core_sched write fails with ENODEV (%s)\n",
-			 ret ? strerror(-ret) : "accepted");
-	expect_shared("off: would-be domains run at once", &apart);
-}
-
-/*
- * CG            the test's cgroup
- *   d1          a domain: no task of its own, cpu enabled for its children
- *     c1        tasks
- *     c2        untagged (tagged by the nested test)
- *       g       tasks: two levels below the domain
- *   d2          a second domain
- *   t           tagged while its task runs
- *   plain       never tagged
- */
-static void setup(bool off)
-{
-	cg_destroy(CG);
-	if (cg_enable_cpu(""))
-		ksft_exit_fail_msg("cannot enable the cpu controller\n");
-	if (cg_create(CG) || cg_enable_cpu(CG) || cg_create(CG "/d1") ||
-	    cg_enable_cpu(CG "/d1") || cg_create(CG "/d1/c1") ||
-	    cg_create(CG "/d1/c2") || cg_enable_cpu(CG "/d1/c2") ||
-	    cg_create(CG "/d1/c2/g") || cg_create(CG "/d2") ||
-	    cg_create(CG "/t") || cg_create(CG "/plain"))
-		ksft_exit_fail_msg("cannot create the test cgroups\n");
-	if (!off && (cg_tag(CG "/d1", 1) || cg_tag(CG "/d2", 1)))
-		ksft_exit_fail_msg("cannot tag d1 and d2\n");
-}
-
-static __noreturn void usage_exit(const char *prog)
-{
-	fprintf(stderr, "usage: %s [-m off|on|vm] [-d MS]   (MS: %d..%d)\n",
-		prog, CS_MIN_MS, CS_MAX_MS);
-	exit(2);
+	if (cs_parse_num(arg, CS_MIN_MS, CS_MAX_MS, &ms)) {
+		fprintf(stderr, "-d %s: not %d..%d\n", arg, CS_MIN_MS, CS_MAX_MS);
+		exit(KSFT_FAIL);
+	}
+	duration_ns = ms * NSEC_PER_MSEC;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long long ms;
-	const char *mode;
-	bool off;
-	int opt;
-
-	while ((opt = getopt(argc, argv, "m:d:")) != -1) {
-		switch (opt) {
-		case 'm':
-			if (strcmp(optarg, "off") && strcmp(optarg, "on") &&
-			    strcmp(optarg, "vm"))
-				usage_exit(argv[0]);
-			expect_mode = optarg;
-			break;
-		case 'd':
-			if (cs_parse_num(optarg, CS_MIN_MS, CS_MAX_MS, &ms))
-				usage_exit(argv[0]);
-			duration_ns = ms * NSEC_PER_MSEC;
-			break;
-		default:
-			usage_exit(argv[0]);
-		}
-	}
-	if (optind != argc)
-		usage_exit(argv[0]);
-
-	ksft_print_header();
-	mode = cs_mode();
-	if (!mode && expect_mode)
-		ksft_exit_fail_msg("-m %s, but no %s\n", expect_mode, CS_MODE_FILE);
-	if (!mode)
-		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
-	if (!expect_mode)
-		expect_mode = mode;
-	else if (strcmp(mode, expect_mode))
-		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
-				   expect_mode, mode);
-	off = !strcmp(expect_mode, "off");
-	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
-		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
-	if (cs_find_siblings(core, 2))
-		ksft_exit_skip("no SMT: no siblings to keep apart\n");
-	ksft_print_msg("mode %s; siblings: CPU %d and CPU %d; gap threshold %llu us\n",
-		       mode, core[0], core[1], (unsigned long long)CS_GAP_NS / 1000);
-
-	setup(off);
-	if (off) {
-		ksft_set_plan(2);
-		test_off();
-	} else {
-		ksft_set_plan(12);
-		test_two_domains();
-		test_task_forceidle();
-		test_nested();
-		test_cookies();
-		test_while_running();
-		cs_schedstats(schedstats_saved, NULL);
-	}
-	cg_destroy(CG);
-	ksft_finished();
+	return test_harness_run(cs_options(argc, argv, "m:d:", option), argv);
 }

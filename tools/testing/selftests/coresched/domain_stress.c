@@ -20,7 +20,7 @@
  * cookie only) and reports its own cookie, which is then that task
  * cookie's alone.
  *
- * usage: domain_stress [-t SECONDS]   (default 20)
+ * usage: domain_stress [-d SECONDS]   (default 20)
  *
  * Every process forked from one parent shares its root anon_vma, whose
  * lock fork, exit and COW faults take for writing.  With full preemption
@@ -47,8 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../kselftest.h"
-#include "cs_overlap.h"
+#include "../kselftest_harness.h"
 #include "cs_util.h"
 
 #define CG		"coresched_stress"
@@ -59,7 +58,7 @@
 #define FORK_BATCH	8	/* children a forker has at once */
 /*
  * Between two moves of one mover.  A move holds cgroup_threadgroup_rwsem
- * for writing, which forks take for reading: under TCG, and more so with
+ * for writing, which forks take for reading: under emulation, more so with
  * KASAN and lockdep, back-to-back moves starve the forkers.  So after a
  * move a mover pauses, then waits (for at most FORK_WAIT_MS) until some
  * child was forked since its previous move.
@@ -67,26 +66,22 @@
 #define MOVE_PAUSE_US	20000
 #define FORK_WAIT_MS	500
 
-/* The longest stress -t accepts. */
-#define MAX_SECONDS		3600
+/* The longest stress -d accepts. */
+#define MAX_SECONDS		600
 
 /* How long the workers may take to go quiet once told to stop. */
 #define QUIET_TIMEOUT_MS	30000
 /*
  * Unreclaimable slab may stay this far above its starting point: per-CPU
  * slab caches and partly used slabs that the churn left behind, and under
- * a debug kernel the allocator's own bookkeeping (seen: up to ~1 MB after
- * 20 s on two cores of two threads).  Freeing cgroups waits for RCU and
- * workqueues, so it is polled for a while.  This catches a leak of the
- * stress's size; domain_api's 100000 rounds are the precise leak test.
+ * a debug kernel the allocator's own bookkeeping.  Freeing cgroups waits
+ * for RCU and workqueues, so it is polled for a while.  This catches a
+ * leak of the stress's size; domain_api's 100000 rounds are the precise
+ * leak test.
  */
 #define SLAB_SLACK_KB		4096
 #define SLAB_TIMEOUT_MS		20000
 #define SLAB_DIR		"/sys/kernel/slab"
-
-#define PR_SCOPE_THREAD		0
-#define PR_SCOPE_THREAD_GROUP	1
-#define PR_SCOPE_PROCESS_GROUP	2
 
 /* Cgroups whose cpu.core_sched the writers toggle ("" is CG itself). */
 static const char * const tag_cgs[] = {
@@ -113,7 +108,7 @@ struct shared {
 
 static struct shared *sh;
 static int sh_fd;		/* its memfd, for the forkers (see the top) */
-static char self[PATH_MAX];	/* this program, which the forkers execute */
+static char self_path[PATH_MAX];	/* this program, which forkers execute */
 static pid_t workers[NR_WORKERS];
 static int nr_workers;		/* started */
 static int quiet_pipe[2];
@@ -131,12 +126,11 @@ static struct op_count ops[] = {
 
 enum { OP_TAG, OP_MOVE, OP_PRCTL, OP_CGROUP };
 
+static unsigned long long seconds = 20;
+
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return cs_now();
 }
 
 static bool stopping(void)
@@ -210,7 +204,8 @@ static void fork_loop(void)
 			if (!pid) {
 				cs_die_with_parent(self);
 				if (rand_r(&seed) & 1)
-					cs_create(0, PR_SCOPE_THREAD);
+					cs_prctl(PR_SCHED_CORE_CREATE, 0,
+						 PR_SCHED_CORE_SCOPE_THREAD, 0);
 				_exit(0);
 			}
 			__atomic_add_fetch(&sh->forks, 1, __ATOMIC_RELAXED);
@@ -255,7 +250,8 @@ static void worker(int i, enum kind kind)
 	if (kind == FORKER) {
 		snprintf(shared, sizeof(shared), "%d", sh_fd);
 		snprintf(out, sizeof(out), "%d", quiet_pipe[1]);
-		execl(self, "domain_stress", "--forker", shared, out, (char *)NULL);
+		execl(self_path, "domain_stress", "--forker", shared, out,
+		      (char *)NULL);
 		_exit(1);
 	}
 	if (kind == SPINNER2 &&
@@ -282,8 +278,9 @@ static void stop_workers(void)
 static __noreturn void fail(const char *what)
 {
 	stop_workers();
-	cg_destroy(CG);
-	ksft_exit_fail_msg("%s\n", what);
+	cs_cg_destroy(CG);
+	ksft_print_msg("%s\n", what);
+	_exit(KSFT_FAIL);
 }
 
 static void start_workers(void)
@@ -338,7 +335,7 @@ static void *tagger(void *arg)
 			snprintf(path, sizeof(path), CG "/%s", tag_cgs[r]);
 		else
 			random_cgroup(path, sizeof(path), &seed);
-		count(OP_TAG, cg_tag(path, rand_r(&seed) & 1));
+		count(OP_TAG, cs_cg_tag(path, rand_r(&seed) & 1));
 	}
 	return NULL;
 }
@@ -395,13 +392,13 @@ static void *prctler(void *arg)
 
 		switch (rand_r(&seed) % 3) {
 		case 0:
-			ret = cs_create(tid, scope);
+			ret = cs_prctl(PR_SCHED_CORE_CREATE, tid, scope, 0);
 			break;
 		case 1:
-			ret = cs_share_to(tid, scope);
+			ret = cs_prctl(PR_SCHED_CORE_SHARE_TO, tid, scope, 0);
 			break;
 		default:
-			ret = cs_share_from(tid);
+			ret = cs_prctl(PR_SCHED_CORE_SHARE_FROM, tid, 0, 0);
 			break;
 		}
 		count(OP_PRCTL, ret);
@@ -411,13 +408,10 @@ static void *prctler(void *arg)
 
 static bool cg_exists(const char *cg)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), CS_CGROUP_ROOT "/%s", cg);
-	return !access(path, F_OK);
+	return !access(cg, F_OK);
 }
 
-/* Move every task of @cg to a leaf, then remove it. */
+/* Move every task of @cg to a leaf, then remove it (EBUSY if one came back). */
 static int remove_cgroup(const char *cg)
 {
 	char buf[4096], *line, *save;
@@ -427,7 +421,7 @@ static int remove_cgroup(const char *cg)
 		     line = strtok_r(NULL, "\n", &save))
 			cg_write(CG "/b", "cgroup.procs", line);
 	}
-	return cg_destroy(cg);
+	return rmdir(cg) ? -errno : 0;
 }
 
 /* Create or remove a slot; a new one may be tagged and get a task. */
@@ -445,9 +439,9 @@ static void *cgrouper(void *arg)
 		if (cg_exists(path) && rand_r(&seed) & 1) {
 			ret = remove_cgroup(path);
 		} else {
-			ret = cg_create(path);
+			ret = cs_cg_make(path, false);
 			if (!ret && rand_r(&seed) & 1)
-				cg_tag(path, 1);
+				cs_cg_tag(path, 1);
 			if (!ret)
 				cg_enter(path, workers[rand_r(&seed) % NR_WORKERS]);
 		}
@@ -531,7 +525,7 @@ static void task_domain(struct task *t)
 
 	memcpy(t->domain, t->cgroup, sizeof(t->domain));
 	while (domain[0]) {
-		if (cg_read_ll(domain, "cpu.core_sched") == 1)
+		if (cg_read_long(domain, "cpu.core_sched") == 1)
 			return;
 		slash = strrchr(domain, '/');
 		if (slash)
@@ -560,7 +554,7 @@ static int task_cookie(pid_t tid, uint64_t *cookie)
 		int err;
 
 		cs_die_with_parent(parent);
-		err = cs_share_from(tid);
+		err = cs_prctl(PR_SCHED_CORE_SHARE_FROM, tid, 0, 0);
 		if (!err)
 			c = cs_get(0, &err);
 		_exit(err || write(pfd[1], &c, sizeof(c)) != sizeof(c));
@@ -751,95 +745,60 @@ static long slab_settle(long before)
 	}
 }
 
-/* Without SMT, core scheduling is off: cpu.core_sched refuses writes. */
-static bool smt_active(void)
-{
-	FILE *f = fopen("/sys/devices/system/cpu/smt/active", "r");
-	int active = 0;
+FIXTURE(stress) {
+	long slab_before;
+};
 
-	if (f) {
-		if (fscanf(f, "%d", &active) != 1)
-			active = 0;
-		fclose(f);
-	}
-	return active == 1;
-}
-
-static void setup(void)
+FIXTURE_SETUP(stress)
 {
 	static const char * const dirs[] = {
 		"", "a", "a/a1", "a/a1/x", "a/a1/y", "a/a2", "b", "n", "n/n1",
 	};
 	static const char * const parents[] = { "", "a", "a/a1", "n" };
 	char path[128];
-	unsigned int i;
+	unsigned int i, j;
 
-	cg_destroy(CG);
-	if (cg_enable_cpu(""))
-		ksft_exit_fail_msg("cannot enable the cpu controller\n");
+	if (cs_mode_off())
+		SKIP(return, "coresched=off: no domains to stress");
+	if (cs_cgroup_root())
+		SKIP(return, "no cgroup v2");
+	if (!cs_smt_active())
+		SKIP(return, "no SMT: the kernel makes no domains");
+	slab_shrink();
+	self->slab_before = cs_meminfo_kb("SUnreclaim");
+	/* The path, not /proc/self/exe: the forkers keep the test's name. */
+	ASSERT_LT(0, readlink("/proc/self/exe", self_path, sizeof(self_path) - 1));
+	sh_fd = memfd_create("domain_stress", 0);
+	ASSERT_LE(0, sh_fd);
+	ASSERT_EQ(0, ftruncate(sh_fd, sizeof(*sh)));
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, sh_fd, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	ASSERT_EQ(0, pipe(quiet_pipe));
+	cs_cg_destroy(CG);
+	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		snprintf(path, sizeof(path), CG "/%s", dirs[i]);
-		if (cg_create(path))
-			ksft_exit_fail_msg("cannot create %s\n", path);
-	}
-	for (i = 0; i < ARRAY_SIZE(parents); i++) {
-		snprintf(path, sizeof(path), CG "/%s", parents[i]);
-		if (cg_enable_cpu(path))
-			ksft_exit_fail_msg("cannot enable cpu in %s\n", path);
+		for (j = 0; j < ARRAY_SIZE(parents); j++) {
+			if (!strcmp(dirs[i], parents[j]))
+				break;
+		}
+		ASSERT_EQ(0, cs_cg_make(path, j < ARRAY_SIZE(parents)));
 	}
 }
 
-static __noreturn void usage_exit(const char *prog)
+FIXTURE_TEARDOWN(stress)
 {
-	fprintf(stderr, "usage: %s [-t SECONDS]   (1..%d, default 20)\n",
-		prog, MAX_SECONDS);
-	exit(2);
+	stop_workers();
+	cs_cg_destroy(CG);
 }
 
-int main(int argc, char **argv)
+TEST_F_TIMEOUT(stress, domains, MAX_SECONDS + 100)
 {
-	long slab_before, slab_after;
-	unsigned long long seconds = 20;
-	const char *mode;
+	long slab_after;
 	unsigned int i;
-	int opt, bad;
 	bool busy, ok;
 
-	if (argc == 4 && !strcmp(argv[1], "--forker"))
-		forker(argv);
-	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		if (opt != 't' || cs_parse_num(optarg, 1, MAX_SECONDS, &seconds))
-			usage_exit(argv[0]);
-	}
-	if (optind != argc)
-		usage_exit(argv[0]);
-
-	ksft_print_header();
-	mode = cs_mode();
-	if (!mode)
-		ksft_exit_skip("no %s: not a kernel with this series\n", CS_MODE_FILE);
-	if (!strcmp(mode, "off"))
-		ksft_exit_skip("coresched=off: no domains to stress\n");
-	if (access(CS_CGROUP_ROOT "/cgroup.controllers", F_OK))
-		ksft_exit_skip("no cgroup v2 at %s\n", CS_CGROUP_ROOT);
-	if (!smt_active())
-		ksft_exit_skip("no SMT: the kernel makes no domains\n");
-	ksft_set_plan(3);
-
-	slab_shrink();
-	slab_before = cs_meminfo_kb("SUnreclaim");
-	/* The path, not /proc/self/exe: the forkers keep the test's name. */
-	if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
-		ksft_exit_fail_perror("readlink /proc/self/exe");
-	sh_fd = memfd_create("domain_stress", 0);
-	if (sh_fd < 0 || ftruncate(sh_fd, sizeof(*sh)))
-		ksft_exit_fail_perror("memfd");
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, sh_fd, 0);
-	if (sh == MAP_FAILED || pipe(quiet_pipe))
-		ksft_exit_fail_perror("mmap/pipe");
-	setup();
 	start_workers();
-
 	run_stress(seconds);
 	/* A stress that never did one of its operations proves nothing. */
 	busy = sh->forks > 0;
@@ -850,9 +809,8 @@ int main(int argc, char **argv)
 	}
 	ksft_print_msg("fork: %lu children forked, %lu reaped\n", sh->forks,
 		       sh->reaped);
-	ksft_test_result(quiesce() && busy,
-			 "%llu s of stress, each operation done, then every worker quiet\n",
-			 seconds);
+	EXPECT_TRUE(busy) TH_LOG("an operation of the stress was never done");
+	EXPECT_TRUE(quiesce()) TH_LOG("a worker did not go quiet");
 
 	ok = collect();
 	if (ok && !any_domain()) {
@@ -862,25 +820,36 @@ int main(int argc, char **argv)
 		 * the check compares domains too, and read the state again.
 		 */
 		ksft_print_msg("no task in a domain at the end: tagging /%s\n", CG);
-		ok = !cg_tag(CG, 1) && collect();
+		ok = !cs_cg_tag(CG, 1) && collect();
 	}
-	if (!ok) {
-		ksft_test_result_fail("cookies: cannot read every task's state\n");
-	} else if (!something_to_check()) {
-		ksft_test_result_fail("cookies: the stress ended with nothing to check\n");
-	} else {
-		bad = check_cookies();
-		ksft_test_result(!bad, "cookies: each as domain and task cookie imply (%d wrong)\n",
-				 bad);
+	EXPECT_TRUE(ok) TH_LOG("cannot read every task's state");
+	if (ok) {
+		EXPECT_TRUE(something_to_check())
+			TH_LOG("the stress ended with nothing to check");
+		EXPECT_EQ(0, check_cookies())
+			TH_LOG("cookies not as domain and task cookie imply");
 	}
 
 	stop_workers();
-	cg_destroy(CG);
-	slab_after = slab_settle(slab_before);
-	ksft_print_msg("unreclaimable slab: %ld kB before, %ld kB after\n",
-		       slab_before, slab_after);
-	ksft_test_result(slab_before > 0 && slab_after - slab_before <= SLAB_SLACK_KB,
-			 "unreclaimable slab back within %d kB (%+ld kB)\n",
-			 SLAB_SLACK_KB, slab_after - slab_before);
-	ksft_finished();
+	cs_cg_destroy(CG);
+	slab_after = slab_settle(self->slab_before);
+	TH_LOG("unreclaimable slab: %ld kB before, %ld kB after",
+	       self->slab_before, slab_after);
+	EXPECT_LT(0, self->slab_before);
+	EXPECT_GE(SLAB_SLACK_KB, slab_after - self->slab_before);
+}
+
+static void option(int c, const char *arg)
+{
+	if (cs_parse_num(arg, 1, MAX_SECONDS, &seconds)) {
+		fprintf(stderr, "-d %s: not 1..%d seconds\n", arg, MAX_SECONDS);
+		exit(KSFT_FAIL);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--forker"))
+		forker(argv);
+	return test_harness_run(cs_options(argc, argv, "d:", option), argv);
 }

@@ -1,177 +1,120 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Core scheduling keeps tasks of different cookies off one SMT core at the
- * same time.  First the topology: the guest must see the SMT machine the
- * host asked for.  Then two CPU-bound tasks pinned to the two siblings of
+ * same time.  First the topology: the machine must be the SMT machine the
+ * caller expects.  Then two CPU-bound tasks pinned to the two siblings of
  * one core, with different prctl cookies, must never run at once, while
- * two with the same cookie must (the positive control: the measurement
- * can see overlap).  See cs_overlap.h for how "at once" is measured.
+ * two with the same cookie must (the positive control: the measurement can
+ * see overlap).  See cs_overlap.h for how "at once" is measured.
  *
- * With coresched=off the kernel refuses cookies (ENODEV) and the tasks
- * share the core freely; without SMT there is nothing to isolate: skip.
+ * Under coresched=off the kernel refuses cookies (ENODEV), and so the
+ * tasks share the core freely whatever they asked for.
  *
- * usage: smt_isolation [-s SOCKETS -c CORES -t THREADS] [-d MS]
- *   -s/-c/-t   the topology to expect (sockets, cores per socket,
- *              threads per core); not checked if absent
- *   -d MS      each measurement's length (default 2000)
+ * usage: smt_isolation [-c SOCKETS,CORES,THREADS] [-d MS]
+ *   -c   the topology to expect (not checked without it)
+ *   -d   each measurement's length (default 2000)
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "../kselftest.h"
-#include "cs_overlap.h"
-#include "cs_util.h"
+#include "../kselftest_harness.h"
+#include "cs_verdict.h"
 
-static int want_sockets, want_cores, want_threads;
+static int want[3];	/* sockets, cores, threads */
 static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
-static int core[2];
 
-/* Measure the two siblings with @setup, and report what @expect says. */
-static void check(const char *name, cs_hook_t setup, enum cs_expect expect,
-		  const char *claim)
+TEST(topology)
+{
+	struct cs_topo topo;
+
+	ASSERT_EQ(0, cs_topology(&topo));
+	TH_LOG("%d CPUs: %d package(s) x %d core(s) x %d thread(s), SMT %d",
+	       topo.cpus, topo.packages, topo.cores, topo.threads,
+	       cs_smt_active());
+	if (!want[0])
+		SKIP(return, "no -c SOCKETS,CORES,THREADS given");
+	EXPECT_EQ(want[0] * want[1] * want[2], topo.cpus);
+	EXPECT_EQ(want[0], topo.packages);
+	EXPECT_EQ(want[1], topo.cores);
+	EXPECT_EQ(want[2], topo.threads);
+	EXPECT_EQ(want[2], topo.threads_min);
+	EXPECT_EQ(want[2] > 1, cs_smt_active());
+}
+
+FIXTURE(pair) {
+	int core[2];
+};
+
+FIXTURE_VARIANT(pair) {
+	cs_hook_t setup;
+	enum cs_expect expect;
+};
+
+FIXTURE_VARIANT_ADD(pair, different_cookies) {
+	.setup = cs_setup_differ, .expect = CS_ISOLATED,
+};
+
+FIXTURE_VARIANT_ADD(pair, same_cookie) {
+	.setup = cs_setup_same, .expect = CS_SHARED,
+};
+
+FIXTURE_SETUP(pair)
+{
+	if (cs_find_siblings(self->core, 2))
+		SKIP(return, "no SMT: no siblings to keep apart");
+	TH_LOG("siblings: CPU %d and CPU %d; clock read %.0f ns",
+	       self->core[0], self->core[1], cs_clock_cost_ns());
+}
+
+FIXTURE_TEARDOWN(pair)
+{
+}
+
+/* coresched=off: the setup fails, nothing keeps the siblings apart. */
+static int setup_off(struct cs_run *run)
+{
+	const struct cs_trial *t = run->arg;
+
+	return t->setup(run) == -ENODEV ? 0 : -EINVAL;
+}
+
+TEST_F_TIMEOUT(pair, measured, 60)
 {
 	struct cs_trial t = {
-		.name = name,
-		.cpu = { core[0], core[1] },
+		.name = "pair",
+		.cpu = { self->core[0], self->core[1] },
 		.duration_ns = duration_ns,
-		.setup = setup,
-		.expect = { expect },
+		.setup = variant->setup,
+		.expect = { cs_mode_off() ? CS_SHARED : variant->expect },
 	};
+	struct cs_trial off = t;
 
-	cs_trial(&t);
-	cs_report(&t, claim);
-}
-
-static int smt_active(void)
-{
-	FILE *f = fopen("/sys/devices/system/cpu/smt/active", "r");
-	int active = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &active) != 1)
-			active = -1;
-		fclose(f);
+	if (cs_mode_off()) {
+		t.setup = setup_off;
+		t.arg = &off;
 	}
-	return active;
+	cs_assert_trial(_metadata, &t);
 }
 
-/* The guest's topology is the one the host asked for. */
-static void test_topology(struct cs_topo *topo)
+static void option(int c, const char *arg)
 {
-	int ret = cs_topology(topo);
-	int want = want_sockets * want_cores * want_threads;
+	unsigned long long ms;
 
-	if (ret)
-		ksft_exit_fail_msg("cannot read the CPU topology: %s\n", strerror(-ret));
-	ksft_print_msg("topology: %d CPUs, %d package(s) x %d core(s) x %d thread(s), SMT %d\n",
-		       topo->cpus, topo->packages, topo->cores, topo->threads,
-		       smt_active());
-	if (!want) {
-		ksft_test_result_skip("topology: no -s/-c/-t given\n");
+	if (c == 'c' && sscanf(arg, "%d,%d,%d", &want[0], &want[1], &want[2]) == 3 &&
+	    want[0] > 0 && want[1] > 0 && want[2] > 0)
+		return;
+	if (c == 'd' && !cs_parse_num(arg, CS_MIN_MS, CS_MAX_MS, &ms)) {
+		duration_ns = ms * NSEC_PER_MSEC;
 		return;
 	}
-	ksft_print_msg("expected: %d package(s) x %d core(s) x %d thread(s)\n",
-		       want_sockets, want_cores, want_threads);
-	ksft_test_result(topo->cpus == want && topo->packages == want_sockets &&
-			 topo->cores == want_cores &&
-			 topo->threads == want_threads &&
-			 topo->threads_min == want_threads &&
-			 smt_active() == (want_threads > 1),
-			 "topology: %d x %d x %d as requested\n",
-			 want_sockets, want_cores, want_threads);
-}
-
-static void test_differ(void)
-{
-	check("different cookies", cs_setup_differ, CS_ISOLATED,
-	      "never at once");
-}
-
-static void test_same(void)
-{
-	check("same cookie (control)", cs_setup_same, CS_SHARED, "at once");
-}
-
-/* coresched=off: no cookies, and so nothing keeps the siblings apart. */
-static void test_off(void)
-{
-	int ret = cs_create(0, 0);
-
-	ksft_test_result(ret == -ENODEV,
-			 "coresched=off: prctl CREATE fails with ENODEV (%s)\n",
-			 ret ? strerror(-ret) : "accepted");
-	check("coresched=off, no cookies", NULL, CS_SHARED,
-	      "the siblings run at once");
-}
-
-static __noreturn void usage_exit(const char *prog)
-{
-	fprintf(stderr, "usage: %s [-s SOCKETS -c CORES -t THREADS] [-d MS]\n"
-		"  -s/-c/-t  1..%d; -d  %d..%d (default 2000)\n",
-		prog, CS_MAX_CPUS, CS_MIN_MS, CS_MAX_MS);
-	exit(2);
-}
-
-/* The number @optarg in [@min, @max], or usage. */
-static unsigned long long num(const char *prog, unsigned long long min,
-			      unsigned long long max)
-{
-	unsigned long long v;
-
-	if (cs_parse_num(optarg, min, max, &v))
-		usage_exit(prog);
-	return v;
+	fprintf(stderr, "-%c %s: -c SOCKETS,CORES,THREADS or -d %d..%d\n", c,
+		arg, CS_MIN_MS, CS_MAX_MS);
+	exit(KSFT_FAIL);
 }
 
 int main(int argc, char **argv)
 {
-	const char *mode;
-	struct cs_topo topo;
-	int opt;
-
-	while ((opt = getopt(argc, argv, "s:c:t:d:")) != -1) {
-		switch (opt) {
-		case 's':
-			want_sockets = num(argv[0], 1, CS_MAX_CPUS);
-			break;
-		case 'c':
-			want_cores = num(argv[0], 1, CS_MAX_CPUS);
-			break;
-		case 't':
-			want_threads = num(argv[0], 1, CS_MAX_CPUS);
-			break;
-		case 'd':
-			duration_ns = num(argv[0], CS_MIN_MS, CS_MAX_MS) * NSEC_PER_MSEC;
-			break;
-		default:
-			usage_exit(argv[0]);
-		}
-	}
-	if (optind != argc)
-		usage_exit(argv[0]);
-
-	ksft_print_header();
-	ksft_set_plan(3);
-	test_topology(&topo);
-	if (topo.threads < 2 || cs_find_siblings(core, 2)) {
-		ksft_test_result_skip("no SMT: no siblings to keep apart\n");
-		ksft_test_result_skip("no SMT: no siblings to run together\n");
-		ksft_finished();
-	}
-	ksft_print_msg("siblings: CPU %d and CPU %d; clock read %.0f ns, gap threshold %llu us\n",
-		       core[0], core[1], cs_clock_cost_ns(),
-		       (unsigned long long)CS_GAP_NS / 1000);
-
-	mode = cs_mode();
-	if (mode && !strcmp(mode, "off")) {
-		test_off();
-	} else {
-		test_differ();
-		test_same();
-	}
-	ksft_finished();
+	return test_harness_run(cs_options(argc, argv, "c:d:", option), argv);
 }

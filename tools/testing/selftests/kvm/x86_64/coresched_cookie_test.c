@@ -24,6 +24,13 @@
  *                            cookie stays 0 for the whole deadline; two
  *                            VMs' threads then report the same (no) cookie.
  *
+ * Then what a VMM's threads report around KVM_RUN, each in a thread of its
+ * own: creating VMs and vCPUs gives no cookie; a cookie the VMM set before
+ * KVM_RUN stands; an I/O thread takes the VM's cookie with SHARE_FROM a
+ * vCPU thread (under on, that thread's "no cookie"); the child of a vCPU
+ * thread inherits its cookie, the VM's or its own; a thread that runs vCPUs
+ * of two VMs keeps the first VM's cookie, and keeps it after the VM is gone.
+ *
  * A kernel without coresched= (no mode file) is tested as "on".
  * Where the kernel checks the isolation invariant (the "violations" line
  * of the coresched stats), the checker must count no violation meanwhile.
@@ -35,6 +42,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +359,157 @@ static void give_cookie(pid_t tid)
 	TEST_ASSERT(cookie_of(tid), "no cookie after PR_SCHED_CORE_CREATE");
 }
 
+/* A guest that exits to its VMM at every entry. */
+static void guest_sync(void)
+{
+	for (;;)
+		GUEST_SYNC(0);
+}
+
+static void run_once(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
+}
+
+/* The cookie a new thread of the caller's is born with. */
+static void *child_fn(void *arg)
+{
+	*(uint64_t *)arg = cookie_of(0);
+	return NULL;
+}
+
+static uint64_t child_cookie(void)
+{
+	uint64_t c = -1;
+	pthread_t t;
+
+	pthread_create(&t, NULL, child_fn, &c);
+	pthread_join(t, NULL);
+	return c;
+}
+
+/* VM A's vCPUs, VM B's, and what the VMM's threads report. */
+static struct {
+	struct kvm_vcpu *a[2], *b;
+	pid_t runner_tid;
+	uint64_t runner, runner_child, runner_after_b, runner_kept;
+	uint64_t own_before, own_after, own_child;
+	uint64_t io_before, io_after;
+	uint64_t b_cookie;
+	sem_t ran, freed;
+} vmm;
+
+/* Runs A's first vCPU, then B's, and lives on after both VMs are gone. */
+static void *runner_fn(void *arg)
+{
+	vmm.runner_tid = syscall(SYS_gettid);
+	run_once(vmm.a[0]);
+	vmm.runner = cookie_of(0);
+	vmm.runner_child = child_cookie();
+	run_once(vmm.b);
+	vmm.runner_after_b = cookie_of(0);
+	sem_post(&vmm.ran);
+	while (sem_wait(&vmm.freed))
+		;
+	vmm.runner_kept = cookie_of(0);
+	return NULL;
+}
+
+/* Makes a cookie of its own, then runs A's second vCPU. */
+static void *own_fn(void *arg)
+{
+	TEST_ASSERT(!prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
+			   PR_SCHED_CORE_SCOPE_THREAD, 0), "PR_SCHED_CORE_CREATE");
+	vmm.own_before = cookie_of(0);
+	run_once(vmm.a[1]);
+	vmm.own_after = cookie_of(0);
+	vmm.own_child = child_cookie();
+	return NULL;
+}
+
+/* An I/O thread with a cookie of its own takes the runner's. */
+static void *io_fn(void *arg)
+{
+	TEST_ASSERT(!prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
+			   PR_SCHED_CORE_SCOPE_THREAD, 0), "PR_SCHED_CORE_CREATE");
+	vmm.io_before = cookie_of(0);
+	TEST_ASSERT(!prctl(PR_SCHED_CORE, PR_SCHED_CORE_SHARE_FROM, vmm.runner_tid,
+			   PR_SCHED_CORE_SCOPE_THREAD, 0), "PR_SCHED_CORE_SHARE_FROM");
+	vmm.io_after = cookie_of(0);
+	return NULL;
+}
+
+/* A thread that runs B's vCPU first: B's cookie. */
+static void *b_fn(void *arg)
+{
+	run_once(vmm.b);
+	vmm.b_cookie = cookie_of(0);
+	return NULL;
+}
+
+static void in_thread(void *(*fn)(void *))
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, fn, NULL);
+	pthread_join(t, NULL);
+}
+
+static void test_vmm_threads(bool vm_mode)
+{
+	struct kvm_vm *a, *b;
+	pthread_t runner;
+	uint64_t main_cookie;
+
+	sem_init(&vmm.ran, 0, 0);
+	sem_init(&vmm.freed, 0, 0);
+	a = vm_create_with_vcpus(2, guest_sync, vmm.a);
+	b = vm_create_with_one_vcpu(&vmm.b, guest_sync);
+	main_cookie = cookie_of(0);
+	pthread_create(&runner, NULL, runner_fn, NULL);
+	while (sem_wait(&vmm.ran))
+		;
+	in_thread(own_fn);
+	in_thread(io_fn);
+	in_thread(b_fn);
+	kvm_vm_free(a);
+	kvm_vm_free(b);
+	sem_post(&vmm.freed);
+	pthread_join(runner, NULL);
+	ksft_print_msg("runner %#lx, its child %#lx, after B %#lx, after the VMs %#lx; B %#lx\n",
+		       vmm.runner, vmm.runner_child, vmm.runner_after_b,
+		       vmm.runner_kept, vmm.b_cookie);
+	ksft_print_msg("own %#lx, after KVM_RUN %#lx, its child %#lx; I/O thread %#lx, then %#lx\n",
+		       vmm.own_before, vmm.own_after, vmm.own_child, vmm.io_before,
+		       vmm.io_after);
+
+	ksft_test_result(!main_cookie && vm_mode == !!vmm.runner,
+			 "creating VMs and vCPUs gives no cookie, KVM_RUN %s\n",
+			 vm_mode ? "the VM's" : "none either");
+	ksft_test_result(vmm.own_before && vmm.own_after == vmm.own_before &&
+			 vmm.own_after != vmm.runner,
+			 "a cookie the VMM set before KVM_RUN stands\n");
+	ksft_test_result(vmm.io_before && vmm.io_after == vmm.runner &&
+			 vmm.io_after != vmm.io_before,
+			 "an I/O thread takes a vCPU thread's cookie with SHARE_FROM (%s)\n",
+			 vm_mode ? "the VM's" : "none");
+	ksft_test_result(vmm.runner_child == vmm.runner && vmm.own_child == vmm.own_after,
+			 "a vCPU thread's child inherits its cookie, the VM's or its own\n");
+	if (vm_mode) {
+		ksft_test_result(vmm.runner_after_b == vmm.runner && vmm.b_cookie &&
+				 vmm.b_cookie != vmm.runner,
+				 "a thread that runs two VMs' vCPUs keeps the first VM's cookie\n");
+		ksft_test_result(vmm.runner_kept && vmm.runner_kept == vmm.runner,
+				 "a VM's cookie outlives the VM in a thread that holds it\n");
+	} else {
+		ksft_test_result_skip("coresched=on: no VM cookie to keep across VMs\n");
+		ksft_test_result_skip("coresched=on: no VM cookie to outlive its VM\n");
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	struct vcpu_thread *ts[2];
@@ -399,7 +558,7 @@ int main(int argc, char *argv[])
 			hold_cpu = cpu;
 
 	have_checker = read_violations(&viol_before);
-	ksft_set_plan(6);
+	ksft_set_plan(12);
 
 	start_vm(vm1_threads, VM1_VCPUS);
 	start_vm(vm2_threads, VM2_VCPUS);
@@ -466,6 +625,7 @@ int main(int argc, char *argv[])
 	done = stop_vm(vm1_threads, VM1_VCPUS);
 	done &= stop_vm(vm2_threads, VM2_VCPUS);
 	ksft_test_result(done, "every KVM_RUN ended with its guest told to stop\n");
+	test_vmm_threads(vm_mode);
 	if (have_checker && read_violations(&viol_after))
 		ksft_test_result(viol_after == viol_before,
 				 "the invariant checker counted no violation (%lu)\n",

@@ -40,11 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cs_util.h"
-
-#ifndef PR_SCHED_CORE_SCOPE_THREAD_GROUP
-#define PR_SCHED_CORE_SCOPE_THREAD_GROUP	1
-#endif
+#include <linux/prctl.h>
 
 #define MAX_TENANTS	16
 
@@ -85,16 +81,19 @@ static int setup(int i)
 	if (setpgid(0, 0))
 		return -errno;
 	if (cgroup) {
-		snprintf(name, sizeof(name), "%s%d", cgroup, i);
-		ret = cg_enter(name, getpid());
+		snprintf(name, sizeof(name), "/sys/fs/cgroup/%s%d/cgroup.procs",
+			 cgroup, i);
+		fd = open(name, O_WRONLY);
+		if (fd < 0)
+			return -errno;
+		ret = write(fd, "0", 1) == 1 ? 0 : -errno;
+		close(fd);
 		if (ret)
 			return ret;
 	}
-	if (new_cookie) {
-		ret = cs_create(0, PR_SCHED_CORE_SCOPE_THREAD_GROUP);
-		if (ret)
-			return ret;
-	}
+	if (new_cookie && prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
+				PR_SCHED_CORE_SCOPE_THREAD_GROUP, 0))
+		return -errno;
 	if (out_prefix) {
 		snprintf(name, sizeof(name), "%s%d", out_prefix, i);
 		fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The measurements of "make run"'s demonstration (lab/guest/demo.sh), with
- * the tests' own code and verdicts (cs_overlap.h): one line of key=value
+ * the selftests' own measurement and verdicts (cs_overlap.h, cs_verdict.h
+ * in tools/testing/selftests/coresched): one line of key=value
  * pairs per result, for the host to format.  Not a test: the exit code is
  * 1 if a measurement contradicts what core scheduling claims, 2 if one
  * could not be made, 3 if the host starved the guest too much for a
@@ -40,11 +41,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cs_overlap.h"
-#include "cs_util.h"
+#include "cs_verdict.h"
 
 #define CG		"cs_demo"
-#define FORCE_IDLE	"core_sched.force_idle_usec"
+#define FORCE_IDLE	"core_sched.force_idle_usec "
 
 #define STRIP_MS	40
 #define STRIP_LEN	80
@@ -218,24 +218,30 @@ static int demo_untagged(void)
 
 static long long force_idle_us(const char *cg)
 {
-	return cg_read_key(cg, "cpu.stat", FORCE_IDLE);
+	return cg_read_key_long(cg, "cpu.stat", FORCE_IDLE);
 }
 
 static int demo_tenants(void)
 {
 	struct cs_trial t;
 	long long a, b;
-	int old = 0, ret, err;
+	bool old = false;
+	int ret, err;
 
-	cg_destroy(CG);
-	if (cg_enable_cpu("") || cg_create(CG) || cg_enable_cpu(CG) ||
-	    cg_create(CG "/a") || cg_create(CG "/b") ||
-	    cg_tag(CG "/a", 1) || cg_tag(CG "/b", 1)) {
-		fprintf(stderr, "cs_measure: cannot make two tagged cgroups\n");
-		cg_destroy(CG);
+	if (cs_cgroup_root()) {
+		fprintf(stderr, "cs_measure: no cgroup v2\n");
 		return 2;
 	}
-	ret = cs_schedstats(1, &old);
+	cs_cg_destroy(CG);
+	if (cg_write(".", "cgroup.subtree_control", "+cpu") ||
+	    cs_cg_make(CG, true) || cs_cg_make(CG "/a", false) ||
+	    cs_cg_make(CG "/b", false) || cs_cg_tag(CG "/a", true) ||
+	    cs_cg_tag(CG "/b", true)) {
+		fprintf(stderr, "cs_measure: cannot make two tagged cgroups\n");
+		cs_cg_destroy(CG);
+		return 2;
+	}
+	ret = cs_schedstats(true, &old);
 	a = force_idle_us(CG "/a");
 	b = force_idle_us(CG "/b");
 	err = measure(&t, "tenants", setup_tenants, CS_ISOLATED);
@@ -248,7 +254,7 @@ static int demo_tenants(void)
 	}
 	if (!ret)
 		cs_schedstats(old, NULL);
-	cg_destroy(CG);
+	cs_cg_destroy(CG);
 	return err ? 2 : status;
 }
 

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Stress of the KVM side of core scheduling, for a fixed time:
+ *   - NR_VMS VMs whose vCPUs, at least as many as there are CPUs, spin in
+ *     the guest, exit to the kernel (CPUID) or exit to userspace (a ucall);
+ *   - per VM an I/O thread that shares a vCPU thread's cookie
+ *     (PR_SCHED_CORE_SHARE_FROM) and alternates host work and sleep;
+ *   - CPU hotplug: every CPU but cpu0 that can go offline goes offline
+ *     and comes back, over and over;
+ *   - a VM of two vCPUs created, run and destroyed, over and over;
+ *   - signals to the vCPU threads: KVM_RUN returns EINTR, the thread
+ *     enters again.
+ * Then: every vCPU made progress, every stressor did its work, every
+ * thread ended before a deadline, every CPU is online again, and the
+ * invariant checker of coresched=vm counted no violation (where the kernel
+ * has it).
+ *
+ * usage: coresched_stress_test [-m on|vm|vm,strict] [-t SECONDS] [-k] [-H] [-K]
+ *   -m  the mode the kernel runs in: another mode fails, and the checks
+ *       are those of the mode claimed (without -m, the kernel's)
+ *   -t  how long, in seconds (default 10)
+ *   -k  the VMM gives every VM a cookie of its own with prctl, as it would
+ *       without coresched=vm: the vCPU threads of a VM inherit a cookie
+ *       created just before them.  Under coresched=on this puts core
+ *       scheduling itself under the same stress.
+ *   -H  no CPU hotplug
+ *   -K  KVM is required: no /dev/kvm fails instead of skipping
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall_common.h"
+
+#define MODE_FILE		"/sys/kernel/debug/sched/coresched/mode"
+#define STATS_FILE		"/sys/kernel/debug/sched/coresched/stats"
+#define NR_VMS			3
+#define MAX_VCPUS		16
+/* An I/O thread's cycle: this much host work, then this much sleep. */
+#define IO_BUSY_US		200
+#define IO_SLEEP_US		300
+/* Between two signals to (random) vCPU threads. */
+#define SIGNAL_US		2000
+/* Between two hotplug operations. */
+#define HOTPLUG_PAUSE_US	50000
+/* A churned VM's vCPUs must both have run within this. */
+#define CHURN_RUN_MS		10000
+/*
+ * Once told to stop, every thread must end within this.  Generous: with
+ * four threads per core under emulation, a vCPU thread whose CPU the
+ * hotplug stressor took away can wait tens of seconds for the core; a hang
+ * waits forever.
+ */
+#define JOIN_TIMEOUT_MS		120000
+/* A guest told to stop does within this, unless its vCPU cannot run. */
+#define STOP_GRACE_MS		30000
+
+enum kind { SPIN, CPUID, EXIT, NR_KINDS };
+
+/* Guest memory, one copy per VM: the host sets stop, each vCPU counts. */
+static struct {
+	uint64_t n;
+	uint8_t pad[56];
+} progress[MAX_VCPUS];
+static uint32_t stop_guest;
+
+static void guest_code(uint32_t id, uint32_t kind)
+{
+	uint32_t a, b, c, d;
+
+	while (!READ_ONCE(stop_guest)) {
+		WRITE_ONCE(progress[id].n, READ_ONCE(progress[id].n) + 1);
+		if (kind == CPUID)
+			__cpuid(0, 0, &a, &b, &c, &d);
+		else if (kind == EXIT)
+			GUEST_SYNC(0);
+	}
+	GUEST_DONE();
+}
+
+struct vcpu_thread {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	pthread_t thread;
+	pid_t tid;
+	uint64_t exits, eintr;
+	int stop;		/* stop_vm() gave up waiting for the guest */
+	bool done;		/* KVM_RUN ended with GUEST_DONE */
+};
+
+struct io_thread {
+	pthread_t thread;
+	struct vcpu_thread *from;	/* whose cookie it takes */
+	uint64_t loops;
+	const char *err;
+};
+
+static struct vcpu_thread vcpus[NR_VMS][MAX_VCPUS];
+static struct io_thread io[NR_VMS];
+static int nr_vcpus, nr_cpus;
+static bool cookies, vmm_cookies, no_hotplug;
+static int stop;
+static pthread_t churn_tid, signal_tid, hotplug_tid;
+static uint64_t churned, signals, hotplug_cycles;
+static int hotplug_cpus[MAX_VCPUS], nr_hotplug_cpus;
+static const char *churn_err, *hotplug_err;
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&stop, __ATOMIC_RELAXED);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static uint64_t progress_of(struct vcpu_thread *t)
+{
+	return READ_ONCE(*(uint64_t *)addr_gva2hva(t->vm,
+			 (vm_vaddr_t)&progress[t->vcpu->id].n));
+}
+
+/* No SA_RESTART: a signal makes KVM_RUN return EINTR. */
+static void on_signal(int sig)
+{
+}
+
+/* Enter the guest until it is done, counting exits and EINTRs. */
+static void *vcpu_fn(void *arg)
+{
+	struct vcpu_thread *t = arg;
+	struct ucall uc;
+	int r;
+
+	__atomic_store_n(&t->tid, syscall(SYS_gettid), __ATOMIC_RELEASE);
+	for (;;) {
+		r = __vcpu_run(t->vcpu);
+		if (r && errno == EINTR) {
+			if (__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))
+				return NULL;
+			__atomic_fetch_add(&t->eintr, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		TEST_ASSERT(!r, "KVM_RUN: %s", strerror(errno));
+		switch (get_ucall(t->vcpu, &uc)) {
+		case UCALL_SYNC:
+			__atomic_fetch_add(&t->exits, 1, __ATOMIC_RELAXED);
+			break;
+		case UCALL_DONE:
+			t->done = true;
+			return NULL;
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+		default:
+			TEST_FAIL("unexpected exit %s",
+				  exit_reason_str(t->vcpu->run->exit_reason));
+		}
+	}
+}
+
+static struct kvm_vm *start_vm(struct vcpu_thread *ts, int nr, int kind0)
+{
+	struct kvm_vcpu *v[MAX_VCPUS];
+	struct kvm_vm *vm = vm_create_with_vcpus(nr, guest_code, v);
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		ts[i] = (struct vcpu_thread){ .vm = vm, .vcpu = v[i] };
+		vcpu_args_set(v[i], 2, i, (kind0 + i) % NR_KINDS);
+		pthread_create(&ts[i].thread, NULL, vcpu_fn, &ts[i]);
+	}
+	return vm;
+}
+
+static int join(pthread_t t, uint64_t deadline_ms)
+{
+	int64_t left = deadline_ms - now_ms();
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	left = left < 0 ? 0 : left;
+	ts.tv_sec += left / 1000 + (ts.tv_nsec + left % 1000 * 1000000) / 1000000000;
+	ts.tv_nsec = (ts.tv_nsec + left % 1000 * 1000000) % 1000000000;
+	return pthread_timedjoin_np(t, NULL, &ts);
+}
+
+/*
+ * Tell the guests of @ts to stop.  A thread whose guest has not stopped
+ * within STOP_GRACE_MS is interrupted (a vCPU that never gets back into its
+ * guest never sees the flag): -1, a failure.  -2 if a thread still has not
+ * ended at @deadline: a hang.
+ */
+static int stop_vm(struct vcpu_thread *ts, int nr, uint64_t deadline)
+{
+	uint64_t grace = now_ms() + STOP_GRACE_MS;
+	int i, ret = 0;
+
+	WRITE_ONCE(*(uint32_t *)addr_gva2hva(ts[0].vm, (vm_vaddr_t)&stop_guest), 1);
+	for (i = 0; i < nr; i++) {
+		if (!join(ts[i].thread, grace < deadline ? grace : deadline))
+			continue;
+		ksft_print_msg("vCPU %d (thread %d): its guest did not stop (%lu in the guest, %lu exits)\n",
+			       ts[i].vcpu->id, ts[i].tid, progress_of(&ts[i]), ts[i].exits);
+		__atomic_store_n(&ts[i].stop, 1, __ATOMIC_RELEASE);
+		WRITE_ONCE(ts[i].vcpu->run->immediate_exit, 1);
+		pthread_kill(ts[i].thread, SIGUSR1);
+		if (join(ts[i].thread, deadline))
+			return -2;
+		ret = -1;
+	}
+	return ret;
+}
+
+/*
+ * prctl(PR_SCHED_CORE) fails with ENODEV while no core has two threads
+ * online, which the hotplug stressor brings about for a moment: retry.
+ */
+static int core_prctl(int cmd, pid_t pid, uint64_t *cookie)
+{
+	int r;
+
+	do {
+		r = prctl(PR_SCHED_CORE, cmd, pid, PR_SCHED_CORE_SCOPE_THREAD,
+			  (unsigned long)cookie);
+		if (r && errno == ENODEV)
+			usleep(1000);
+	} while (r && errno == ENODEV && !stopping());
+	return r ? -errno : 0;
+}
+
+/* Wait until @t's guest counted, or @ms pass. */
+static bool wait_ran(struct vcpu_thread *t, uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (!progress_of(t) || !__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE)) {
+		if (stopping() || now_ms() > end)
+			return false;
+		usleep(1000);
+	}
+	return true;
+}
+
+/*
+ * A VMM's I/O thread: takes the cookie of a vCPU thread once that ran in
+ * the guest (under coresched=vm, the VM's cookie), then works and sleeps.
+ */
+static void *io_fn(void *arg)
+{
+	struct io_thread *t = arg;
+	uint64_t mine, theirs, end;
+	struct timespec ts;
+
+	if (!wait_ran(t->from, JOIN_TIMEOUT_MS))
+		return NULL;
+	if (cookies) {
+		if (core_prctl(PR_SCHED_CORE_SHARE_FROM, t->from->tid, NULL) ||
+		    core_prctl(PR_SCHED_CORE_GET, 0, &mine) ||
+		    core_prctl(PR_SCHED_CORE_GET, t->from->tid, &theirs)) {
+			t->err = "PR_SCHED_CORE failed";
+			return NULL;
+		}
+		if (mine != theirs) {
+			t->err = "the I/O thread's cookie is not its vCPU thread's";
+			return NULL;
+		}
+	}
+	while (!stopping()) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		end = ts.tv_sec * 1000000ull + ts.tv_nsec / 1000 + IO_BUSY_US;
+		do
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+		while (ts.tv_sec * 1000000ull + ts.tv_nsec / 1000 < end);
+		getppid();	/* and a little host kernel code */
+		usleep(IO_SLEEP_US);
+		__atomic_fetch_add(&t->loops, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Create, run and destroy VMs of two vCPUs until time is up. */
+static void *churn_fn(void *arg)
+{
+	struct vcpu_thread ts[2];
+	int i, err;
+
+	while (!stopping()) {
+		err = vmm_cookies ? core_prctl(PR_SCHED_CORE_CREATE, 0, NULL) : 0;
+		if (err && stopping())
+			break;
+		if (err) {
+			churn_err = "churn: PR_SCHED_CORE_CREATE failed";
+			return NULL;
+		}
+		start_vm(ts, 2, CPUID);
+		for (i = 0; i < 2; i++)
+			if (!wait_ran(&ts[i], CHURN_RUN_MS) && !stopping())
+				churn_err = "churn: a vCPU of a new VM never ran";
+		err = stop_vm(ts, 2, now_ms() + JOIN_TIMEOUT_MS);
+		if (err < -1) {
+			churn_err = "churn: a vCPU thread did not stop";
+			return NULL;
+		}
+		if (err)
+			churn_err = "churn: a vCPU's guest did not stop";
+		kvm_vm_free(ts[0].vm);
+		if (churn_err)
+			return NULL;
+		__atomic_fetch_add(&churned, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Interrupt random vCPU threads of the long-lived VMs. */
+static void *signal_fn(void *arg)
+{
+	unsigned int seed = 1;
+	struct vcpu_thread *t;
+
+	while (!stopping()) {
+		t = &vcpus[rand_r(&seed) % NR_VMS][rand_r(&seed) % nr_vcpus];
+		if (!pthread_kill(t->thread, SIGUSR1))
+			__atomic_fetch_add(&signals, 1, __ATOMIC_RELAXED);
+		usleep(SIGNAL_US);
+	}
+	return NULL;
+}
+
+/* 1: online, 0: offline, -1: only see that it could be done. */
+static int set_online(int cpu, int online)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	if (online >= 0 && write(fd, online ? "1" : "0", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static bool is_online(int cpu)
+{
+	char path[64], c = '0';
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0 && read(fd, &c, 1) != 1)
+		c = '0';
+	if (fd >= 0)
+		close(fd);
+	return c == '1';
+}
+
+static void *hotplug_fn(void *arg)
+{
+	int i, cpu, err;
+
+	while (nr_hotplug_cpus && !stopping()) {
+		for (i = 0; i < nr_hotplug_cpus && !stopping(); i++) {
+			cpu = hotplug_cpus[i];
+			err = set_online(cpu, 0);
+			usleep(HOTPLUG_PAUSE_US);
+			/* Whatever happened, bring it back. */
+			if (set_online(cpu, 1) || err) {
+				ksft_print_msg("cpu%d offline: %s\n", cpu, strerror(-err));
+				hotplug_err = "hotplug: a CPU did not go offline and back";
+				return NULL;
+			}
+			__atomic_fetch_add(&hotplug_cycles, 1, __ATOMIC_RELAXED);
+			usleep(HOTPLUG_PAUSE_US);
+		}
+	}
+	return NULL;
+}
+
+/* The invariant checker's count of violations; false without the checker. */
+static bool read_violations(uint64_t *n)
+{
+	bool found = false;
+	char line[64];
+	FILE *f = fopen(STATS_FILE, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "violations %lu", n) == 1;
+	fclose(f);
+	return found;
+}
+
+static const char *kernel_mode(void)
+{
+	static char buf[32];
+	FILE *f = fopen(MODE_FILE, "r");
+
+	if (!f)
+		return "none";
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+int main(int argc, char *argv[])
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t viol_before = 0, viol_after = 0, least = UINT64_MAX;
+	uint64_t exits = 0, eintr = 0, deadline;
+	const char *mode = NULL, *have = kernel_mode();
+	bool kvm_required = false, vm_mode, checker, joined = true, done = true;
+	double seconds = 10;
+	int opt, i, j;
+
+	while ((opt = getopt(argc, argv, "m:t:kHK")) != -1) {
+		switch (opt) {
+		case 'm':
+			mode = optarg;
+			break;
+		case 't':
+			seconds = atof(optarg);
+			TEST_ASSERT(seconds > 0, "-t %s: not a positive number", optarg);
+			break;
+		case 'k':
+			vmm_cookies = true;
+			break;
+		case 'H':
+			no_hotplug = true;
+			break;
+		case 'K':
+			kvm_required = true;
+			break;
+		default:
+			printf("usage: %s [-m on|vm|vm,strict] [-t SECONDS] [-k] [-H] [-K]\n",
+			       argv[0]);
+			exit(KSFT_FAIL);
+		}
+	}
+	ksft_print_header();
+	if (access("/dev/kvm", R_OK | W_OK) && kvm_required)
+		ksft_exit_fail_msg("-K: no usable /dev/kvm: %s\n", strerror(errno));
+	if (access("/dev/kvm", R_OK | W_OK))
+		ksft_exit_skip("no usable /dev/kvm: %s\n", strerror(errno));
+	ksft_set_plan(6);
+	mode = mode ?: have;
+	ksft_test_result(!strcmp(mode, have), "the kernel runs coresched=%s (%s)\n",
+			 mode, have);
+	vm_mode = !strncmp(mode, "vm", 2);
+	cookies = strcmp(have, "off");
+
+	nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
+	nr_vcpus = nr_cpus < 2 ? 2 : nr_cpus > MAX_VCPUS ? MAX_VCPUS : nr_cpus;
+	for (i = 1; i < nr_cpus && !no_hotplug && i < MAX_VCPUS; i++)
+		if (is_online(i) && !set_online(i, -1))
+			hotplug_cpus[nr_hotplug_cpus++] = i;
+	ksft_print_msg("%d CPUs (%d to hotplug), %d VMs of %d vCPUs, %.1f s%s\n",
+		       nr_cpus, nr_hotplug_cpus, NR_VMS, nr_vcpus, seconds,
+		       vmm_cookies ? ", VMM cookies" : "");
+	sigemptyset(&sa.sa_mask);
+	TEST_ASSERT(!sigaction(SIGUSR1, &sa, NULL), "sigaction");
+	checker = read_violations(&viol_before);
+	TEST_ASSERT(checker || !vm_mode || !access(STATS_FILE, R_OK),
+		    "coresched=%s, but no %s", mode, STATS_FILE);
+
+	for (i = 0; i < NR_VMS; i++) {
+		/* The VM's vCPU threads inherit it. */
+		TEST_ASSERT(!vmm_cookies || !core_prctl(PR_SCHED_CORE_CREATE, 0, NULL),
+			    "PR_SCHED_CORE_CREATE");
+		start_vm(vcpus[i], nr_vcpus, i);
+		io[i].from = &vcpus[i][0];
+		pthread_create(&io[i].thread, NULL, io_fn, &io[i]);
+	}
+	pthread_create(&churn_tid, NULL, churn_fn, NULL);
+	pthread_create(&signal_tid, NULL, signal_fn, NULL);
+	pthread_create(&hotplug_tid, NULL, hotplug_fn, NULL);
+	usleep(seconds * 1e6);
+
+	/* One deadline for every thread: none may hang. */
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	deadline = now_ms() + JOIN_TIMEOUT_MS;
+	for (i = 0; i < NR_VMS; i++)
+		joined &= !join(io[i].thread, deadline);
+	joined &= !join(churn_tid, deadline) && !join(signal_tid, deadline) &&
+		  !join(hotplug_tid, deadline);
+	for (i = 0; i < NR_VMS; i++) {
+		for (j = 0; j < nr_vcpus; j++) {
+			struct vcpu_thread *t = &vcpus[i][j];
+
+			least = progress_of(t) < least ? progress_of(t) : least;
+			exits += t->exits;
+			eintr += t->eintr;
+		}
+		joined &= stop_vm(vcpus[i], nr_vcpus, deadline) > -2;
+		for (j = 0; j < nr_vcpus; j++)
+			done &= vcpus[i][j].done;
+	}
+
+	ksft_test_result(least > 0, "every vCPU made progress (the least: %lu)\n", least);
+	ksft_print_msg("exits to userspace %lu, EINTR %lu of %lu signals\n",
+		       exits, eintr, signals);
+	ksft_print_msg("%lu VMs churned, %lu hotplug cycles\n", churned, hotplug_cycles);
+	for (i = 0; i < NR_VMS; i++) {
+		ksft_print_msg("I/O thread %d: %lu loops%s%s\n", i, io[i].loops,
+			       io[i].err ? ": " : "", io[i].err ?: "");
+		if (io[i].err || !io[i].loops)
+			break;
+	}
+	if (churn_err || hotplug_err)
+		ksft_print_msg("%s %s\n", churn_err ?: "", hotplug_err ?: "");
+	ksft_test_result(i == NR_VMS && exits && churned && eintr && !churn_err &&
+			 !hotplug_err && (hotplug_cycles || !nr_hotplug_cpus),
+			 "every stressor ran: exits, I/O threads, VM churn, signals (EINTR)%s\n",
+			 nr_hotplug_cpus ? ", hotplug" : "");
+	if (!joined)
+		ksft_exit_fail_msg("a thread did not end within %d ms\n", JOIN_TIMEOUT_MS);
+	ksft_test_result(done, "every thread ended, each guest done, before the deadline\n");
+
+	for (i = j = 0; i < nr_hotplug_cpus; i++) {
+		if (is_online(hotplug_cpus[i]))
+			continue;
+		j++;
+		set_online(hotplug_cpus[i], 1);
+	}
+	if (nr_hotplug_cpus)
+		ksft_test_result(!j, "every CPU is online again (%d left offline)\n", j);
+	else
+		ksft_test_result_skip("every CPU is online again: no hotplug\n");
+
+	if (checker && read_violations(&viol_after))
+		ksft_test_result(viol_after == viol_before,
+				 "the invariant checker counted no violation (%lu)\n",
+				 viol_after - viol_before);
+	else
+		ksft_test_result_skip("no invariant checker in this kernel\n");
+	for (i = 0; i < NR_VMS; i++)
+		kvm_vm_free(vcpus[i][0].vm);
+	ksft_finished();
+}
