@@ -11,9 +11,10 @@
  *   - signals to the vCPU threads: KVM_RUN returns EINTR, the thread
  *     enters again.
  * Then: every vCPU made progress, every stressor did its work, every
- * thread ended before a deadline, every CPU is online again, and the
- * invariant checker of coresched=vm counted no violation (where the kernel
- * has it).
+ * thread ended before a deadline, every CPU is online again, the vCPUs'
+ * coresched_wait_ns stats counted waits under coresched=vm and none
+ * without it, and the invariant checker of coresched=vm counted no
+ * violation (where the kernel has it).
  *
  * usage: coresched_stress_test [-m on|vm|vm,strict] [-t SECONDS] [-k] [-H] [-K]
  *   -m  the mode the kernel runs in: another mode fails, and the checks
@@ -424,13 +425,36 @@ static const char *kernel_mode(void)
 	return buf;
 }
 
+/* KVM's per-vCPU count of time waited for the core; false if it has none. */
+static bool wait_stat(struct kvm_vcpu *vcpu, uint64_t *ns)
+{
+	struct kvm_stats_header hdr;
+	struct kvm_stats_desc *descs, *d;
+	int fd = vcpu_get_stats_fd(vcpu), i;
+	bool found = false;
+
+	read_stats_header(fd, &hdr);
+	descs = read_stats_descriptors(fd, &hdr);
+	for (i = 0; i < hdr.num_desc; i++) {
+		d = get_stats_descriptor(descs, i, &hdr);
+		if (!strcmp(d->name, "coresched_wait_ns")) {
+			read_stat_data(fd, &hdr, d, ns, 1);
+			found = true;
+			break;
+		}
+	}
+	free(descs);
+	close(fd);
+	return found;
+}
+
 int main(int argc, char *argv[])
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t viol_before = 0, viol_after = 0, least = UINT64_MAX;
-	uint64_t exits = 0, eintr = 0, deadline;
+	uint64_t exits = 0, eintr = 0, deadline, waited = 0, ns = 0;
 	const char *mode = NULL, *have = kernel_mode();
-	bool kvm_required = false, vm_mode, checker, joined = true, done = true;
+	bool kvm_required = false, vm_mode, checker, joined = true, done = true, stat;
 	double seconds = 10;
 	int opt, i, j;
 
@@ -463,7 +487,7 @@ int main(int argc, char *argv[])
 		ksft_exit_fail_msg("-K: no usable /dev/kvm: %s\n", strerror(errno));
 	if (access("/dev/kvm", R_OK | W_OK))
 		ksft_exit_skip("no usable /dev/kvm: %s\n", strerror(errno));
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 	mode = mode ?: have;
 	ksft_test_result(!strcmp(mode, have), "the kernel runs coresched=%s (%s)\n",
 			 mode, have);
@@ -554,6 +578,22 @@ int main(int argc, char *argv[])
 				 viol_after - viol_before);
 	else
 		ksft_test_result_skip("no invariant checker in this kernel\n");
+	/*
+	 * A vCPU whose sibling exits to userspace waits for the core under
+	 * coresched=vm, and that wait is what KVM counts; nothing waits
+	 * without VM isolation.
+	 */
+	for (i = 0, stat = true; i < NR_VMS; i++)
+		for (j = 0; j < nr_vcpus && stat; j++) {
+			stat = wait_stat(vcpus[i][j].vcpu, &ns);
+			waited += ns;
+		}
+	if (!stat)
+		ksft_test_result_skip("KVM has no coresched_wait_ns stat\n");
+	else
+		ksft_test_result(vm_mode ? waited > 0 : !waited,
+				 "the vCPUs' waits for their core: coresched_wait_ns %lu in all\n",
+				 waited);
 	for (i = 0; i < NR_VMS; i++)
 		kvm_vm_free(vcpus[i][0].vm);
 	ksft_finished();
