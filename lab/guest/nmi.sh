@@ -60,7 +60,7 @@ if [ "$(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings_list)" != 0-1 
    [ ! -w "$dir/nmi" ] || ! echo none > "$dir/inject" 2>/dev/null; then
 	echo "# needs CPU0/CPU1 siblings, a CPU2, and $dir/nmi and inject" \
 		"(the debug kernel under coresched=vm)"
-	for i in 1 2 3 4; do point 1 "setup"; done
+	for _ in 1 2 3 4; do point 1 "setup"; done
 	exit 1
 fi
 
