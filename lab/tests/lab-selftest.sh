@@ -186,7 +186,7 @@ st_tap() {
 	selftest 60 exit:labst/exit3
 	selftest 60 coresched/domain_api -m vm
 	selftest 60 coresched/domain_isolation -m vm
-	selftest 60 coresched/kvm_stress -m vm -t 1 -K
+	selftest 60 kvm/x86_64/coresched_stress_test -m vm -t 1 -K
 	EOT
 	cp "$o/lab/tests.list" "$tmp/host-tests.list"
 	echo "selftest 60 lab/st-never" >> "$tmp/host-tests.list"
@@ -226,9 +226,9 @@ st_tap() {
 	expect "a test without TAP listed as exit: is judged by its exit code" \
 		'^pass\tst/labst/exit0: labst/exit0\t' '^fail\tst/labst/exit3: labst/exit3\t'
 	expect "a test told another mode than the kernel runs fails (-m)" \
-		'^fail\tst/coresched/domain_api.*-m vm, but the kernel runs coresched=on' \
-		'^fail\tst/coresched/domain_isolation.*-m vm, but the kernel runs coresched=on' \
-		'^fail\tst/coresched/kvm_stress: the kernel runs in mode vm\t'
+		"^fail\tst/coresched/domain_api: global.mode\t.*Expected 'vm' == 'on'" \
+		"^fail\tst/coresched/domain_isolation: global.mode\t.*Expected 'vm' == 'on'" \
+		'^fail\tst/kvm/x86_64/coresched_stress_test: the kernel runs coresched=vm \(on\)\t'
 	expect "kvm-regression: a missing list and a test that skips fail" \
 		'^fail\tst/lab/st-kvmreg-missing: the list of KVM selftests\t' \
 		'^fail\tst/lab/st-kvmreg-skip: labkvm_skip\t'
