@@ -313,7 +313,9 @@ void sched_core_cgroup_free(struct task_group *tg)
  * do first (a reschedule, a signal, a hypervisor request), or after a
  * bounded time: the vCPU thread then sleeps until a sibling leaves host
  * code, and the core runs that work or idles.  A vCPU that polls for its
- * own events before blocking (halt polling) counts as waiting.
+ * own events before blocking (halt polling) counts as waiting where the
+ * kernel counts preemption (CONFIG_PREEMPT_COUNT), which tells it whether
+ * the poll may sleep; elsewhere the poll is host code.
  */
 
 #define SCS_MAX_THREADS		8
