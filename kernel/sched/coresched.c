@@ -301,11 +301,11 @@ void sched_core_cgroup_free(struct task_group *tg)
  * idle or waiting CPU only under coresched=vm,strict, below): it drops the
  * CPU's guest bit, sets its host bit, IPIs every sibling still in guest
  * mode (an interrupted claimer may not have sent its IPIs yet) and waits
- * for them.  Their exit
- * restores the guest bit if no sibling became HOST meanwhile; otherwise the
- * CPU stays HOST and sends itself an IPI, so that a VM-entry it was about
- * to make exits again at once (after one guest instruction if the guest
- * is in an interrupt shadow, which holds the IPI off).
+ * for them.  Their exit restores the guest bit if no sibling became HOST
+ * meanwhile; otherwise the CPU stays HOST and sends itself an IPI, so that
+ * a VM-entry it was about to make exits again at once (after one guest
+ * instruction if the guest is in an interrupt shadow, which holds the IPI
+ * off).
  *
  * Interrupts of an idle or waiting CPU run host code beside its siblings'
  * guests unless coresched=vm,strict is given: then the interrupt's entry
