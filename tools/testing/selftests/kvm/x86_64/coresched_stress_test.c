@@ -592,7 +592,7 @@ int main(int argc, char *argv[])
 		ksft_test_result_skip("KVM has no coresched_wait_ns stat\n");
 	else
 		ksft_test_result(vm_mode ? waited > 0 : !waited,
-				 "the vCPUs' waits for their core: coresched_wait_ns %lu in all\n",
+				 "vCPUs' waits for the core: coresched_wait_ns %lu\n",
 				 waited);
 	for (i = 0; i < NR_VMS; i++)
 		kvm_vm_free(vcpus[i][0].vm);
