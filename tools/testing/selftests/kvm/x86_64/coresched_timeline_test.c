@@ -95,13 +95,17 @@
 /*
  * B's time in guest mode between exits: A, kicked out by the exit before,
  * has the time to come back, so that B's next exit has A to keep out.
+ * Where the host is emulated, a kick and A's way back take milliseconds.
  */
-#define B_GAP_US		50
+#define B_GAP_US		2000
 /* What B's thread spends in userspace per io exit, and how often it reads the TSC there. */
 #define IO_SPIN_US		5
 #define IO_STEP_US		1
-/* Long enough for B's thread to block before the timer fires. */
-#define HLT_TIMER_US		1000
+/*
+ * Long enough for B's thread to block, and A to come back into guest mode,
+ * before the timer fires.
+ */
+#define HLT_TIMER_US		5000
 /* Time for C's thread to block after C has executed HLT. */
 #define C_SETTLE_US		20
 #define B_WAIT_MAX_US		20000
@@ -1207,7 +1211,7 @@ enum outcome {
 	FAILED,
 };
 
-#define MAX_RUNS	5
+#define MAX_RUNS	10
 #define MIN_EXPECTED	20
 
 struct tally {
