@@ -1282,14 +1282,23 @@ def summary(d, t, nexp, missing):
         a = rv_speed(d, 'vm', 'vm', load, ('vanilla', 'smt'))
         n = rv_speed(d, 'vm', 'vm', load, ('nosmt', 'nosmt'))
         cells.append('%s x%s / x%s' % (load[1], rfmt(a.med), rfmt(n.med)))
-    print('  README | `coresched=vm`, real guest (QEMU/KVM, Linux, 2 vCPUs), '
-          'speed vs unprotected / vs nosmt | %s |' % ', '.join(cells))
+    print('  README | `coresched=vm`, real guest (Debian\'s QEMU/KVM booting '
+          'Linux, 2 vCPUs on the siblings): speed vs unprotected / vs nosmt '
+          '| %s |' % ', '.join(cells))
     cells = []
     for load in REALVM_LOADS:
         st = rv_speed(d, 'strict', 'vm', load, ('vm', 'vm'))
         cells.append('%s x%s' % (load[1], rfmt(st.med)))
-    print('  README | `coresched=vm,strict` vs `vm`, real guest (speed) | %s |'
-          % ', '.join(cells))
+    for w in WORKLOADS:
+        st = ratio(d.get('strict', 'vm', 'vm', w + '/1vm', 'work_per_sec'),
+                   d.get('vm', 'vm', 'vm', w + '/1vm', 'work_per_sec'))
+        cells.append('kvm_workload %s x%s' % (w, rfmt(st.med)))
+    for c in ('poll', 'nopoll'):
+        st = ratio(d.get('vm', 'ipi', c, 'pingpong', 'median_us'),
+                   d.get('strict', 'ipi', c, 'pingpong', 'median_us'))
+        cells.append('IPI ping-pong %s x%s' % (c, rfmt(st.med)))
+    print('  README | `coresched=vm,strict` vs `vm`: real guest, kvm_workload '
+          'pair, IPI ping-pong (speed) | %s |' % ', '.join(cells))
     print('  %d numbers expected, %d missing%s' % (
         nexp, len(missing), ': ' + '; '.join(missing[:5]) if missing else ''))
     if d.errors:

@@ -460,7 +460,7 @@ if [ -n "$bench" ]; then
 					if ($1 == "uptime")
 						printf "%s host_s %.2f\n", p, d
 					else
-						printf "%s %s %d\n", p, $1, d
+						printf "%s %s %.0f\n", p, $1, d
 				}' "$f" "$w/snap/$p.1"
 		done
 	} > "$bench"
