@@ -97,10 +97,11 @@ mkdir -p "$snap" "$data" "$runs"
 cp "$BUILD/bzImage" "$snap/patched.bzImage"
 cp "$BUILD/vanilla/bzImage" "$snap/vanilla.bzImage"
 cp "$BUILD/initramfs.cpio.gz" "$snap/initramfs.cpio.gz"
-# boot.sh too: bash reads a script as it runs it, and an edit meanwhile
-# would derail a boot.
+# boot.sh too, and what it calls to judge a run: bash reads a script as
+# it runs it, and an edit meanwhile would derail a boot.
 mkdir -p "$snap/lab"
-cp "$LAB/boot.sh" "$LAB/lib.sh" "$snap/lab/"
+cp "$LAB/boot.sh" "$LAB/lib.sh" "$LAB/judge.sh" "$LAB/splat.re" \
+   "$LAB/splat.allow" "$snap/lab/"
 
 # A fair comparison needs the two kernels built from one config.
 series_syms='^(# )?CONFIG_SCHED_CORE_(CGROUP|VM|VM_DEBUG)[= ]'
