@@ -214,7 +214,7 @@ boot() {
 	# Records into the CSV; errors and commands aside.
 	awk -v r="$r" -v b="$label" -v k="$kernel" -v t="$topo" -v c="$cmdline" \
 	    -v l="$load" '$1 == "r" && NF == 6 {
-		printf "%s,%s,%s,\"%s\",%s,%s,%s,%s,%s,%s,%s\n", r, b, k, t, c,
+		printf "%s,%s,%s,\"%s\",\"%s\",%s,%s,%s,%s,%s,%s\n", r, b, k, t, c,
 			$2, $3, $4, $5, $6, l }' "$log" >> "$csv"
 	while read -r _ what; do
 		err "round $r, $label: $what"

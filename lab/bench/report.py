@@ -1222,7 +1222,13 @@ def report(d, dirname, quick):
         'TCG is much easier than on hardware, and a ratio to nosmt measured '
         'here is an upper bound of the hardware one.  The CPU-bound ratio '
         'to unprotected SMT is the closest to hardware: it counts the host '
-        'interrupts that reach the vCPUs\' CPUs and the kicks each brings.\n')
+        'interrupts that reach the vCPUs\' CPUs and the kicks each brings.  '
+        'A real guest is also the load most sensitive to the host\'s: on a '
+        'host running other jobs (the load above 2 on this 2-core host), '
+        'the vCPU and I/O threads of QEMU inside the benchmark guest wait '
+        'for host CPU time, nosmt\'s single emulated CPU competes less for '
+        'it than two, and the ratios move by more than the modes differ; '
+        'only rounds on a quiet host measure the modes.\n')
 
     L.append('\n## 6. Build and footprint\n')
     L.append(section_footprint(d, quick))

@@ -45,7 +45,7 @@ if [ "${LAB_BENCH_QUICK:-0}" = 1 ]; then
 else
 	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 60" HB_ARGS="-g 2 -l 100"
 	CYC_S=3 KVM_S=2 IPI_ARGS="-n 2000 -w 200 -t 90"
-	REALVM_ARGS="-m 2000 -d 16 -H 1,40"
+	REALVM_ARGS="-m 2000 -d 16 -H 1,100"
 fi
 WORKLOADS="cpu exit-kernel exit-user"
 
