@@ -591,16 +591,19 @@ def ipi_poll_target(d, t):
     st = ratio(poll, d.get('vm', 'ipi', 'nopoll', 'pingpong', 'median_us'))
     on = ratio(poll, d.get('on', 'ipi', 'poll', 'pingpong', 'median_us'))
     polls = ipi_derived(d, 'vm', 'poll', ipi_polls)
-    ok = None
-    if st and polls:
-        ok = st.med <= 1.02 and polls.med > 0
+    polls_on = ipi_derived(d, 'on', 'poll', ipi_polls)
+    # Whether polls succeed at all depends on the round trip against
+    # halt_poll_ns, which emulation stretches: the verdict is the round
+    # trip's; the success shares say whether polling had a chance.
+    ok = st.med <= 1.02 if st else None
     m = ('round trip with polling x%s of none, x%s of coresched=on with '
-         'polling; %s of halts ended by polling' % (
-             rspread(st), rspread(on), g(polls.med, '%') if polls else '–'))
+         'polling; halts ended by polling: %s (coresched=on: %s)' % (
+             rspread(st), rspread(on), g(polls.med, '%') if polls else '–',
+             g(polls_on.med, '%') if polls_on else '–'))
     t.add(ok, 'coresched=vm: halt polling does not hold the core (a polling '
           'vCPU\'s sibling still enters the guest and sends the IPI that ends '
-          'the poll: polling no slower than kvm.halt_poll_ns=0, and it '
-          'succeeds)', m)
+          'the poll): the round trip with polling no slower than with '
+          'kvm.halt_poll_ns=0', m)
 
 
 # --- plots ---------------------------------------------------------------------
