@@ -15,7 +15,8 @@
 #
 # usage: bench.sh [--quick] [--rounds N] [--out DIR] [--no-build]
 #   --quick     one short round, footprint without builds (make bench
-#               QUICK=1; also QUICK=1 in the environment); writes under
+#               QUICK=1; also QUICK=1 in the environment), of the boots
+#               the plan's quick column keeps; writes under
 #               build/bench-quick/ unless --out says otherwise
 #   --rounds N  rounds of the full run (default 5; ROUNDS=N too)
 #   --out DIR   write DIR/BENCHMARKS.md and DIR/benchmarks/ (default: the
@@ -96,10 +97,11 @@ mkdir -p "$snap" "$data" "$runs"
 cp "$BUILD/bzImage" "$snap/patched.bzImage"
 cp "$BUILD/vanilla/bzImage" "$snap/vanilla.bzImage"
 cp "$BUILD/initramfs.cpio.gz" "$snap/initramfs.cpio.gz"
-# boot.sh too: bash reads a script as it runs it, and an edit meanwhile
-# would derail a boot.
+# boot.sh too, and what it calls to judge a run: bash reads a script as
+# it runs it, and an edit meanwhile would derail a boot.
 mkdir -p "$snap/lab"
-cp "$LAB/boot.sh" "$LAB/lib.sh" "$snap/lab/"
+cp "$LAB/boot.sh" "$LAB/lib.sh" "$LAB/judge.sh" "$LAB/splat.re" \
+   "$LAB/splat.allow" "$snap/lab/"
 
 # A fair comparison needs the two kernels built from one config.
 series_syms='^(# )?CONFIG_SCHED_CORE_(CGROUP|VM|VM_DEBUG)[= ]'
@@ -142,17 +144,33 @@ rev() { git -C "$1" rev-parse --short=12 HEAD 2>/dev/null || echo unknown; }
 
 # --- the plan -------------------------------------------------------------
 plan=()
-while read -r label kernel topo cmdline sched vm shapes ipi; do
+while read -r label kernel topo cmdline sched vm shapes ipi realvm inquick; do
 	case $label in "#"* | "") continue ;; esac
 	[ -z "${BENCH_ONLY:-}" ] || case ",$BENCH_ONLY," in
 		*",$label,"*) ;;
 		*) continue ;;
 	esac
-	ipi=${ipi:--}
-	plan+=("$label $kernel $topo $cmdline $sched $vm $shapes $ipi")
-	echo "boot $label $kernel $topo $cmdline $sched $vm $shapes $ipi" >> "$info"
+	ipi=${ipi:--} realvm=${realvm:--}
+	if [ "$quick" = 1 ]; then
+		case ${inquick:-all} in
+		all) ;;
+		boot) realvm=- ;;
+		-) continue ;;
+		*) die "lab/bench/plan: $label: bad quick column: $inquick" ;;
+		esac
+	fi
+	# Run.txt records what ran: report.py expects exactly those numbers.
+	plan+=("$label $kernel $topo $cmdline $sched $vm $shapes $ipi $realvm")
+	echo "boot $label $kernel $topo $cmdline $sched $vm $shapes $ipi $realvm" >> "$info"
 done < "$LAB/bench/plan"
 [ ${#plan[@]} -gt 0 ] || die "no boot in lab/bench/plan matches BENCH_ONLY"
+
+# The real VMM (build/realvm, lab/initramfs.sh), laid over the image of
+# the boots with real-guest cases, copied like the kernels.
+if printf '%s\n' "${plan[@]}" | awk '$9 != "-" { f = 1 } END { exit !f }'; then
+	wait_for "$BUILD/realvm.stamp"
+	cp -a "$BUILD/realvm" "$snap/realvm" || die "cannot copy $BUILD/realvm"
+fi
 
 echo "round,boot,kernel,topo,cmdline,section,case,bench,metric,value,host_load" > "$csv"
 : > "$errors"
@@ -166,19 +184,25 @@ err() {
 	warn "$*"
 }
 
-# boot ROUND LABEL KERNEL TOPO CMDLINE SCHED VM SHAPES IPI
+# boot ROUND LABEL KERNEL TOPO CMDLINE SCHED VM SHAPES IPI REALVM
 boot() {
 	local r=$1 label=$2 kernel=$3 topo=$4 cmdline=$5 sched=$6 vm=$7
-	local shapes=$8 ipi=$9 dir load rc=0 start=$SECONDS log append extra=()
+	local shapes=$8 ipi=$9 realvm=${10} dir load rc=0 start=$SECONDS log append
+	local extra=() tmo
 	dir=$runs/r$r-$label
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	append="lab.bench_sched=$sched lab.bench_vm=$vm lab.bench_shapes=$shapes"
-	append+=" lab.bench_ipi=$ipi"
+	append+=" lab.bench_ipi=$ipi lab.bench_realvm=$realvm"
 	append+=" lab.bench_quick=$quick"
 	[ "$cmdline" = - ] || append+=" $cmdline"
-	[ -z "${BENCH_EXTRA:-}" ] || extra=(--extra "$BENCH_EXTRA")
+	[ "$realvm" = - ] || extra+=(--extra "$snap/realvm")
+	[ -z "${BENCH_EXTRA:-}" ] || extra+=(--extra "$BENCH_EXTRA")
+	# A real guest's run takes a minute or two under TCG, more under a
+	# loaded host.
+	tmo=$boot_timeout
+	[ "$realvm" = - ] || tmo=$((tmo + $(tr ',' '\n' <<< "$realvm" | wc -l) * 300))
 	BUILD=$snap "$snap/lab/boot.sh" --kernel "$snap/$kernel.bzImage" \
-		--topo "$topo" --timeout "$boot_timeout" --out "$dir" \
+		--topo "$topo" --timeout "$tmo" --out "$dir" \
 		--append "$append" "${extra[@]}" bench > "$dir.boot.log" 2>&1 || rc=$?
 	took[$label]=$((SECONDS - start))
 	log=$dir/bench.log
@@ -190,7 +214,7 @@ boot() {
 	# Records into the CSV; errors and commands aside.
 	awk -v r="$r" -v b="$label" -v k="$kernel" -v t="$topo" -v c="$cmdline" \
 	    -v l="$load" '$1 == "r" && NF == 6 {
-		printf "%s,%s,%s,\"%s\",%s,%s,%s,%s,%s,%s,%s\n", r, b, k, t, c,
+		printf "%s,%s,%s,\"%s\",\"%s\",%s,%s,%s,%s,%s,%s\n", r, b, k, t, c,
 			$2, $3, $4, $5, $6, l }' "$log" >> "$csv"
 	while read -r _ what; do
 		err "round $r, $label: $what"
@@ -215,13 +239,14 @@ boot() {
 # Seconds boot $1 is expected to take: as it last took; before it ran, a
 # guess from what it runs (per scheduler case and per kvm_workload run).
 est() {
-	local l label sched vm shapes ipi sum c nvm=0 nshapes=0 nipi=0
+	local l label sched vm shapes ipi realvm sum c nvm=0 nshapes=0 nipi=0
+	local nrealvm=0
 	if [ -n "${took[$1]:-}" ]; then
 		echo "${took[$1]}"
 		return
 	fi
 	for l in "${plan[@]}"; do
-		read -r label _ _ _ sched vm shapes ipi <<< "$l"
+		read -r label _ _ _ sched vm shapes ipi realvm <<< "$l"
 		[ "$label" = "$1" ] && break
 	done
 	if [ "$quick" = 1 ]; then sum=6; else sum=8; fi
@@ -235,7 +260,9 @@ est() {
 	[ "$vm" = - ] || nvm=$(tr ',' '\n' <<< "$vm" | wc -l)
 	[ "$shapes" = - ] || nshapes=$(tr ',' '\n' <<< "$shapes" | wc -l)
 	[ "$ipi" = - ] || nipi=$(tr ',' '\n' <<< "$ipi" | wc -l)
-	echo $((sum + nvm * nshapes * 3 * (quick ? 2 : 5) / 2 + nipi * (quick ? 8 : 20)))
+	[ "$realvm" = - ] || nrealvm=$(tr ',' '\n' <<< "$realvm" | wc -l)
+	echo $((sum + nvm * nshapes * 3 * (quick ? 2 : 5) / 2 + nipi * (quick ? 8 : 20) +
+		nrealvm * (quick ? 40 : 70)))
 }
 
 # The label of the boot at position $2 of round $1's run order.
@@ -273,9 +300,10 @@ n=${#plan[@]}
 for ((r = 1; r <= rounds; r++)); do
 	for ((j = 0; j < n; j++)); do
 		if [ $((r % 2)) = 1 ]; then i=$j; else i=$((n - 1 - j)); fi
-		read -r label kernel topo cmdline sched vm shapes ipi <<< "${plan[$i]}"
+		read -r label kernel topo cmdline sched vm shapes ipi realvm <<< "${plan[$i]}"
 		say "round $r/$rounds, boot $((j + 1))/$n: $label ($kernel kernel, $topo$([ "$cmdline" = - ] || echo ", $cmdline")), elapsed $(mmss $((SECONDS - t_start))), about $(mmss "$(eta "$r" "$j")") left"
-		boot "$r" "$label" "$kernel" "$topo" "$cmdline" "$sched" "$vm" "$shapes" "$ipi"
+		boot "$r" "$label" "$kernel" "$topo" "$cmdline" "$sched" "$vm" "$shapes" \
+			"$ipi" "$realvm"
 	done
 done
 

@@ -9,8 +9,8 @@
 set terminal pngcairo size 1200,760 font ",10"
 set output out
 set multiplot layout 2,3 title "Guest work per second (higher is better); lines: unprotected SMT (solid), nosmt (dashed)"
-set xtics ("unprot." 1, "van. -k" 2, "on" 3, "on -k" 4, "vm" 5)
-set xrange [0.4:5.6]
+set xtics ("unprot." 1, "van. -k" 2, "on" 3, "on -k" 4, "vm" 5, "vm,strict" 6)
+set xrange [0.4:6.6]
 set yrange [0:*]
 set format y "%.1s%c"
 set grid ytics

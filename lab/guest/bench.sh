@@ -15,6 +15,10 @@
 #                          siblings), for each case of the list: poll
 #                          (KVM's halt polling), nopoll (the VM's halt
 #                          polling off: -p 0)
+#   lab.bench_realvm=CASES real guests (lab/realvm.sh -b, with build/realvm
+#                          laid over the image), filed under each label
+#                          of the list; "+c": QEMU in a cookie of its own
+#                          (realvm.sh -c), filed as "-c"
 #   lab.bench_quick=1      short measurements (make bench QUICK=1)
 #
 # Every benchmark runs under cs_bench_exec, which starts its tenants at
@@ -37,9 +41,11 @@ OUT=/tmp/bench-out.
 if [ "${LAB_BENCH_QUICK:-0}" = 1 ]; then
 	PIPE_LOOPS=2000 MSG_ARGS="-g 1 -l 10" HB_ARGS="-g 1 -l 20"
 	CYC_S=1 KVM_S=0.3 IPI_ARGS="-n 300 -w 10 -t 60"
+	REALVM_ARGS="-m 300 -d 2 -H 1,5"
 else
 	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 60" HB_ARGS="-g 2 -l 100"
 	CYC_S=3 KVM_S=2 IPI_ARGS="-n 2000 -w 200 -t 90"
+	REALVM_ARGS="-m 2000 -d 16 -H 1,100"
 fi
 WORKLOADS="cpu exit-kernel exit-user"
 
@@ -264,10 +270,43 @@ section_ipi() {
 	done
 }
 
+# A real guest per case: realvm.sh's "PHASE METRIC VALUE" lines as records
+# "r realvm CASE PHASE METRIC VALUE"; its TAP (the guest completed, every
+# vCPU made progress, the disk's data came back, no splat) decides whether
+# they count.
+section_realvm() {
+	# nosmt: one CPU online, both vCPUs on it.
+	cpus=0,1
+	[ "$ONLINE" != 0 ] || cpus=0,0
+	echo "cmd realvm /lab/realvm.sh -b FILE -P $cpus $REALVM_ARGS [-c]"
+	for c in $(echo "$1" | tr , ' '); do
+		k='' label=$c
+		case $c in
+		*+c) k=-c label=${c%+c}-c ;;
+		esac
+		rm -f /tmp/bench-realvm
+		# shellcheck disable=SC2086 # options are words
+		sh /lab/realvm.sh -b /tmp/bench-realvm -P "$cpus" $REALVM_ARGS $k \
+			> /tmp/bench-realvm.tap 2>&1
+		rc=$?
+		bad=$(grep '^not ok' /tmp/bench-realvm.tap | cut -d' ' -f4- | tr '\n' ';')
+		if [ $rc != 0 ] || [ -n "$bad" ]; then
+			err realvm "$label" all "exit $rc: ${bad:-no failed test point}"
+			# The console's tail says why; realvm.sh printed it.
+			grep '^# ' /tmp/bench-realvm.tap | tail -n 40 | sed 's/^/# realvm: /'
+			continue
+		fi
+		while read -r phase metric val; do
+			echo "r realvm $label $phase $metric $val"
+		done < /tmp/bench-realvm
+	done
+}
+
 mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 mode=$(cat /sys/kernel/debug/sched/coresched/mode 2>/dev/null || echo none)
 echo "info kernel=$(uname -r) version=$(cut -d' ' -f3,4 /proc/version | tr ' ' _) mode=$mode online=$ONLINE smt_active=$(cat /sys/devices/system/cpu/smt/active 2>/dev/null || echo ?) ncpu=$NCPU topo=${LAB_TOPO:-1,1,2} quick=${LAB_BENCH_QUICK:-0}"
 [ "${LAB_BENCH_SCHED:--}" = - ] || section_sched "$LAB_BENCH_SCHED"
 [ "${LAB_BENCH_VM:--}" = - ] || section_vm "$LAB_BENCH_VM" "${LAB_BENCH_SHAPES:-1vm}"
 [ "${LAB_BENCH_IPI:--}" = - ] || section_ipi "$LAB_BENCH_IPI"
+[ "${LAB_BENCH_REALVM:--}" = - ] || section_realvm "$LAB_BENCH_REALVM"
 echo "info done"

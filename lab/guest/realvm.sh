@@ -21,7 +21,7 @@
 #     every thread of QEMU has the launcher's cookie
 # and the guest's boot time, the run's time and the counters as "#" lines.
 #
-# usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB]
+# usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB] [-H G,L] [-P CPUS] [-b FILE]
 #   -c       start QEMU the way libvirt's sched_core= and util-linux's
 #            coresched start a VMM: a core scheduling cookie for the whole
 #            process, created before QEMU starts any thread (vmm-cookie);
@@ -29,19 +29,32 @@
 #   -t SECS  give the guest this long to power off (default 600)
 #   -m MS    each timed phase of the guest's work (default 2000)
 #   -d MB    disk data written and read back (default 8)
+#   -H G,L   also a messaging phase: hackbench -g G -l L in the guest
+#   -P CPUS  the host CPUs of vCPU 0 and 1 (default 0,1; nosmt: 0,0)
+#   -b FILE  make bench (lab/guest/bench.sh): the guest's figures and, per
+#            phase, the host's counters (coresched and KVM statistics)
+#            read when the guest's console announced the phase's start
+#            and end, as "PHASE METRIC VALUE" lines in FILE; QEMU's
+#            threads' cookies are not sampled (the cookie test point
+#            skips), so that the runs of every mode do the same host work
 #
 # Needs the directory build/realvm laid over the image (lab/runs.list).
 
-cookie_mode=0 tmo=600 ms=2000 disk_mb=8
-while getopts ct:m:d: o; do
+cookie_mode=0 tmo=600 ms=2000 disk_mb=8 hb='' pcpus=0,1 bench=''
+while getopts ct:m:d:H:P:b: o; do
 	case $o in
 	c) cookie_mode=1 ;;
 	t) tmo=$OPTARG ;;
 	m) ms=$OPTARG ;;
 	d) disk_mb=$OPTARG ;;
-	*) echo "usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB]" >&2; exit 2 ;;
+	H) hb=$OPTARG ;;
+	P) pcpus=$OPTARG ;;
+	b) bench=$OPTARG ;;
+	*) echo "usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB] [-H G,L] [-P CPUS] [-b FILE]" >&2
+	   exit 2 ;;
 	esac
 done
+pcpu0=${pcpus%,*} pcpu1=${pcpus#*,}
 
 qemu=/usr/bin/qemu-system-x86_64
 l2=/realvm
@@ -106,6 +119,9 @@ thread() {
 }
 
 mode=$(cat "$csdir/mode" 2>/dev/null || echo none)
+# The isolation of vm,strict is vm's, and more.
+vm_mode=0
+case $mode in vm | vm,*) vm_mode=1 ;; esac
 # Test point names tell the two ways of starting QEMU apart.
 tag=realvm
 [ $cookie_mode = 1 ] && tag="realvm, VMM cookie"
@@ -133,9 +149,32 @@ mkfifo "$w/serial" "$w/mon.in" "$w/mon.out"
 dd if=/dev/zero of="$w/disk.img" bs=1M count="$disk_mb" 2>/dev/null
 cat "$csdir/stats" > "$w/stats.before" 2>/dev/null
 
+# snap.sh NAME: the host's counters now, as "KEY VALUE" lines in
+# $w/snap/NAME: the coresched statistics (cs_), KVM's (kvm_: exits by
+# reason, halt polling, the vCPUs' wait for their core; summed over the
+# vCPUs of every VM, here the one VM) and the time.  Taken at QEMU's start
+# (boot.0), at the guest's init (boot.1) and as the guest's console
+# announces each phase (NAME.0) and its end (NAME.1).
+mkdir -p "$w/snap"
+cat > "$w/snap.sh" <<EOT
+{
+	echo "uptime \$(cut -d' ' -f1 /proc/uptime)"
+	sed 's/^/cs_/' $csdir/stats 2>/dev/null
+	cd /sys/kernel/debug/kvm 2>/dev/null &&
+	for f in exits halt_exits io_exits mmio_exits irq_exits irq_window_exits \
+		 request_irq_exits signal_exits nmi_window_exits \
+		 halt_successful_poll halt_attempted_poll halt_wakeup \
+		 coresched_wait_ns; do
+		[ -r \$f ] && echo "kvm_\$f \$(cat \$f)"
+	done
+} > $w/snap/\$1.tmp 2>/dev/null
+mv $w/snap/\$1.tmp $w/snap/\$1
+EOT
+[ -z "$bench" ] || sh "$w/snap.sh" boot.0
+
 # The console comes through a pipe, so that the moment the guest's init
 # prints its first line is the host's to read.
-awk -v out="$w/console" -v stamps="$w/stamps" '{
+awk -v out="$w/console" -v stamps="$w/stamps" -v snap="${bench:+$w/snap.sh}" '{
 	sub(/\r$/, "")
 	print > out
 	fflush(out)
@@ -146,7 +185,11 @@ awk -v out="$w/console" -v stamps="$w/stamps" '{
 		split(up, u, " ")
 		print "init " u[1] > stamps
 		fflush(stamps)
+		if (snap != "")
+			system("sh " snap " boot.1")
 	}
+	if (snap != "" && /^realvm: (phase|end) [a-z]+$/)
+		system("sh " snap " " $3 ($2 == "phase" ? ".0" : ".1"))
 }' < "$w/serial" &
 reader=$!
 
@@ -167,7 +210,7 @@ start=$(uptime_s)
 $launch "$qemu" -name realvm,debug-threads=on -accel kvm -machine pc -cpu "$cpu" \
 	-smp 2 -m 256 -nodefaults -vga none -display none -no-reboot -S \
 	-kernel "$l2/bzImage" -initrd "$l2/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 realvm.ms=$ms realvm.disk_mb=$disk_mb" \
+	-append "console=ttyS0 panic=-1 realvm.ms=$ms realvm.disk_mb=$disk_mb${hb:+ realvm.hb=$hb}" \
 	-serial "file:$w/serial" \
 	-chardev "pipe,id=mon,path=$w/mon" -mon chardev=mon \
 	-object iothread,id=io0 \
@@ -192,10 +235,10 @@ allowed() {
 	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$qpid/task/$1/status" 2>/dev/null
 }
 started=0
-if [ -n "$cpu0" ] && [ -n "$cpu1" ] && taskset -p -c 0 "$cpu0" > /dev/null &&
-   taskset -p -c 1 "$cpu1" > /dev/null && [ "$(allowed "$cpu0")" = 0 ] &&
-   [ "$(allowed "$cpu1")" = 1 ]; then
-	echo "# QEMU pid $qpid: vCPU threads $cpu0 on CPU 0, $cpu1 on CPU 1"
+if [ -n "$cpu0" ] && [ -n "$cpu1" ] && taskset -p -c "$pcpu0" "$cpu0" > /dev/null &&
+   taskset -p -c "$pcpu1" "$cpu1" > /dev/null && [ "$(allowed "$cpu0")" = "$pcpu0" ] &&
+   [ "$(allowed "$cpu1")" = "$pcpu1" ]; then
+	echo "# QEMU pid $qpid: vCPU threads $cpu0 on CPU $pcpu0, $cpu1 on CPU $pcpu1"
 	[ $cookie_mode = 1 ] && sample_cookies
 	echo cont > "$w/mon.in" && started=1
 else
@@ -215,8 +258,8 @@ while kill -0 "$qpid" 2>/dev/null; do
 		kill -9 "$qpid" 2>/dev/null
 		break
 	fi
-	[ "$mode" != off ] && { [ $cookie_mode = 1 ] || [ -s "$w/stamps" ]; } &&
-		sample_cookies
+	[ "$mode" != off ] && [ -z "$bench" ] &&
+		{ [ $cookie_mode = 1 ] || [ -s "$w/stamps" ]; } && sample_cookies
 	sleep 1
 done
 wait "$qpid"
@@ -311,11 +354,11 @@ else
 	done
 	echo "# stats:$line"
 	# shellcheck disable=SC2154 # d_*: set by the eval above
-	if [ "$mode" = vm ]; then
+	if [ $vm_mode = 1 ]; then
 		if [ "$d_kicks_sent" -gt 0 ]; then
-			ok "$tag: kicks under coresched=vm ($d_kicks_sent sent)"
+			ok "$tag: kicks under coresched=$mode ($d_kicks_sent sent)"
 		else
-			not_ok "$tag: kicks under coresched=vm (none sent)"
+			not_ok "$tag: kicks under coresched=$mode (none sent)"
 		fi
 	elif [ "$d_kicks_sent" = 0 ] && [ "$d_slow_exits" = 0 ]; then
 		ok "$tag: no kicks under coresched=$mode"
@@ -347,7 +390,9 @@ cookies_of() {
 has() {
 	grep -q " $1\$" "$w/threads"
 }
-if [ $cookie_mode = 1 ]; then
+if [ -n "$bench" ]; then
+	skip "$tag: cookies" "make bench: the cookies were not sampled"
+elif [ $cookie_mode = 1 ]; then
 	want=$(cat "$w/cookie" 2>/dev/null)
 	all=$(cookies_of .)
 	echo "# launcher's cookie ${want:-none}; the threads': ${all:-none}"
@@ -368,7 +413,7 @@ else
 	vcpu=$(cookies_of '^CPU [0-9]+/KVM$')
 	echo "# cookies: QEMU's own threads ${own:-none}, vCPU threads ${vcpu:-none}"
 	want=0
-	[ "$mode" = vm ] && want=nonzero
+	[ $vm_mode = 1 ] && want=nonzero
 	case $vcpu in
 	0 | *" "* | "") got=$vcpu ;;
 	*) got=nonzero ;;
@@ -381,6 +426,44 @@ else
 	else
 		not_ok "$tag: cookies: QEMU's own threads ${own:-none} (want 0), vCPU threads ${vcpu:-none} (want $want)"
 	fi
+fi
+
+# make bench: the guest's own figures, then the counters of each phase
+# (their growth from its start to its end, and its length on the host).
+if [ -n "$bench" ]; then
+	{
+		[ -n "$init_at" ] && echo "boot boot_s $(secs "$start" "$init_at")"
+		echo "boot total_s $(secs "$start" "$end")"
+		# spin: thousands of loops per vCPU in $ms ms.
+		a=$(counter 0 spin) b=$(counter 1 spin)
+		if [ -n "$a" ] && [ -n "$b" ] && [ $((a + b)) -gt 0 ]; then
+			awk -v a="$a" -v b="$b" -v ms="$ms" 'BEGIN {
+				printf "spin kloops_per_s %.1f\n", (a + b) * 1000 / ms
+				printf "spin min_share %.3f\n", (a < b ? a : b) * 2 / (a + b)
+			}'
+		fi
+		a=$(counter 0 pingpong)
+		[ -n "$a" ] && awk -v a="$a" -v ms="$ms" \
+			'BEGIN { printf "pingpong msgs_per_s %.1f\n", a * 1000 / ms }'
+		sed -n 's/^realvm: messaging secs=\([0-9.]*\)$/messaging time_s \1/p' "$w/console"
+		echo "$disk" | awk '{
+			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			if (v["secs"] > 0)
+				printf "disk mb_per_s %.2f\ndisk time_s %s\n", 2 * v["mb"] / v["secs"], v["secs"]
+		}'
+		for f in "$w"/snap/*.0; do
+			p=${f##*/} p=${p%.0}
+			[ -f "$w/snap/$p.1" ] || continue
+			awk -v p="$p" 'NR == FNR { a[$1] = $2; next }
+				$1 in a {
+					d = $2 - a[$1]
+					if ($1 == "uptime")
+						printf "%s host_s %.2f\n", p, d
+					else
+						printf "%s %s %.0f\n", p, $1, d
+				}' "$f" "$w/snap/$p.1"
+		done
+	} > "$bench"
 fi
 
 # Whatever failed, the guest's whole console and QEMU's messages tell why.

@@ -47,7 +47,7 @@ if [ ${#bad[@]} != 0 ]; then
 fi
 missing=()
 for f in BENCHMARKS.md benchmarks/sched-cost.png benchmarks/vm-work.png \
-	 benchmarks/vm-scale.png; do
+	 benchmarks/vm-scale.png benchmarks/realvm.png; do
 	[ -s "$dir/$f" ] || missing+=("$f")
 done
 first=$(echo "$check" | head -n 1)
