@@ -168,7 +168,8 @@ for src in "$LAB"/src/*.c; do
 			-fno-builtin-strnlen -fno-stack-protector -fno-PIE \
 			-fno-strict-aliasing -I"$LINUX/tools/include" \
 			-I"$LINUX/tools/arch/x86/include" -isystem "$hdr/usr/include" \
-			-I"$kvmdir/include" -I"$kvmdir/include/x86_64" -I"$kvmdir/.." \
+			-I"$kvmdir/include" -I"$kvmdir/include/x86_64" -I"$kvmdir/x86_64" \
+			-I"$kvmdir/.." \
 			-static -no-pie -pthread "$src" "${libkvm[@]}" -ldl \
 			-o "$labbin/$(basename "$src" .c)"
 	else

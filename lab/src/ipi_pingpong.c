@@ -47,6 +47,8 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
+#include "coresched_util.h"
+
 #define IPI_VECTOR	0xa5
 #define MAX_ROUNDS	20000
 
@@ -151,52 +153,18 @@ static void *vcpu_thread(void *arg)
 /* Sum of a vCPU stat over @vcpus; false if KVM has no stat of that name. */
 static bool stat_sum(struct kvm_vcpu **vcpus, int nr, const char *name, uint64_t *sum)
 {
-	struct kvm_stats_desc *descs, *desc;
-	struct kvm_stats_header header;
 	bool found = false;
 	uint64_t val;
-	int fd, i, v;
+	int v;
 
 	*sum = 0;
 	for (v = 0; v < nr; v++) {
-		fd = vcpu_get_stats_fd(vcpus[v]);
-		read_stats_header(fd, &header);
-		descs = read_stats_descriptors(fd, &header);
-		for (i = 0; i < header.num_desc; i++) {
-			desc = get_stats_descriptor(descs, i, &header);
-			if (strcmp(desc->name, name))
-				continue;
-			read_stat_data(fd, &header, desc, &val, 1);
-			*sum += val;
-			found = true;
-			break;
-		}
-		free(descs);
-		close(fd);
+		if (!cs_vcpu_stat(vcpus[v], name, false, &val))
+			continue;
+		*sum += val;
+		found = true;
 	}
 	return found;
-}
-
-/* Two online CPUs of one core, unless -a and -b chose. */
-static void pick_siblings(int *a, int *b)
-{
-	char path[96], list[64];
-	int cpu, n;
-	FILE *f;
-
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		n = fscanf(f, "%63s", list);
-		fclose(f);
-		if (n == 1 && (sscanf(list, "%d-%d", a, b) == 2 ||
-			       sscanf(list, "%d,%d", a, b) == 2))
-			return;
-	}
-	TEST_FAIL("no core with two online SMT siblings: give -a and -b");
 }
 
 static int cmp_u64(const void *x, const void *y)
@@ -255,8 +223,8 @@ int main(int argc, char *argv[])
 		}
 	}
 	TEST_ASSERT(rounds <= MAX_ROUNDS, "-n %lu: at most %d", rounds, MAX_ROUNDS);
-	if (a < 0 || b < 0)
-		pick_siblings(&a, &b);
+	if ((a < 0 || b < 0) && !cs_pick_siblings(&a, &b))
+		TEST_FAIL("no core with two online SMT siblings: give -a and -b");
 
 	vm = vm_create_with_vcpus(2, guest_code, vcpus);
 	vm_install_exception_handler(vm, IPI_VECTOR, guest_ipi_handler);

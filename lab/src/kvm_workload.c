@@ -49,6 +49,8 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
+#include "coresched_util.h"
+
 #define MAX_VMS		16
 #define MAX_VCPUS	16
 #define MAX_CPUS	64
@@ -56,8 +58,6 @@
 #define VMM_WORK_BYTES	256
 /* How long stopping the vCPU threads may take before it is a hang. */
 #define JOIN_TIMEOUT_S	10
-#define STATS_FILE	"/sys/kernel/debug/sched/coresched/stats"
-#define MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
 #define MAX_STATS	32
 
 enum workload { WL_CPU, WL_EXIT_KERNEL, WL_EXIT_USER };
@@ -195,14 +195,6 @@ static void parse_args(int argc, char **argv)
 		bad_usage();
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static uint64_t count(struct vcpu_thread *t)
 {
 	return READ_ONCE(*(uint64_t *)addr_gva2hva(t->vm, (vm_vaddr_t)&work[t->vcpu->id].n));
@@ -267,30 +259,15 @@ static void *vcpu_thread(void *arg)
 	}
 }
 
-/* The counters of the coresched stats file; 0 without it. */
-static int read_stats(char names[][32], uint64_t *values)
-{
-	char line[128];
-	int n = 0;
-	FILE *f = fopen(STATS_FILE, "r");
-
-	if (!f)
-		return 0;
-	while (n < MAX_STATS && fgets(line, sizeof(line), f))
-		n += sscanf(line, "%31s %lu", names[n], &values[n]) == 2;
-	fclose(f);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
-	char names[MAX_STATS][32], mode[16] = "none";
+	char names[MAX_STATS][32], buf[16];
+	const char *mode = buf;
 	uint64_t before[MAX_STATS], after[MAX_STATS], start[MAX_VMS][MAX_VCPUS];
 	uint64_t total = 0, min = UINT64_MAX, user = 0, intr = 0, n, t0, t1;
 	struct kvm_vcpu *vcpus[MAX_VCPUS];
 	struct timespec ts;
 	int i, j, k, nr_stats;
-	FILE *f;
 
 	parse_args(argc, argv);
 	if (access("/dev/kvm", R_OK | W_OK)) {
@@ -320,11 +297,11 @@ int main(int argc, char **argv)
 		TEST_ASSERT(!threads[i][0].err, "prctl(PR_SCHED_CORE): %s",
 			    strerror(threads[i][0].err));
 
-	nr_stats = read_stats(names, before);
+	nr_stats = cs_read_stats(names, before, MAX_STATS);
 	for (i = 0; i < nr_vms; i++)
 		for (j = 0; j < nr_vcpus; j++)
 			start[i][j] = count(&threads[i][j]);
-	t0 = now_ns();
+	t0 = cs_now_ns();
 	usleep(seconds * 1e6);
 	for (i = 0; i < nr_vms; i++)
 		for (j = 0; j < nr_vcpus; j++) {
@@ -332,8 +309,8 @@ int main(int argc, char **argv)
 			total += n;
 			min = n < min ? n : min;
 		}
-	t1 = now_ns();
-	read_stats(names, after);
+	t1 = cs_now_ns();
+	cs_read_stats(names, after, MAX_STATS);
 
 	for (i = 0; i < nr_vms; i++) {
 		*(uint32_t *)addr_gva2hva(threads[i][0].vm, (vm_vaddr_t)&stop) = 1;
@@ -348,13 +325,8 @@ int main(int argc, char **argv)
 		kvm_vm_free(threads[i][0].vm);
 	}
 
-	f = fopen(MODE_FILE, "r");
-	if (f) {
-		if (!fgets(mode, sizeof(mode), f))
-			strcpy(mode, "none");
-		mode[strcspn(mode, "\n")] = '\0';
-		fclose(f);
-	}
+	if (!cs_read_mode(buf, sizeof(buf)) || !buf[0])
+		mode = "none";
 	printf("workload=%s vms=%d vcpus=%d vcpus_per_vm=%d cpus=%s cookie=%s mode=%s",
 	       workload_names[wl], nr_vms, nr_vms * nr_vcpus, nr_vcpus, cpulist,
 	       own_cookie ? "vmm" : "kernel", mode);

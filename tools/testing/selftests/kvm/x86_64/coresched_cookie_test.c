@@ -58,8 +58,7 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
-#define MODE_FILE		"/sys/kernel/debug/sched/coresched/mode"
-#define STATS_FILE		"/sys/kernel/debug/sched/coresched/stats"
+#include "coresched_util.h"
 
 /*
  * The cleared thread takes its VM's cookie back before its next entry:
@@ -85,14 +84,6 @@ static void guest_code(uint32_t id)
 	GUEST_DONE();
 }
 
-enum mode { MODE_ON, MODE_VM, MODE_VM_STRICT };
-
-static const char * const mode_names[] = {
-	[MODE_ON]	 = "on",
-	[MODE_VM]	 = "vm",
-	[MODE_VM_STRICT] = "vm,strict",
-};
-
 struct vcpu_thread {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
@@ -106,62 +97,6 @@ static struct vcpu_thread vm1_threads[VM1_VCPUS], vm2_threads[VM2_VCPUS];
 /* The CPU of the threads to clear, and the CPUs the main thread may use. */
 static int hold_cpu;
 static cpu_set_t main_cpus;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
-
-/* The mode the kernel runs in, or -1 without the mode file. */
-static int kernel_mode(void)
-{
-	char buf[32] = "";
-	size_t i;
-	FILE *f;
-
-	f = fopen(MODE_FILE, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	for (i = 0; i < ARRAY_SIZE(mode_names); i++)
-		if (!strcmp(buf, mode_names[i]))
-			return i;
-	ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
-	return -1;
-}
-
-/* The invariant checker's count of violations; false without the checker. */
-static bool read_violations(uint64_t *n)
-{
-	bool found = false;
-	char line[64];
-	FILE *f;
-
-	f = fopen(STATS_FILE, "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "violations %lu", n) == 1;
-	fclose(f);
-	return found;
-}
-
-static uint64_t cookie_of(pid_t tid)
-{
-	uint64_t cookie;
-	int r;
-
-	r = prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, tid,
-		  PR_SCHED_CORE_SCOPE_THREAD, (unsigned long)&cookie);
-	TEST_ASSERT(!r, "PR_SCHED_CORE_GET of %d: %s", tid, strerror(errno));
-	return cookie;
-}
 
 /* What the VMM does: push the caller's "no cookie" onto @tid. */
 static void clear_cookie(pid_t tid)
@@ -218,12 +153,12 @@ static void start_vm(struct vcpu_thread *threads, int nr)
 /* Every vCPU counted in its guest, and no KVM_RUN returned. */
 static void wait_running(struct vcpu_thread *threads, int nr)
 {
-	uint64_t end = now_ms() + START_DEADLINE_MS;
+	uint64_t end = cs_now_ms() + START_DEADLINE_MS;
 	int i;
 
 	for (i = 0; i < nr; i++) {
 		while (!progress_of(&threads[i]) && !returned(&threads[i]) &&
-		       now_ms() < end)
+		       cs_now_ms() < end)
 			usleep(POLL_US);
 		TEST_ASSERT(progress_of(&threads[i]) && !returned(&threads[i]),
 			    "vCPU %d did not run its guest within %d ms",
@@ -256,21 +191,21 @@ static bool stop_vm(struct vcpu_thread *threads, int nr)
  */
 static long wait_cookies(struct vcpu_thread **ts, int nr, uint64_t *cookies, long ms)
 {
-	uint64_t start = now_ms();
+	uint64_t start = cs_now_ms();
 	bool all;
 	int i;
 
 	for (;;) {
 		all = true;
 		for (i = 0; i < nr; i++) {
-			cookies[i] = cookie_of(ts[i]->tid);
+			cookies[i] = cs_cookie_of(ts[i]->tid);
 			all &= cookies[i] != 0;
 			if (returned(ts[i]))
 				return -1;
 		}
 		if (all)
-			return now_ms() - start;
-		if (now_ms() - start >= (uint64_t)ms)
+			return cs_now_ms() - start;
+		if (cs_now_ms() - start >= (uint64_t)ms)
 			return -1;
 		usleep(POLL_US);
 	}
@@ -325,16 +260,16 @@ static bool clear_and_watch(struct vcpu_thread **ts, int nr, uint64_t *cookies,
 		clear_cookie(ts[i]->tid);
 	*cleared = true;
 	for (i = 0; i < nr; i++)
-		*cleared &= !cookie_of(ts[i]->tid);
+		*cleared &= !cs_cookie_of(ts[i]->tid);
 	hold(false);
 	if (!*cleared)
 		ksft_print_msg("a cleared thread reported a cookie before it could run\n");
 	*took = wait_cookies(ts, nr, cookies, ms);
 
-	end = now_ms() + START_DEADLINE_MS;
+	end = cs_now_ms() + START_DEADLINE_MS;
 	for (i = 0; i < nr; i++) {
 		while (progress_of(ts[i]) == before[i] && !returned(ts[i]) &&
-		       now_ms() < end)
+		       cs_now_ms() < end)
 			usleep(POLL_US);
 		if (returned(ts[i]) || progress_of(ts[i]) == before[i]) {
 			ksft_print_msg("vCPU %d of VM %d: KVM_RUN %s, %lu -> %lu in the guest\n",
@@ -356,7 +291,7 @@ static void give_cookie(pid_t tid)
 	TEST_ASSERT(!prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, tid,
 			   PR_SCHED_CORE_SCOPE_THREAD, 0),
 		    "PR_SCHED_CORE_CREATE for %d: %s", tid, strerror(errno));
-	TEST_ASSERT(cookie_of(tid), "no cookie after PR_SCHED_CORE_CREATE");
+	TEST_ASSERT(cs_cookie_of(tid), "no cookie after PR_SCHED_CORE_CREATE");
 }
 
 /* A guest that exits to its VMM at every entry. */
@@ -377,7 +312,7 @@ static void run_once(struct kvm_vcpu *vcpu)
 /* The cookie a new thread of the caller's is born with. */
 static void *child_fn(void *arg)
 {
-	*(uint64_t *)arg = cookie_of(0);
+	*(uint64_t *)arg = cs_cookie_of(0);
 	return NULL;
 }
 
@@ -407,14 +342,14 @@ static void *runner_fn(void *arg)
 {
 	vmm.runner_tid = syscall(SYS_gettid);
 	run_once(vmm.a[0]);
-	vmm.runner = cookie_of(0);
+	vmm.runner = cs_cookie_of(0);
 	vmm.runner_child = child_cookie();
 	run_once(vmm.b);
-	vmm.runner_after_b = cookie_of(0);
+	vmm.runner_after_b = cs_cookie_of(0);
 	sem_post(&vmm.ran);
 	while (sem_wait(&vmm.freed))
 		;
-	vmm.runner_kept = cookie_of(0);
+	vmm.runner_kept = cs_cookie_of(0);
 	return NULL;
 }
 
@@ -423,9 +358,9 @@ static void *own_fn(void *arg)
 {
 	TEST_ASSERT(!prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
 			   PR_SCHED_CORE_SCOPE_THREAD, 0), "PR_SCHED_CORE_CREATE");
-	vmm.own_before = cookie_of(0);
+	vmm.own_before = cs_cookie_of(0);
 	run_once(vmm.a[1]);
-	vmm.own_after = cookie_of(0);
+	vmm.own_after = cs_cookie_of(0);
 	vmm.own_child = child_cookie();
 	return NULL;
 }
@@ -435,10 +370,10 @@ static void *io_fn(void *arg)
 {
 	TEST_ASSERT(!prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
 			   PR_SCHED_CORE_SCOPE_THREAD, 0), "PR_SCHED_CORE_CREATE");
-	vmm.io_before = cookie_of(0);
+	vmm.io_before = cs_cookie_of(0);
 	TEST_ASSERT(!prctl(PR_SCHED_CORE, PR_SCHED_CORE_SHARE_FROM, vmm.runner_tid,
 			   PR_SCHED_CORE_SCOPE_THREAD, 0), "PR_SCHED_CORE_SHARE_FROM");
-	vmm.io_after = cookie_of(0);
+	vmm.io_after = cs_cookie_of(0);
 	return NULL;
 }
 
@@ -446,7 +381,7 @@ static void *io_fn(void *arg)
 static void *b_fn(void *arg)
 {
 	run_once(vmm.b);
-	vmm.b_cookie = cookie_of(0);
+	vmm.b_cookie = cs_cookie_of(0);
 	return NULL;
 }
 
@@ -468,7 +403,7 @@ static void test_vmm_threads(bool vm_mode)
 	sem_init(&vmm.freed, 0, 0);
 	a = vm_create_with_vcpus(2, guest_sync, vmm.a);
 	b = vm_create_with_one_vcpu(&vmm.b, guest_sync);
-	main_cookie = cookie_of(0);
+	main_cookie = cs_cookie_of(0);
 	pthread_create(&runner, NULL, runner_fn, NULL);
 	while (sem_wait(&vmm.ran))
 		;
@@ -517,15 +452,13 @@ int main(int argc, char *argv[])
 	bool vm_mode, in_run, done, cleared, have_checker;
 	uint64_t viol_before, viol_after;
 	int opt, want = -1, have, cpu;
+	char buf[32];
 	long took;
-	size_t i;
 
 	while ((opt = getopt(argc, argv, "m:h")) != -1) {
 		switch (opt) {
 		case 'm':
-			for (i = 0; i < ARRAY_SIZE(mode_names); i++)
-				if (!strcmp(optarg, mode_names[i]))
-					want = i;
+			want = cs_mode_of(optarg, CS_MODE_ON);
 			TEST_ASSERT(want >= 0, "-m %s: not on, vm or vm,strict", optarg);
 			break;
 		default:
@@ -535,21 +468,16 @@ int main(int argc, char *argv[])
 	}
 
 	ksft_print_header();
-	have = kernel_mode();
-	if (want < 0)
-		want = have < 0 ? MODE_ON : have;
-	if (have < 0 && want != MODE_ON)
-		ksft_exit_fail_msg("-m %s, but the kernel has no %s\n",
-				   mode_names[want], MODE_FILE);
-	if (have >= 0 && have != want)
-		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
-				   mode_names[want], mode_names[have]);
-	vm_mode = want != MODE_ON;
-	ksft_print_msg("coresched=%s%s\n", mode_names[want],
+	have = cs_kernel_mode(CS_MODE_ON, buf, sizeof(buf));
+	if (have == CS_MODE_OTHER)
+		ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
+	want = cs_test_mode(want, have);
+	vm_mode = want != CS_MODE_ON;
+	ksft_print_msg("coresched=%s%s\n", cs_mode_names[want],
 		       have < 0 ? " (no mode file: tested as on)" : "");
 
 	/* The VMM thread clears with what it has: it must have nothing. */
-	TEST_ASSERT(!cookie_of(0), "the VMM thread has a cookie already");
+	TEST_ASSERT(!cs_cookie_of(0), "the VMM thread has a cookie already");
 	TEST_ASSERT(!sched_getaffinity(0, sizeof(main_cpus), &main_cpus),
 		    "sched_getaffinity: %s", strerror(errno));
 	TEST_REQUIRE(CPU_COUNT(&main_cpus) >= 2);
@@ -557,7 +485,7 @@ int main(int argc, char *argv[])
 		if (CPU_ISSET(cpu, &main_cpus))
 			hold_cpu = cpu;
 
-	have_checker = read_violations(&viol_before);
+	have_checker = cs_read_violations(&viol_before);
 	ksft_set_plan(12);
 
 	start_vm(vm1_threads, VM1_VCPUS);
@@ -568,9 +496,9 @@ int main(int argc, char *argv[])
 	pin_thread(vm1_threads[0].tid, hold_cpu);
 	pin_thread(vm2_threads[0].tid, hold_cpu);
 
-	c1[0] = cookie_of(vm1_threads[0].tid);
-	c1[1] = cookie_of(vm1_threads[1].tid);
-	c2 = cookie_of(vm2_threads[0].tid);
+	c1[0] = cs_cookie_of(vm1_threads[0].tid);
+	c1[1] = cs_cookie_of(vm1_threads[1].tid);
+	c2 = cs_cookie_of(vm2_threads[0].tid);
 	ksft_print_msg("cookies in KVM_RUN: VM 1 %#lx %#lx, VM 2 %#lx\n", c1[0], c1[1], c2);
 	if (vm_mode)
 		ksft_test_result(c1[0] && c1[0] == c1[1] && c2 && c2 != c1[0],
@@ -591,12 +519,12 @@ int main(int argc, char *argv[])
 		ksft_test_result(cleared && took >= 0 && in_run,
 				 "cleared, cookie back within %d ms, without leaving KVM_RUN\n",
 				 CLEAR_DEADLINE_MS);
-		c1[1] = cookie_of(vm1_threads[1].tid);
+		c1[1] = cs_cookie_of(vm1_threads[1].tid);
 		ksft_test_result(got[0] && got[0] == c1[1] && got[0] == c1[0],
 				 "the cookie back is the VM's: %#lx, the other vCPU thread %#lx\n",
 				 got[0], c1[1]);
 	} else {
-		ksft_test_result(cleared && took < 0 && !cookie_of(vm1_threads[0].tid) && in_run,
+		ksft_test_result(cleared && took < 0 && !cs_cookie_of(vm1_threads[0].tid) && in_run,
 				 "control: cleared cookie stays 0 for %d ms in KVM_RUN\n",
 				 CLEAR_DEADLINE_MS);
 		ksft_test_result_skip("coresched=on: no VM cookie to come back\n");
@@ -610,8 +538,8 @@ int main(int argc, char *argv[])
 		give_cookie(ts[1]->tid);
 	}
 	in_run = clear_and_watch(ts, 2, got, CLEAR_DEADLINE_MS, &took, &cleared);
-	got[0] = cookie_of(ts[0]->tid);
-	got[1] = cookie_of(ts[1]->tid);
+	got[0] = cs_cookie_of(ts[0]->tid);
+	got[1] = cs_cookie_of(ts[1]->tid);
 	ksft_print_msg("both cleared: VM 1 %#lx, VM 2 %#lx%s\n", got[0], got[1],
 		       took >= 0 ? "" : " at the deadline");
 	if (vm_mode)
@@ -626,7 +554,7 @@ int main(int argc, char *argv[])
 	done &= stop_vm(vm2_threads, VM2_VCPUS);
 	ksft_test_result(done, "every KVM_RUN ended with its guest told to stop\n");
 	test_vmm_threads(vm_mode);
-	if (have_checker && read_violations(&viol_after))
+	if (have_checker && cs_read_violations(&viol_after))
 		ksft_test_result(viol_after == viol_before,
 				 "the invariant checker counted no violation (%lu)\n",
 				 viol_after - viol_before);

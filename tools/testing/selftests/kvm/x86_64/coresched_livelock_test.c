@@ -52,8 +52,8 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
-#define MODE_FILE		"/sys/kernel/debug/sched/coresched/mode"
-#define STATS_FILE		"/sys/kernel/debug/sched/coresched/stats"
+#include "coresched_util.h"
+
 #define WAIT_STAT		"coresched_wait_ns"
 
 /*
@@ -88,14 +88,6 @@ static void guest_code(struct kvm_steal_time *st, uint64_t st_gpa)
 	GUEST_DONE();
 }
 
-enum mode { MODE_ON, MODE_VM, MODE_VM_STRICT };
-
-static const char * const mode_names[] = {
-	[MODE_ON]	 = "on",
-	[MODE_VM]	 = "vm",
-	[MODE_VM_STRICT] = "vm,strict",
-};
-
 static struct kvm_vcpu *vcpu;
 static int cpu_a, cpu_b;
 static sem_t a_started, b_spinning, b_done;
@@ -107,120 +99,6 @@ static bool seen;
 static uint64_t a_cookie, b_cookie;
 static bool has_wait_stat;
 static uint64_t wait_ns, run_delay, steal;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* The mode the kernel runs in, or -1 without the mode file. */
-static int kernel_mode(void)
-{
-	char buf[32] = "";
-	size_t i;
-	FILE *f;
-
-	f = fopen(MODE_FILE, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	for (i = 0; i < ARRAY_SIZE(mode_names); i++)
-		if (!strcmp(buf, mode_names[i]))
-			return i;
-	ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
-	return -1;
-}
-
-/* The invariant checker's count of violations; false without the checker. */
-static bool read_violations(uint64_t *n)
-{
-	bool found = false;
-	char line[64];
-	FILE *f;
-
-	f = fopen(STATS_FILE, "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "violations %lu", n) == 1;
-	fclose(f);
-	return found;
-}
-
-static uint64_t cookie_of(pid_t tid)
-{
-	uint64_t cookie;
-	int r;
-
-	r = prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, tid,
-		  PR_SCHED_CORE_SCOPE_THREAD, (unsigned long)&cookie);
-	TEST_ASSERT(!r, "PR_SCHED_CORE_GET of %d: %s", tid, strerror(errno));
-	return cookie;
-}
-
-/*
- * A vCPU's binary stat, in nanoseconds: false if KVM has no stat of that
- * name.
- */
-static bool vcpu_time_stat(struct kvm_vcpu *vcpu, const char *name, uint64_t *ns)
-{
-	struct kvm_stats_desc *descs, *desc;
-	struct kvm_stats_header header;
-	bool found = false;
-	int fd, i;
-
-	fd = vcpu_get_stats_fd(vcpu);
-	read_stats_header(fd, &header);
-	descs = read_stats_descriptors(fd, &header);
-	for (i = 0; i < header.num_desc && !found; i++) {
-		desc = get_stats_descriptor(descs, i, &header);
-		if (strcmp(desc->name, name))
-			continue;
-		TEST_ASSERT((desc->flags & KVM_STATS_UNIT_MASK) == KVM_STATS_UNIT_SECONDS &&
-			    (desc->flags & KVM_STATS_BASE_MASK) == KVM_STATS_BASE_POW10 &&
-			    desc->exponent == -9,
-			    "%s is not in nanoseconds (flags %#x, exponent %d)",
-			    name, desc->flags, desc->exponent);
-		read_stat_data(fd, &header, desc, ns, 1);
-		found = true;
-	}
-	free(descs);
-	close(fd);
-	return found;
-}
-
-/* The first two online CPUs of one core, A's and B's. */
-static void pick_siblings(void)
-{
-	char path[96], list[64];
-	int cpu, a, b, n;
-	FILE *f;
-
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		n = fscanf(f, "%63s", list);
-		fclose(f);
-		if (n != 1)
-			continue;
-		/* "0-1" or "0,2": two threads at least. */
-		if (sscanf(list, "%d-%d", &a, &b) == 2 || sscanf(list, "%d,%d", &a, &b) == 2) {
-			cpu_a = a;
-			cpu_b = b;
-			return;
-		}
-	}
-	ksft_exit_skip("no core with two online SMT siblings\n");
-}
 
 static void run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
 {
@@ -248,19 +126,19 @@ static void *poller(void *arg)
 	uint64_t start, n;
 
 	kvm_pin_this_task_to_pcpu(cpu_b);
-	b_cookie = cookie_of(0);
-	start = now_ns();
+	b_cookie = cs_cookie_of(0);
+	start = cs_now_ns();
 	sem_post(&b_spinning);
 	for (n = 0; ; n++) {
 		if (READ_ONCE(*f)) {
 			seen = true;
 			break;
 		}
-		if (!(n % 4096) && now_ns() - start > FLAG_DEADLINE_MS * 1000000ull)
+		if (!(n % 4096) && cs_now_ns() - start > FLAG_DEADLINE_MS * 1000000ull)
 			break;
 		cpu_relax();
 	}
-	b_seen = now_ns();
+	b_seen = cs_now_ns();
 	sem_post(&b_done);
 	return NULL;
 }
@@ -271,10 +149,10 @@ static void *vcpu_thread(void *arg)
 	struct ucall uc;
 
 	kvm_pin_this_task_to_pcpu(cpu_a);
-	a_start = now_ns();
+	a_start = cs_now_ns();
 	sem_post(&a_started);
 	run_to(vcpu, STAGE_FLAG, &uc);
-	a_cookie = cookie_of(0);
+	a_cookie = cs_cookie_of(0);
 
 	/*
 	 * The guest's steal time is brought up to date at the next entry,
@@ -283,7 +161,7 @@ static void *vcpu_thread(void *arg)
 	 */
 	while (sem_wait(&b_done))
 		;
-	has_wait_stat = vcpu_time_stat(vcpu, WAIT_STAT, &wait_ns);
+	has_wait_stat = cs_vcpu_stat(vcpu, WAIT_STAT, true, &wait_ns);
 	run_delay = get_run_delay();
 	run_to(vcpu, STAGE_STEAL, &uc);
 	steal = uc.args[1];
@@ -300,14 +178,12 @@ int main(int argc, char *argv[])
 	struct kvm_vm *vm;
 	uint64_t viol_before, viol_after;
 	bool vm_mode, have_checker;
-	size_t i;
+	char buf[32];
 
 	while ((opt = getopt(argc, argv, "m:h")) != -1) {
 		switch (opt) {
 		case 'm':
-			for (i = 0; i < ARRAY_SIZE(mode_names); i++)
-				if (!strcmp(optarg, mode_names[i]))
-					want = i;
+			want = cs_mode_of(optarg, CS_MODE_ON);
 			TEST_ASSERT(want >= 0, "-m %s: not on, vm or vm,strict", optarg);
 			break;
 		default:
@@ -323,22 +199,18 @@ int main(int argc, char *argv[])
 		  PR_SCHED_CORE_SCOPE_THREAD_GROUP, 0))
 		ksft_exit_skip("no core scheduling cookie for the process: %s\n",
 			       strerror(errno));
-	cookie = cookie_of(0);
+	cookie = cs_cookie_of(0);
 
-	have = kernel_mode();
-	if (want < 0)
-		want = have < 0 ? MODE_ON : have;
-	if (have < 0 && want != MODE_ON)
-		ksft_exit_fail_msg("-m %s, but the kernel has no %s\n",
-				   mode_names[want], MODE_FILE);
-	if (have >= 0 && have != want)
-		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
-				   mode_names[want], mode_names[have]);
-	vm_mode = want != MODE_ON;
+	have = cs_kernel_mode(CS_MODE_ON, buf, sizeof(buf));
+	if (have == CS_MODE_OTHER)
+		ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
+	want = cs_test_mode(want, have);
+	vm_mode = want != CS_MODE_ON;
 
-	pick_siblings();
+	if (!cs_pick_siblings(&cpu_a, &cpu_b))
+		ksft_exit_skip("no core with two online SMT siblings\n");
 	ksft_print_msg("coresched=%s%s; vCPU A on cpu%d, polling thread B on cpu%d\n",
-		       mode_names[want], have < 0 ? " (no mode file: tested as on)" : "",
+		       cs_mode_names[want], have < 0 ? " (no mode file: tested as on)" : "",
 		       cpu_a, cpu_b);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
@@ -346,7 +218,7 @@ int main(int argc, char *argv[])
 	st_gva = vm_vaddr_alloc_page(vm);
 	vcpu_args_set(vcpu, 2, st_gva, addr_gva2gpa(vm, st_gva));
 
-	have_checker = read_violations(&viol_before);
+	have_checker = cs_read_violations(&viol_before);
 	ksft_set_plan(6);
 	ksft_test_result(cookie, "one cookie for the process, before any thread\n");
 
@@ -391,7 +263,7 @@ int main(int argc, char *argv[])
 			 steal, run_delay, wait_ns);
 
 	kvm_vm_free(vm);
-	if (have_checker && read_violations(&viol_after))
+	if (have_checker && cs_read_violations(&viol_after))
 		ksft_test_result(viol_after == viol_before,
 				 "the invariant checker counted no violation (%lu)\n",
 				 viol_after - viol_before);

@@ -46,8 +46,8 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
-#define MODE_FILE		"/sys/kernel/debug/sched/coresched/mode"
-#define STATS_FILE		"/sys/kernel/debug/sched/coresched/stats"
+#include "coresched_util.h"
+
 #define NR_VMS			3
 #define MAX_VCPUS		16
 /* An I/O thread's cycle: this much host work, then this much sleep. */
@@ -124,14 +124,6 @@ static bool stopping(void)
 	return __atomic_load_n(&stop, __ATOMIC_RELAXED);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
-
 static uint64_t progress_of(struct vcpu_thread *t)
 {
 	return READ_ONCE(*(uint64_t *)addr_gva2hva(t->vm,
@@ -192,7 +184,7 @@ static struct kvm_vm *start_vm(struct vcpu_thread *ts, int nr, int kind0)
 
 static int join(pthread_t t, uint64_t deadline_ms)
 {
-	int64_t left = deadline_ms - now_ms();
+	int64_t left = deadline_ms - cs_now_ms();
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -210,7 +202,7 @@ static int join(pthread_t t, uint64_t deadline_ms)
  */
 static int stop_vm(struct vcpu_thread *ts, int nr, uint64_t deadline)
 {
-	uint64_t grace = now_ms() + STOP_GRACE_MS;
+	uint64_t grace = cs_now_ms() + STOP_GRACE_MS;
 	int i, ret = 0;
 
 	WRITE_ONCE(*(uint32_t *)addr_gva2hva(ts[0].vm, (vm_vaddr_t)&stop_guest), 1);
@@ -249,10 +241,10 @@ static int core_prctl(int cmd, pid_t pid, uint64_t *cookie)
 /* Wait until @t's guest counted, or @ms pass. */
 static bool wait_ran(struct vcpu_thread *t, uint64_t ms)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end = cs_now_ms() + ms;
 
 	while (!progress_of(t) || !__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE)) {
-		if (stopping() || now_ms() > end)
+		if (stopping() || cs_now_ms() > end)
 			return false;
 		usleep(1000);
 	}
@@ -314,7 +306,7 @@ static void *churn_fn(void *arg)
 		for (i = 0; i < 2; i++)
 			if (!wait_ran(&ts[i], CHURN_RUN_MS) && !stopping())
 				churn_err = "churn: a vCPU of a new VM never ran";
-		err = stop_vm(ts, 2, now_ms() + JOIN_TIMEOUT_MS);
+		err = stop_vm(ts, 2, cs_now_ms() + JOIN_TIMEOUT_MS);
 		if (err < -1) {
 			churn_err = "churn: a vCPU thread did not stop";
 			return NULL;
@@ -396,64 +388,13 @@ static void *hotplug_fn(void *arg)
 	return NULL;
 }
 
-/* The invariant checker's count of violations; false without the checker. */
-static bool read_violations(uint64_t *n)
-{
-	bool found = false;
-	char line[64];
-	FILE *f = fopen(STATS_FILE, "r");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "violations %lu", n) == 1;
-	fclose(f);
-	return found;
-}
-
-static const char *kernel_mode(void)
-{
-	static char buf[32];
-	FILE *f = fopen(MODE_FILE, "r");
-
-	if (!f)
-		return "none";
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
-
-/* KVM's per-vCPU count of time waited for the core; false if it has none. */
-static bool wait_stat(struct kvm_vcpu *vcpu, uint64_t *ns)
-{
-	struct kvm_stats_header hdr;
-	struct kvm_stats_desc *descs, *d;
-	int fd = vcpu_get_stats_fd(vcpu), i;
-	bool found = false;
-
-	read_stats_header(fd, &hdr);
-	descs = read_stats_descriptors(fd, &hdr);
-	for (i = 0; i < hdr.num_desc; i++) {
-		d = get_stats_descriptor(descs, i, &hdr);
-		if (!strcmp(d->name, "coresched_wait_ns")) {
-			read_stat_data(fd, &hdr, d, ns, 1);
-			found = true;
-			break;
-		}
-	}
-	free(descs);
-	close(fd);
-	return found;
-}
-
 int main(int argc, char *argv[])
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t viol_before = 0, viol_after = 0, least = UINT64_MAX;
 	uint64_t exits = 0, eintr = 0, deadline, waited = 0, ns = 0;
-	const char *mode = NULL, *have = kernel_mode();
+	char buf[32];
+	const char *mode = NULL, *have = cs_read_mode(buf, sizeof(buf)) ? buf : "none";
 	bool kvm_required = false, vm_mode, checker, joined = true, done = true, stat;
 	double seconds = 10;
 	int opt, i, j;
@@ -504,9 +445,9 @@ int main(int argc, char *argv[])
 		       vmm_cookies ? ", VMM cookies" : "");
 	sigemptyset(&sa.sa_mask);
 	TEST_ASSERT(!sigaction(SIGUSR1, &sa, NULL), "sigaction");
-	checker = read_violations(&viol_before);
-	TEST_ASSERT(checker || !vm_mode || !access(STATS_FILE, R_OK),
-		    "coresched=%s, but no %s", mode, STATS_FILE);
+	checker = cs_read_violations(&viol_before);
+	TEST_ASSERT(checker || !vm_mode || !access(CS_STATS_FILE, R_OK),
+		    "coresched=%s, but no %s", mode, CS_STATS_FILE);
 
 	for (i = 0; i < NR_VMS; i++) {
 		/* The VM's vCPU threads inherit it. */
@@ -523,7 +464,7 @@ int main(int argc, char *argv[])
 
 	/* One deadline for every thread: none may hang. */
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-	deadline = now_ms() + JOIN_TIMEOUT_MS;
+	deadline = cs_now_ms() + JOIN_TIMEOUT_MS;
 	for (i = 0; i < NR_VMS; i++)
 		joined &= !join(io[i].thread, deadline);
 	joined &= !join(churn_tid, deadline) && !join(signal_tid, deadline) &&
@@ -572,7 +513,7 @@ int main(int argc, char *argv[])
 	else
 		ksft_test_result_skip("every CPU is online again: no hotplug\n");
 
-	if (checker && read_violations(&viol_after))
+	if (checker && cs_read_violations(&viol_after))
 		ksft_test_result(viol_after == viol_before,
 				 "the invariant checker counted no violation (%lu)\n",
 				 viol_after - viol_before);
@@ -585,7 +526,7 @@ int main(int argc, char *argv[])
 	 */
 	for (i = 0, stat = true; i < NR_VMS; i++)
 		for (j = 0; j < nr_vcpus && stat; j++) {
-			stat = wait_stat(vcpus[i][j].vcpu, &ns);
+			stat = cs_vcpu_stat(vcpus[i][j].vcpu, "coresched_wait_ns", false, &ns);
 			waited += ns;
 		}
 	if (!stat)

@@ -72,6 +72,8 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
+#include "coresched_util.h"
+
 #define TIMELINE_PORT		0x2000
 #define TIMER_VECTOR		0xec
 #define IPI_VECTOR		0xa5
@@ -120,7 +122,6 @@
 #define WAIT_IRQS	"other interrupts on B's CPU"
 #define START_TIMEOUT_S		30
 
-#define CORESCHED_DIR		"/sys/kernel/debug/sched/coresched"
 #define TRACING_DIR		"/sys/kernel/tracing"
 #define INSTANCE		TRACING_DIR "/instances/coresched_timeline"
 
@@ -405,20 +406,6 @@ static void guest_code(uint64_t role)
 
 /* Host side. */
 
-enum mode {
-	MODE_OFF,
-	MODE_ON,
-	MODE_VM,
-	MODE_VM_STRICT,
-};
-
-static const char * const mode_names[] = {
-	[MODE_OFF]	 = "off",
-	[MODE_ON]	 = "on",
-	[MODE_VM]	 = "vm",
-	[MODE_VM_STRICT] = "vm,strict",
-};
-
 static struct kvm_vm *vm;
 static struct kvm_vcpu *vcpus[3];
 static struct timeline *sh;
@@ -427,7 +414,7 @@ static uint64_t *b_log;
 static uint64_t a_offset, b_offset;	/* a vCPU's TSC minus the host's */
 static uint64_t tsc_khz;
 static int cpu_a = -1, cpu_b = -1, cpu_c = -1;
-static enum mode mode;
+static enum cs_mode mode;
 static pid_t c_tid;
 static int duration_ms = 1000;
 
@@ -592,21 +579,6 @@ static void pick_cpus(void)
 		cpu_c = cpu_b;
 }
 
-/* The mode the kernel runs in; -1 for a kernel that has no mode file. */
-static int kernel_mode(void)
-{
-	char buf[64];
-	size_t i;
-
-	if (sysfs_read(CORESCHED_DIR "/mode", buf, sizeof(buf)))
-		return -1;
-	for (i = 0; i < ARRAY_SIZE(mode_names); i++) {
-		if (!strcmp(buf, mode_names[i]))
-			return i;
-	}
-	ksft_exit_fail_msg("unknown mode '%s' in " CORESCHED_DIR "/mode\n", buf);
-}
-
 /* Kernel counters of the isolation (coresched=vm), to show how it worked. */
 #define NR_STATS	8
 
@@ -618,18 +590,7 @@ struct stats {
 
 static void stats_read(struct stats *st)
 {
-	char line[128];
-	FILE *f;
-
-	st->nr = 0;
-	f = fopen(CORESCHED_DIR "/stats", "r");
-	if (!f)
-		return;
-	while (st->nr < NR_STATS && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%31s %lu", st->name[st->nr], &st->val[st->nr]) == 2)
-			st->nr++;
-	}
-	fclose(f);
+	st->nr = cs_read_stats(st->name, st->val, NR_STATS);
 }
 
 static void stats_print(const char *kind, struct stats *a, struct stats *b)
@@ -1173,14 +1134,6 @@ static void *sleeper_thread(void *arg)
 	return NULL;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
 static void print_a(const char *kind, size_t nr)
 {
 	uint64_t span, covered = 0;
@@ -1235,7 +1188,7 @@ static bool crossed(const char *kind, const char *what, struct verdict *v)
 	if (!v->crossed)
 		return false;
 	ksft_print_msg("%s: A ran guest code across %lu %s under coresched=%s\n",
-		       kind, v->crossed, what, mode_names[mode]);
+		       kind, v->crossed, what, cs_mode_names[mode]);
 	for (i = 0; i < NR_EXAMPLES && i < v->crossed; i++)
 		ksft_print_msg("%s: e.g. %s%s, A ran %.1f us before, %.1f us after\n",
 			       kind, v->ex[i].name, v->ex[i].where,
@@ -1254,7 +1207,7 @@ static double expected(enum kind kind, struct tally *t, struct verdict *v)
 	struct verdict *ref = &t->guest;
 
 	if (kind == KIND_IDLE) {
-		if (mode == MODE_VM_STRICT)
+		if (mode == CS_MODE_VM_STRICT)
 			return v->contested;
 		ref = &t->idle;
 	}
@@ -1283,7 +1236,7 @@ static enum outcome check(const char *kind, const char *what, enum kind k, struc
 	}
 	if (want && v->crossed * 2 < e) {
 		ksft_print_msg("%s: %s: A crossed %lu of %lu, %.1f expected, under coresched=%s\n",
-			       kind, what, v->crossed, v->contested, e, mode_names[mode]);
+			       kind, what, v->crossed, v->contested, e, cs_mode_names[mode]);
 		return INCONCLUSIVE;
 	}
 	return PASSED;
@@ -1298,7 +1251,7 @@ static enum outcome worst(enum outcome a, enum outcome b)
 static enum outcome decide(enum kind kind, struct tally *t)
 {
 	const char *name = kind_names[kind];
-	bool control = mode < MODE_VM;
+	bool control = mode < CS_MODE_VM;
 	enum outcome res = PASSED;
 
 	if (t->host.own < MIN_OWN) {
@@ -1319,12 +1272,12 @@ static enum outcome decide(enum kind kind, struct tally *t)
 	 */
 	if (kind != KIND_HLT && kind != KIND_IDLE)
 		return res;
-	if (mode == MODE_VM_STRICT) {
+	if (mode == CS_MODE_VM_STRICT) {
 		res = worst(res, check(name, IDLE_IRQS, kind, t, &t->idle, false));
 	} else if (t->idle.crossed < MIN_EXPECTED) {
 		ksft_print_msg("%s: %s: A crossed %lu of %lu, under coresched=%s\n",
 			       name, IDLE_IRQS, t->idle.crossed, t->idle.contested,
-			       mode_names[mode]);
+			       cs_mode_names[mode]);
 		res = worst(res, INCONCLUSIVE);
 	}
 	return res;
@@ -1358,9 +1311,9 @@ static bool run_kind(enum kind kind, struct tally *t)
 	vcpu_device_attr_get(vcpus[ROLE_B], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &b_offset);
 
 	pthread_create(&ta, NULL, a_thread, NULL);
-	t0 = now_ms();
+	t0 = cs_now_ms();
 	while (!READ_ONCE(sh->a_logging)) {
-		TEST_ASSERT(now_ms() - t0 < START_TIMEOUT_S * 1000, "A did not start logging");
+		TEST_ASSERT(cs_now_ms() - t0 < START_TIMEOUT_S * 1000, "A did not start logging");
 		usleep(1000);
 	}
 
@@ -1434,12 +1387,12 @@ static bool run_kind(enum kind kind, struct tally *t)
 		    "%s: TSC offsets moved by %ld (A), %ld (B): unstable host TSC?",
 		    name, (int64_t)(off_a - a_offset), (int64_t)(off_b - b_offset));
 
-	if (mode >= MODE_VM && crossed(name, "host events", &vh))
+	if (mode >= CS_MODE_VM && crossed(name, "host events", &vh))
 		ok = false;
 	/* Only strict mode keeps A from interrupts B takes without the core. */
-	if (mode == MODE_VM_STRICT && crossed(name, IDLE_IRQS, &vi))
+	if (mode == CS_MODE_VM_STRICT && crossed(name, IDLE_IRQS, &vi))
 		ok = false;
-	if (mode == MODE_VM_STRICT && crossed(name, WAIT_IRQS, &vw))
+	if (mode == CS_MODE_VM_STRICT && crossed(name, WAIT_IRQS, &vw))
 		ok = false;
 
 	add_up(&t->host, &vh);
@@ -1538,14 +1491,12 @@ int main(int argc, char *argv[])
 	int opt, k, run, want = -1, have, plan = 0;
 	enum outcome res;
 	struct tally t;
-	size_t i;
+	char buf[64];
 
 	while ((opt = getopt(argc, argv, "m:k:a:b:H:d:h")) != -1) {
 		switch (opt) {
 		case 'm':
-			for (i = 0; i < ARRAY_SIZE(mode_names); i++)
-				if (!strcmp(optarg, mode_names[i]))
-					want = i;
+			want = cs_mode_of(optarg, CS_MODE_OFF);
 			TEST_ASSERT(want >= 0, "-m %s: not a mode", optarg);
 			break;
 		case 'k':
@@ -1588,22 +1539,16 @@ int main(int argc, char *argv[])
 	 * A kernel without the mode file has no isolation to speak of: it
 	 * can only be the control.
 	 */
-	have = kernel_mode();
-	if (want < 0)
-		want = have < 0 ? MODE_ON : have;
-	if (have < 0 && want >= MODE_VM)
-		ksft_exit_fail_msg("-m %s, but the kernel has no " CORESCHED_DIR "/mode\n",
-				   mode_names[want]);
-	if (have >= 0 && have != want)
-		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
-				   mode_names[want], mode_names[have]);
-	mode = want;
+	have = cs_kernel_mode(CS_MODE_OFF, buf, sizeof(buf));
+	if (have == CS_MODE_OTHER)
+		ksft_exit_fail_msg("unknown mode '%s' in " CS_MODE_FILE "\n", buf);
+	mode = cs_test_mode(want, have);
 
 	if (hotplug_seq)
 		hotplug(hotplug_seq);
 	pick_cpus();
 	ksft_print_msg("coresched=%s; A on cpu%d, B on cpu%d, C on cpu%d\n",
-		       mode_names[mode], cpu_a, cpu_b, cpu_c);
+		       cs_mode_names[mode], cpu_a, cpu_b, cpu_c);
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_VCPU_ATTRIBUTES));
 	vm_setup();
