@@ -217,8 +217,8 @@ int main(int argc, char *argv[])
 			b = atoi_non_negative("-b", optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-n ROUNDS] [-w WARMUP] [-p POLL_NS]"
-				" [-t SECONDS] [-a CPU -b CPU]\n", argv[0]);
+			fprintf(stderr, "usage: %s %s\n", argv[0],
+				"[-n ROUNDS] [-w WARMUP] [-p POLL_NS] [-t SECONDS] [-a CPU -b CPU]");
 			return 1;
 		}
 	}
@@ -266,8 +266,8 @@ int main(int argc, char *argv[])
 	TEST_ASSERT(rtt, "malloc");
 	memcpy(rtt, hpp->rtt, n * sizeof(*rtt));
 	qsort(rtt, n, sizeof(*rtt), cmp_u64);
-	printf("rounds=%lu warmup=%lu tsc_khz=%lu median_us=%.2f p10_us=%.2f"
-	       " p90_us=%.2f min_us=%.2f max_us=%.2f", n, warmup, khz,
+	printf("rounds=%lu warmup=%lu tsc_khz=%lu ", n, warmup, khz);
+	printf("median_us=%.2f p10_us=%.2f p90_us=%.2f min_us=%.2f max_us=%.2f",
 	       us(rtt[n / 2], khz), us(rtt[n / 10], khz),
 	       us(rtt[n * 9 / 10], khz), us(rtt[0], khz), us(rtt[n - 1], khz));
 	if (set_poll)

@@ -135,7 +135,8 @@ static void parse_cpulist(const char *s)
 	long a, b;
 
 	while (*s) {
-		a = b = strtol(s, &end, 10);
+		a = strtol(s, &end, 10);
+		b = a;
 		if (end == s || a < 0)
 			bad_usage();
 		if (*end == '-') {

@@ -545,7 +545,7 @@ int main(int argc, char *argv[])
 	if (vm_mode)
 		ksft_test_result(cleared && took >= 0 && in_run && got[0] == c1[0] &&
 				 got[1] == c2 && got[0] != got[1],
-				 "two VMs' cleared vCPU threads take back different cookies, their VMs'\n");
+				 "two VMs' cleared vCPU threads take back their VMs' cookies\n");
 	else
 		ksft_test_result(cleared && took < 0 && in_run && !got[0] && !got[1],
 				 "control: two VMs' cleared vCPU threads both stay at 0\n");

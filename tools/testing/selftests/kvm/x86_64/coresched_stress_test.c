@@ -209,7 +209,7 @@ static int stop_vm(struct vcpu_thread *ts, int nr, uint64_t deadline)
 	for (i = 0; i < nr; i++) {
 		if (!join(ts[i].thread, grace < deadline ? grace : deadline))
 			continue;
-		ksft_print_msg("vCPU %d (thread %d): its guest did not stop (%lu in the guest, %lu exits)\n",
+		ksft_print_msg("vCPU %d (thread %d): guest not stopped (%lu loops, %lu exits)\n",
 			       ts[i].vcpu->id, ts[i].tid, progress_of(&ts[i]), ts[i].exits);
 		__atomic_store_n(&ts[i].stop, 1, __ATOMIC_RELEASE);
 		WRITE_ONCE(ts[i].vcpu->run->immediate_exit, 1);
