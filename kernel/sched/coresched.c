@@ -506,6 +506,14 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 			continue;
 		if (READ_ONCE(per_cpu(sched_core_vm_cpus, cpu).where) != forbidden)
 			continue;
+		/*
+		 * An NMI-like entry that hit us meanwhile took the core and
+		 * rewrote our record, checking for itself; if it could not give
+		 * guest mode back, we stay HOST and the VM-entry we may be about
+		 * to make exits at once (see scs_give_back()).
+		 */
+		if (READ_ONCE(vc->where) != where)
+			return;
 		scs_violation(smp_processor_id(), where, cpu, scs_where_name[forbidden]);
 	}
 }
