@@ -496,6 +496,17 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 
 	/* Order our record before the look at the siblings' (pairs with itself). */
 	smp_mb();
+	/*
+	 * An NMI-like entry since our scs_try_enter() may have taken the core
+	 * and, a sibling having become HOST meanwhile, left us HOST: the
+	 * VM-entry we are about to make exits at once (see scs_give_back()).
+	 * The record follows the state word.
+	 */
+	if (where == SCS_WHERE_GUEST &&
+	    !(scs_guests(atomic_read(&core->state)) & BIT(vc->slot))) {
+		WRITE_ONCE(vc->where, SCS_WHERE_HOST);
+		return;
+	}
 	scs_check_split(vc, where);
 	/* Pairs with scs_map_cpu(): a slot counted has its CPU filled in. */
 	nr_slots = smp_load_acquire(&core->nr_slots);
@@ -506,12 +517,7 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 			continue;
 		if (READ_ONCE(per_cpu(sched_core_vm_cpus, cpu).where) != forbidden)
 			continue;
-		/*
-		 * An NMI-like entry that hit us meanwhile took the core and
-		 * rewrote our record, checking for itself; if it could not give
-		 * guest mode back, we stay HOST and the VM-entry we may be about
-		 * to make exits at once (see scs_give_back()).
-		 */
+		/* Or it hit us since: it rewrote our record and checked itself. */
 		if (READ_ONCE(vc->where) != where)
 			return;
 		scs_violation(smp_processor_id(), where, cpu, scs_where_name[forbidden]);
