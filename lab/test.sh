@@ -36,16 +36,24 @@ t0=$SECONDS
 phase() {
 	local name=$1 start=$SECONDS rc=0 c0 c1
 	shift
-	c0=$(cpu_s)
+	cpu_s
+	c0=$cpu
 	"$@" >> "$log" 2>&1 || rc=$?
-	c1=$(cpu_s)
+	cpu_s
+	c1=$cpu
 	printf '%s\t%s\t%s\n' "$((SECONDS - start))" "$(awk -v a="$c0" -v b="$c1" \
 		'BEGIN { printf "%.0f", b - a }')" "$name" >> "$times"
 	return $rc
 }
-# User and system time of this shell's finished children, in seconds.
+# User and system time of this shell's finished children, in seconds, in
+# $cpu.  The builtin runs in this shell: in a pipe or $(...) it would run
+# in a subshell, which has no finished children (every phase read 0).
 cpu_s() {
-	times | awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } print s }'
+	local f=$BUILD/test/times.$BASHPID
+
+	times > "$f"
+	cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } print s }' "$f")
+	rm -f "$f"
 }
 
 # step NAME CMD...: a host step as a phase; one record.
