@@ -41,11 +41,11 @@ OUT=/tmp/bench-out.
 if [ "${LAB_BENCH_QUICK:-0}" = 1 ]; then
 	PIPE_LOOPS=2000 MSG_ARGS="-g 1 -l 10" HB_ARGS="-g 1 -l 20"
 	CYC_S=1 KVM_S=0.3 IPI_ARGS="-n 300 -w 10 -t 60"
-	REALVM_ARGS="-m 300 -d 2 -H 1,5"
+	REALVM_ARGS="-m 300 -d 2"
 else
 	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 60" HB_ARGS="-g 2 -l 100"
 	CYC_S=3 KVM_S=2 IPI_ARGS="-n 2000 -w 200 -t 90"
-	REALVM_ARGS="-m 2000 -d 16 -H 1,100"
+	REALVM_ARGS="-m 2000 -d 16"
 fi
 WORKLOADS="cpu exit-kernel exit-user"
 

@@ -21,7 +21,7 @@
 #     every thread of QEMU has the launcher's cookie
 # and the guest's boot time, the run's time and the counters as "#" lines.
 #
-# usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB] [-H G,L] [-P CPUS] [-b FILE]
+# usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB] [-P CPUS] [-b FILE]
 #   -c       start QEMU the way libvirt's sched_core= and util-linux's
 #            coresched start a VMM: a core scheduling cookie for the whole
 #            process, created before QEMU starts any thread (vmm-cookie);
@@ -29,7 +29,6 @@
 #   -t SECS  give the guest this long to power off (default 600)
 #   -m MS    each timed phase of the guest's work (default 2000)
 #   -d MB    disk data written and read back (default 8)
-#   -H G,L   also a messaging phase: hackbench -g G -l L in the guest
 #   -P CPUS  the host CPUs of vCPU 0 and 1 (default 0,1; nosmt: 0,0)
 #   -b FILE  make bench (lab/guest/bench.sh): the guest's figures and, per
 #            phase, the host's counters (coresched and KVM statistics)
@@ -40,17 +39,16 @@
 #
 # Needs the directory build/realvm laid over the image (lab/runs.list).
 
-cookie_mode=0 tmo=600 ms=2000 disk_mb=8 hb='' pcpus=0,1 bench=''
-while getopts ct:m:d:H:P:b: o; do
+cookie_mode=0 tmo=600 ms=2000 disk_mb=8 pcpus=0,1 bench=''
+while getopts ct:m:d:P:b: o; do
 	case $o in
 	c) cookie_mode=1 ;;
 	t) tmo=$OPTARG ;;
 	m) ms=$OPTARG ;;
 	d) disk_mb=$OPTARG ;;
-	H) hb=$OPTARG ;;
 	P) pcpus=$OPTARG ;;
 	b) bench=$OPTARG ;;
-	*) echo "usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB] [-H G,L] [-P CPUS] [-b FILE]" >&2
+	*) echo "usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB] [-P CPUS] [-b FILE]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -215,7 +213,7 @@ start=$(uptime_s)
 $launch "$qemu" -name realvm,debug-threads=on -accel kvm -machine pc -cpu "$cpu" \
 	-smp 2 -m 256 -nodefaults -vga none -display none -no-reboot -S \
 	-kernel "$l2/bzImage" -initrd "$l2/initramfs.cpio.gz" \
-	-append "$guest_args realvm.ms=$ms realvm.disk_mb=$disk_mb${hb:+ realvm.hb=$hb}" \
+	-append "$guest_args realvm.ms=$ms realvm.disk_mb=$disk_mb" \
 	-serial "file:$w/serial" \
 	-chardev "pipe,id=mon,path=$w/mon" -mon chardev=mon \
 	-object iothread,id=io0 \
@@ -450,7 +448,6 @@ if [ -n "$bench" ]; then
 		a=$(counter 0 pingpong)
 		[ -n "$a" ] && awk -v a="$a" -v ms="$ms" \
 			'BEGIN { printf "pingpong msgs_per_s %.1f\n", a * 1000 / ms }'
-		sed -n 's/^realvm: messaging secs=\([0-9.]*\)$/messaging time_s \1/p' "$w/console"
 		echo "$disk" | awk '{
 			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 			if (v["secs"] > 0)
