@@ -529,7 +529,9 @@ int main(int argc, char *argv[])
 			stat = cs_vcpu_stat(vcpus[i][j].vcpu, "coresched_wait_ns", false, &ns);
 			waited += ns;
 		}
-	if (!stat)
+	if (!stat && vm_mode)
+		ksft_test_result_fail("KVM has no coresched_wait_ns stat under VM isolation\n");
+	else if (!stat)
 		ksft_test_result_skip("KVM has no coresched_wait_ns stat\n");
 	else
 		ksft_test_result(vm_mode ? waited > 0 : !waited,
