@@ -517,6 +517,14 @@ static void scs_check(struct sched_core_vm_cpu *vc, int where)
 			continue;
 		if (READ_ONCE(per_cpu(sched_core_vm_cpus, cpu).where) != forbidden)
 			continue;
+		/*
+		 * A sibling's GUEST record counts with its guest bit: it may
+		 * be the moment before the record follows the state word, as
+		 * above (a protocol that does not kick or wait leaves the bit).
+		 */
+		if (forbidden == SCS_WHERE_GUEST &&
+		    !(scs_guests(atomic_read(&core->state)) & BIT(slot)))
+			continue;
 		/* Or it hit us since: it rewrote our record and checked itself. */
 		if (READ_ONCE(vc->where) != where)
 			return;
