@@ -158,14 +158,14 @@ for r in ${runs//,/ }; do
 	grep -q "^$r " "$LAB/runs.list" || rec fail "$r: boot" "RUNS names no run $r in lab/runs.list"
 done
 for k in bzImage vanilla/bzImage debug/bzImage; do
-	todo=$(awk -v k="$k" '!/^#/ && NF && $2 == k { print $1 }' "$LAB/runs.list")
+	planned=$(awk -v k="$k" '!/^#/ && NF && $2 == k { print $1 }' "$LAB/runs.list")
 	if [ -n "$runs" ]; then
-		todo=$(for r in $todo; do case ",$runs," in *",$r,"*) echo "$r" ;; esac; done)
+		planned=$(for r in $planned; do case ",$runs," in *",$r,"*) echo "$r" ;; esac; done)
 	fi
 	case $k in
 	bzImage) ;;
 	vanilla/bzImage) wait_bg "$k" && good[$k]=1 ;;	# the benchmark needs it
-	*) [ -z "$todo" ] || { wait_bg "$k" && good[$k]=1; } ;;
+	*) [ -z "$planned" ] || { wait_bg "$k" && good[$k]=1; } ;;
 	esac
 	if [ "$k" = vanilla/bzImage ] && [ $initramfs = 1 ] && [ "${good[bzImage]}" = 1 ]; then
 		if [ "${good[vanilla/bzImage]}" = 1 ]; then
@@ -176,7 +176,7 @@ for k in bzImage vanilla/bzImage debug/bzImage; do
 				"no vanilla kernel to compare with"
 		fi
 	fi
-	for name in $todo; do
+	for name in $planned; do
 		if [ $initramfs = 0 ] || [ "${good[$k]}" = 0 ] || [ ! -f "$BUILD/$k" ]; then
 			rec fail "$name: boot" "$k or the initramfs did not build"
 			continue

@@ -248,14 +248,12 @@ def wait_per_kick_us(m, _):
     return m['stats_wait_kick_ns'] / 1e3 / m['stats_kicks_sent']
 
 
-def ipi_derived(d, boot, case, fn):
-    """A per-round quantity computed from the metrics of one ping-pong run."""
-    keys = ['rounds', 'warmup', 'median_us', 'halt_successful_poll',
-            'halt_attempted_poll', 'halt_wakeup', 'coresched_wait_ns']
-    series = {k: d.get(boot, 'ipi', case, 'pingpong', k) for k in keys}
+def per_round(series, first, fn):
+    """@fn of each round's metrics (@series: metric -> {round: value}), for
+    the rounds of metric @first; rounds it cannot compute are left out."""
     out = {}
-    for r in series['median_us']:
-        m = {k: series[k].get(r) for k in keys}
+    for r in series[first]:
+        m = {k: v.get(r) for k, v in series.items()}
         try:
             v = fn(m)
         except (TypeError, ZeroDivisionError):
@@ -263,6 +261,14 @@ def ipi_derived(d, boot, case, fn):
         if v is not None:
             out[r] = v
     return Stat(out)
+
+
+def ipi_derived(d, boot, case, fn):
+    """A per-round quantity computed from the metrics of one ping-pong run."""
+    keys = ['rounds', 'warmup', 'median_us', 'halt_successful_poll',
+            'halt_attempted_poll', 'halt_wakeup', 'coresched_wait_ns']
+    return per_round({k: d.get(boot, 'ipi', case, 'pingpong', k) for k in keys},
+                     'median_us', fn)
 
 
 def ipi_core_wait_us(m):
@@ -284,17 +290,8 @@ RV_KEYS = ['host_s', 'kvm_exits', 'kvm_coresched_wait_ns', 'cs_slow_exits',
 
 def rv_derived(d, boot, case, phase, fn):
     """A per-round quantity from the host's counters of one real-guest phase."""
-    series = {k: d.get(boot, 'realvm', case, phase, k) for k in RV_KEYS}
-    out = {}
-    for r in series['host_s']:
-        m = {k: series[k].get(r) for k in RV_KEYS}
-        try:
-            v = fn(m)
-        except (TypeError, ZeroDivisionError):
-            v = None
-        if v is not None:
-            out[r] = v
-    return Stat(out)
+    return per_round({k: d.get(boot, 'realvm', case, phase, k) for k in RV_KEYS},
+                     'host_s', fn)
 
 
 def rv_speed(d, boot, case, load, ref):
