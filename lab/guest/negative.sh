@@ -20,17 +20,8 @@ dir=/sys/kernel/debug/sched/coresched
 bin=/selftests/kvm/x86_64/coresched_timeline_test
 kinds=${NEGATIVE_KINDS:-cpuid,io}
 out=/tmp/negative.out
-n=0
-
-point() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=1
-	fi
-}
+# shellcheck disable=SC1091 # the image's copy of lab/guest/tap-point.sh
+. /lab/tap-point.sh
 
 violations() {
 	awk '$1 == "violations" { print $2 }' "$dir/stats" 2>/dev/null

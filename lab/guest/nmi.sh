@@ -17,18 +17,9 @@
 
 dir=/sys/kernel/debug/sched/coresched
 nmis=${NMI_COUNT:-2000}
-n=0
+# shellcheck disable=SC1091 # the image's copy of lab/guest/tap-point.sh
+. /lab/tap-point.sh
 failed=0
-
-point() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=1
-	fi
-}
 
 stat() {
 	awk -v k="$1" '$1 == k { print $2 }' "$dir/stats"
