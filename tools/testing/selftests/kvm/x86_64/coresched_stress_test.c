@@ -195,6 +195,30 @@ static int join(pthread_t t, uint64_t deadline_ms)
 }
 
 /*
+ * Where a thread that does not stop is: its scheduler state, CPU and kernel
+ * stack, for the report (the stack needs root; what cannot be read is left
+ * out).
+ */
+static void print_where(int tid)
+{
+	const char *files[] = { "stat", "wchan", "stack" };
+	char path[64], line[256];
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, files[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			ksft_print_msg("  %s: %s%s", files[i], line,
+				       strchr(line, '\n') ? "" : "\n");
+		fclose(f);
+	}
+}
+
+/*
  * Tell the guests of @ts to stop.  A thread whose guest has not stopped
  * within STOP_GRACE_MS is interrupted (a vCPU that never gets back into its
  * guest never sees the flag): -1, a failure.  -2 if a thread still has not
@@ -211,6 +235,7 @@ static int stop_vm(struct vcpu_thread *ts, int nr, uint64_t deadline)
 			continue;
 		ksft_print_msg("vCPU %d (thread %d): guest not stopped (%lu loops, %lu exits)\n",
 			       ts[i].vcpu->id, ts[i].tid, progress_of(&ts[i]), ts[i].exits);
+		print_where(ts[i].tid);
 		__atomic_store_n(&ts[i].stop, 1, __ATOMIC_RELEASE);
 		WRITE_ONCE(ts[i].vcpu->run->immediate_exit, 1);
 		pthread_kill(ts[i].thread, SIGUSR1);
