@@ -194,28 +194,79 @@ static int join(pthread_t t, uint64_t deadline_ms)
 	return pthread_timedjoin_np(t, NULL, &ts);
 }
 
-/*
- * Where a thread that does not stop is: its scheduler state, CPU and kernel
- * stack, for the report (the stack needs root; what cannot be read is left
- * out).
- */
-static void print_where(int tid)
+#define NR_WHERE		32
+
+/* Figures of @t's thread, vCPU and guest, and the coresched stats. */
+static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 {
-	const char *files[] = { "stat", "wchan", "stack" };
-	char path[64], line[256];
+	static const char * const sched[] = {
+		"se.sum_exec_runtime", "nr_switches", "nr_involuntary_switches",
+		"wait_sum", "core_forceidle_sum",
+	};
+	static const char * const kvm[] = { "exits", "coresched_wait_ns" };
+	char path[64], line[128], key[64];
 	unsigned int i;
+	double val;
+	int n;
 	FILE *f;
 
-	for (i = 0; i < ARRAY_SIZE(files); i++) {
-		snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, files[i]);
-		f = fopen(path, "r");
-		if (!f)
+	n = cs_read_stats(names, v, NR_WHERE - ARRAY_SIZE(sched) - ARRAY_SIZE(kvm) - 1);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/sched", t->tid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s : %lf", key, &val) != 2)
 			continue;
-		while (fgets(line, sizeof(line), f))
-			ksft_print_msg("  %s: %s%s", files[i], line,
-				       strchr(line, '\n') ? "" : "\n");
-		fclose(f);
+		for (i = 0; i < ARRAY_SIZE(sched); i++) {
+			if (strcmp(key, sched[i]) && !strstr(key, sched[i]))
+				continue;
+			snprintf(names[n], sizeof(names[n]), "%s", sched[i]);
+			v[n++] = val;
+			break;
+		}
 	}
+	if (f)
+		fclose(f);
+	for (i = 0; i < ARRAY_SIZE(kvm); i++) {
+		if (cs_vcpu_stat(t->vcpu, kvm[i], false, &v[n]))
+			snprintf(names[n++], sizeof(names[0]), "vcpu.%s", kvm[i]);
+	}
+	snprintf(names[n], sizeof(names[0]), "guest loops");
+	v[n++] = progress_of(t);
+	return n;
+}
+
+/*
+ * Where a thread that does not stop is: its state and CPU, and what moved
+ * in a second (its run time, its waits, its vCPU's exits and waits for the
+ * core, the coresched stats), for the report.
+ */
+static void print_where(struct vcpu_thread *t)
+{
+	char names[2][NR_WHERE][32], path[64], line[512];
+	uint64_t v[2][NR_WHERE];
+	int n, m, i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", t->tid);
+	f = fopen(path, "r");
+	if (f && fgets(line, sizeof(line), f)) {
+		char state = '?';
+		int cpu = -1;
+
+		/* After the command's ")": state, then the CPU is field 39. */
+		if (strrchr(line, ')'))
+			sscanf(strrchr(line, ')') + 2,
+			       "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %d",
+			       &state, &cpu);
+		ksft_print_msg("  thread %d: state %c on CPU %d\n", t->tid, state, cpu);
+	}
+	if (f)
+		fclose(f);
+	n = where_figures(t, names[0], v[0]);
+	sleep(1);
+	m = where_figures(t, names[1], v[1]);
+	for (i = 0; i < n && i < m; i++)
+		ksft_print_msg("  %s: %lu -> %lu in 1 s\n", names[0][i], v[0][i], v[1][i]);
 }
 
 /*
@@ -235,7 +286,7 @@ static int stop_vm(struct vcpu_thread *ts, int nr, uint64_t deadline)
 			continue;
 		ksft_print_msg("vCPU %d (thread %d): guest not stopped (%lu loops, %lu exits)\n",
 			       ts[i].vcpu->id, ts[i].tid, progress_of(&ts[i]), ts[i].exits);
-		print_where(ts[i].tid);
+		print_where(&ts[i]);
 		__atomic_store_n(&ts[i].stop, 1, __ATOMIC_RELEASE);
 		WRITE_ONCE(ts[i].vcpu->run->immediate_exit, 1);
 		pthread_kill(ts[i].thread, SIGUSR1);
