@@ -25,18 +25,28 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # --- a patch that does not apply -----------------------------------------
-# The series' first four patches, the fourth with one context line of
-# kernel/sched/core_sched.c changed: it must stop the tree, not fuzz, and
-# the same four unchanged must apply (so the failure is the change's).
+# The series up to its first patch with "struct sched_core_cookie {" as a
+# context line of kernel/sched/core_sched.c, that line changed: it must
+# stop the tree, not fuzz, and the same patches unchanged must apply (so
+# the failure is the change's).
 st_bad_patch() {
-local i p adds broken rc rc_good out
-head -n 4 < <(grep -v -E '^[[:space:]]*(#|$)' "$TOP/patches/series") > "$tmp/head"
+local i n p adds broken rc rc_good out
+grep -v -E '^[[:space:]]*(#|$)' "$TOP/patches/series" > "$tmp/all"
+n=0 i=0
+while read -r p adds; do
+	i=$((i + 1))
+	if grep -q '^ struct sched_core_cookie {$' "$TOP/patches/$p"; then
+		n=$i
+		break
+	fi
+done < "$tmp/all"
+head -n "$n" "$tmp/all" > "$tmp/head"
 i=0
 while read -r p adds; do
 	i=$((i + 1))
 	cp "$TOP/patches/$p" "$tmp/$p"
 	echo "$p $adds" >> "$tmp/series.good"
-	if [ $i = 4 ]; then
+	if [ $i = "$n" ]; then
 		sed 's/^ struct sched_core_cookie {$/ struct sched_core_biscuit {/' \
 			"$TOP/patches/$p" > "$tmp/broken-$p"
 		echo "broken-$p $adds" >> "$tmp/series.broken"
@@ -45,15 +55,15 @@ while read -r p adds; do
 		echo "$p $adds" >> "$tmp/series.broken"
 	fi
 done < "$tmp/head"
-apply4() {
+apply_n() {
 	cp "$tmp/series.$1" "$tmp/series"
 	"$LAB/tree.sh" --check --patches "$tmp" 2>&1
 }
-apply4 good > "$tmp/good.out"
+apply_n good > "$tmp/good.out"
 rc_good=$?
-out=$(apply4 broken)
+out=$(apply_n broken)
 rc=$?
-if [ $rc_good = 0 ] && [ $rc != 0 ] && echo "$out" | grep -q -- "$broken" &&
+if [ "$n" -gt 0 ] && [ $rc_good = 0 ] && [ $rc != 0 ] && echo "$out" | grep -q -- "$broken" &&
    echo "$out" | grep -q 'kernel/sched/core_sched.c'; then
 	rec pass "lab: a patch that does not apply fails, naming patch and file"
 else

@@ -196,21 +196,23 @@ static int join(pthread_t t, uint64_t deadline_ms)
 
 #define NR_WHERE		32
 
-/* Figures of @t's thread, vCPU and guest, and the coresched stats. */
+/*
+ * Figures of @t's thread and guest, and the coresched stats: none from a
+ * vCPU ioctl, which would wait for the vCPU mutex that KVM_RUN holds.
+ */
 static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 {
 	static const char * const sched[] = {
 		"se.sum_exec_runtime", "nr_switches", "nr_involuntary_switches",
 		"wait_sum", "core_forceidle_sum",
 	};
-	static const char * const kvm[] = { "exits", "coresched_wait_ns" };
 	char path[64], line[128], key[64];
 	unsigned int i;
 	double val;
 	int n;
 	FILE *f;
 
-	n = cs_read_stats(names, v, NR_WHERE - ARRAY_SIZE(sched) - ARRAY_SIZE(kvm) - 1);
+	n = cs_read_stats(names, v, NR_WHERE - ARRAY_SIZE(sched) - 1);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/sched", t->tid);
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f)) {
@@ -226,10 +228,6 @@ static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 	}
 	if (f)
 		fclose(f);
-	for (i = 0; i < ARRAY_SIZE(kvm); i++) {
-		if (cs_vcpu_stat(t->vcpu, kvm[i], false, &v[n]))
-			snprintf(names[n++], sizeof(names[0]), "vcpu.%s", kvm[i]);
-	}
 	snprintf(names[n], sizeof(names[0]), "guest loops");
 	v[n++] = progress_of(t);
 	return n;
@@ -237,8 +235,8 @@ static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 
 /*
  * Where a thread that does not stop is: its state and CPU, and what moved
- * in a second (its run time, its waits, its vCPU's exits and waits for the
- * core, the coresched stats), for the report.
+ * in a second (its run time, waits and switches, its guest's loops, the
+ * coresched stats), for the report.
  */
 static void print_where(struct vcpu_thread *t)
 {
