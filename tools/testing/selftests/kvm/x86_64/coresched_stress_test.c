@@ -219,7 +219,7 @@ static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 		if (sscanf(line, "%63s : %lf", key, &val) != 2)
 			continue;
 		for (i = 0; i < ARRAY_SIZE(sched); i++) {
-			if (strcmp(key, sched[i]) && !strstr(key, sched[i]))
+			if (!strstr(key, sched[i]))
 				continue;
 			snprintf(names[n], sizeof(names[n]), "%s", sched[i]);
 			v[n++] = val;
@@ -247,16 +247,14 @@ static void print_where(struct vcpu_thread *t)
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", t->tid);
 	f = fopen(path, "r");
-	if (f && fgets(line, sizeof(line), f)) {
-		char state = '?';
-		int cpu = -1;
+	if (f && fgets(line, sizeof(line), f) && strrchr(line, ')')) {
+		/* After the command's ")": the state is field 3, the CPU 39. */
+		char *field = strtok(strrchr(line, ')') + 1, " "), *state = field;
 
-		/* After the command's ")": state, then the CPU is field 39. */
-		if (strrchr(line, ')'))
-			sscanf(strrchr(line, ')') + 2,
-			       "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %d",
-			       &state, &cpu);
-		ksft_print_msg("  thread %d: state %c on CPU %d\n", t->tid, state, cpu);
+		for (i = 3; field && i < 39; i++)
+			field = strtok(NULL, " ");
+		ksft_print_msg("  thread %d: state %s on CPU %s\n", t->tid,
+			       state ?: "?", field ?: "?");
 	}
 	if (f)
 		fclose(f);
