@@ -145,6 +145,31 @@ mkdir -p "$w"
 : > "$w/threads"
 cat "$csdir/stats" > "$w/stats.before" 2>/dev/null
 
+# kvm_exits: KVM's count of VM-exits, of every vCPU of every VM.
+kvm_exits() {
+	cat /sys/kernel/debug/kvm/exits 2>/dev/null || echo none
+}
+
+# where_hung: at the deadline, where the guest is: each vCPU thread's
+# state, CPU and kernel stack, whether it still exits to KVM (a guest that
+# runs but waits for something, or a vCPU that does not get back in), and
+# the console's last lines.
+where_hung() {
+	echo "# the guest did not power off within ${tmo}s; where it is:"
+	for t in "$cpu0" "$cpu1"; do
+		[ -r "/proc/$qpid/task/$t/stat" ] || continue
+		# After the command's ")": the state is field 3, the CPU 39.
+		sed 's/.*) //' "/proc/$qpid/task/$t/stat" |
+			awk -v t="$t" '{ print "#   thread " t ": state " $1 " on CPU " $37 }'
+		echo "#   wchan $(cat "/proc/$qpid/task/$t/wchan" 2>/dev/null)"
+		sed 's/^/#     /' "/proc/$qpid/task/$t/stack" 2>/dev/null | head -n 12
+	done
+	a=$(kvm_exits)
+	sleep 1
+	echo "#   KVM exits: $a -> $(kvm_exits) in 1 s"
+	tail -n 5 "$w/console" | sed 's/^/#   console: /'
+}
+
 # run_guest: boot the guest once, to its power-off (or the timeout); its
 # console in $w/console, the moment its init started in $w/stamps.
 run_guest() {
@@ -258,9 +283,11 @@ fi
 # only once the guest runs: a vCPU thread takes the VM's cookie at its
 # first KVM_RUN.
 deadline=$(awk -v s="$start" -v t="$tmo" 'BEGIN { print int(s + t) }')
+hung=0
 while kill -0 "$qpid" 2>/dev/null; do
 	if [ "$started" = 0 ] ||
 	   [ "$(awk -v u="$(uptime_s)" -v d="$deadline" 'BEGIN { print (u >= d) }')" = 1 ]; then
+		[ "$started" = 1 ] && hung=1 && where_hung
 		kill "$qpid" 2>/dev/null
 		sleep 1
 		kill -9 "$qpid" 2>/dev/null
@@ -291,13 +318,21 @@ run_guest
 # included: an invalid opcode or a bad page fault in PID 1, or a reset with
 # nothing on the console (a triple fault: QEMU exits 0, -no-reboot).  Boot
 # it again, twice at most, and say so; what the kernel of the lab does
-# shows from the guest's init on.  A guest that hangs before its init
-# (killed at the deadline) is not booted again: that may be the lab's
-# kernel.
-boots=1
-while [ $boots -lt 3 ] && [ "$started" = 1 ] && [ "$qrc" = 0 ] &&
-      ! grep -q -a '^realvm: init ' "$w/console"; do
-	echo "# boot $boots: the guest's kernel died before its init ran ($(wc -l < "$w/console") console lines, QEMU exit 0); booting it again:"
+# shows from the guest's init on.  Once in the test, the guest also hung
+# (coresched=off, on a loaded host): a guest that does not power off by
+# the deadline is booted again once, after the report of where it was; a
+# second hang fails.
+boots=1 hangs=0
+while [ $boots -lt 3 ] && [ "$started" = 1 ]; do
+	if [ "$hung" = 1 ] && [ $hangs = 0 ]; then
+		hangs=1
+		echo "# boot $boots: the guest hung (killed after ${tmo}s, $(wc -l < "$w/console") console lines); booting it again:"
+	elif [ "$hung" = 0 ] && [ "$qrc" = 0 ] &&
+	     ! grep -q -a '^realvm: init ' "$w/console"; then
+		echo "# boot $boots: the guest's kernel died before its init ran ($(wc -l < "$w/console") console lines, QEMU exit 0); booting it again:"
+	else
+		break
+	fi
 	grep -a -m 3 -E 'Oops|RIP:|Kernel panic|invalid opcode' "$w/console" | sed 's/^/#   /'
 	tail -n 2 "$w/console" | sed 's/^/#   last: /'
 	tail -n 3 "$w/qemu.log" | sed 's/^/#   qemu: /'
@@ -321,8 +356,10 @@ if [ "$started" = 1 ] && [ "$qrc" = 0 ] && [ "$done_line" = "realvm: done rc=0" 
 	ok "$tag: the guest completed"
 else
 	grep -a '^realvm: FAIL' "$w/console" | sed 's/^/# /'
-	if [ -z "$done_line" ] && [ "$qrc" != 0 ]; then
-		echo "# no completion marker; QEMU ended with $qrc (killed after ${tmo}s if 143 or 137)"
+	if [ "$hung" = 1 ]; then
+		echo "# the guest hung again: killed after ${tmo}s"
+	elif [ -z "$done_line" ] && [ "$qrc" != 0 ]; then
+		echo "# no completion marker; QEMU ended with $qrc"
 	fi
 	not_ok "$tag: the guest completed (${done_line:-no completion marker})"
 fi
