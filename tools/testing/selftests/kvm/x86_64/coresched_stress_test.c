@@ -194,11 +194,12 @@ static int join(pthread_t t, uint64_t deadline_ms)
 	return pthread_timedjoin_np(t, NULL, &ts);
 }
 
-#define NR_WHERE		32
+#define NR_WHERE		48
 
 /*
- * Figures of @t's thread and guest, and the coresched stats: none from a
- * vCPU ioctl, which would wait for the vCPU mutex that KVM_RUN holds.
+ * Figures of @t's thread and guest, the coresched stats, and KVM's stats
+ * of @t's VM from debugfs (the sums over its vCPUs): none from a vCPU
+ * ioctl, which would wait for the vCPU mutex that KVM_RUN holds.
  */
 static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 {
@@ -206,13 +207,28 @@ static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 		"se.sum_exec_runtime", "nr_switches", "nr_involuntary_switches",
 		"wait_sum", "core_forceidle_sum",
 	};
-	char path[64], line[128], key[64];
+	static const char * const kvm[] = {
+		"exits", "irq_exits", "io_exits", "mmio_exits", "halt_exits",
+		"signal_exits", "request_irq_exits", "irq_window_exits",
+		"nmi_window_exits", "pf_taken", "pf_fixed", "pf_spurious",
+		"pf_emulate", "insn_emulation", "tlb_flush",
+	};
+	char path[96], line[128], key[64];
 	unsigned int i;
 	double val;
 	int n;
 	FILE *f;
 
-	n = cs_read_stats(names, v, NR_WHERE - ARRAY_SIZE(sched) - 1);
+	n = cs_read_stats(names, v, NR_WHERE - ARRAY_SIZE(sched) - ARRAY_SIZE(kvm) - 1);
+	for (i = 0; i < ARRAY_SIZE(kvm); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/%s",
+			 getpid(), t->vm->fd, kvm[i]);
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%lu", &v[n]) == 1)
+			snprintf(names[n++], sizeof(names[0]), "kvm %s", kvm[i]);
+		if (f)
+			fclose(f);
+	}
 	snprintf(path, sizeof(path), "/proc/self/task/%d/sched", t->tid);
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f)) {
