@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn test output into result records and summarise them.
 
-Records are lines of a TSV file: status (pass, fail, skip), name, detail.
+Records are lines of a TSV file: status (pass, fail, skip, retry: a test run
+again after its first attempt failed), name, detail.
 
   tap.py guest RUN RUNDIR      records of one guest run, judged against the
                                plan the host makes itself (below)
@@ -61,8 +62,11 @@ def lines_of(path):
 
 
 def test_name(field):
-    """tests.list's test field: "exit:" marks a test that prints no TAP."""
-    return field[len('exit:'):] if field.startswith('exit:') else field
+    """tests.list's test field: "retry:" marks a test run again once if it
+    fails, "exit:" one that prints no TAP."""
+    for mark in ('retry:', 'exit:'):
+        field = field[len(mark):] if field.startswith(mark) else field
+    return field
 
 
 def read_tests():
@@ -137,6 +141,7 @@ class Test:
         self.points = []        # (not ok, number, description, directive, reason, diag)
         self.bail = None
         self.diag = []
+        self.retry = None       # why the first attempt failed
 
 
 def parse(text):
@@ -155,6 +160,10 @@ def parse(text):
         m = re.match(r'^# lab-test-end: (\S+) rc=(\d+)', line)
         if m and cur and m.group(1) == cur.name:
             cur.ended, cur.rc, cur = True, int(m.group(2)), None
+            continue
+        m = re.match(r'^# lab-test-retry: (\S+) rc=(\d+) ?(.*)', line)
+        if m and cur and m.group(1) == cur.name:
+            cur.retry = 'exit code %s: %s' % (m.group(2), m.group(3))
             continue
         if cur is None:
             continue
@@ -177,6 +186,9 @@ def judge_test(run, t, skips):
     """The records of one test that began."""
     name = '%s/%s' % (run, t.name)
     last = ' | '.join(t.diag[-3:])
+    if t.retry is not None:
+        add('retry', name, 'the first attempt failed (%s); the points below are the second\'s'
+            % t.retry)
     for notok, num, desc, directive, reason, before in t.points:
         pname = '%s: %s' % (name, desc or num)
         directive = (directive or '').upper()
@@ -324,9 +336,10 @@ def summary():
             recs = [l.rstrip('\n').split('\t', 2) for l in f if l.strip()]
     except FileNotFoundError:
         recs = []
-    count = {'pass': 0, 'fail': 0, 'skip': 0}
+    count = {'pass': 0, 'fail': 0, 'skip': 0, 'retry': 0}
     tty = sys.stdout.isatty()
-    colour = {'pass': '\033[32m', 'fail': '\033[31m', 'skip': '\033[33m'}
+    colour = {'pass': '\033[32m', 'fail': '\033[31m', 'skip': '\033[33m',
+              'retry': '\033[33m'}
     for status, name, detail in ((r + ['', ''])[:3] for r in recs):
         count[status] = count.get(status, 0) + 1
         tag = status.upper()
@@ -343,6 +356,8 @@ def summary():
     line = '%d passed, %d failed' % (count['pass'], count['fail'])
     if count['skip']:
         line += ', %d skipped' % count['skip']
+    if count['retry']:
+        line += ', %d run again after a failure' % count['retry']
     print(line)
     return 1 if count['fail'] or not recs else 0
 

@@ -10,7 +10,11 @@
 # when it ends: a test stopped by its timeout leaves no workers behind to
 # disturb the next one.  A test listed as exit:SUITE/TEST prints no TAP of
 # its own: its exit code becomes its one test point, as kselftest's runner
-# reports every test.
+# reports every test.  A test listed as retry:TEST, one that fails now
+# and then for a fault of the emulator that the base tree shows as well,
+# runs again once if it fails: "# lab-test-retry: NAME rc=N WHY" says so,
+# the first attempt's output follows as "# 1st: " lines, and the second
+# attempt's TAP and exit code are the test's.
 
 mode=${LAB_MODE:-default}
 IFS=, read -r LAB_SOCKETS LAB_CORES LAB_THREADS <<EOT
@@ -18,6 +22,12 @@ ${LAB_TOPO:-1,1,2}
 EOT
 export LAB_SOCKETS LAB_CORES LAB_THREADS
 plan=/tmp/lab-tests.plan
+
+# bare FIELD: the test's name, without its retry: or exit: mark.
+bare() {
+	t=${1#retry:}
+	echo "${t#exit:}"
+}
 
 echo "# lab: mode=$mode topo=$LAB_TOPO kernel=$(uname -r)"
 echo "# lab: cmdline: $(cat /proc/cmdline)"
@@ -30,17 +40,17 @@ grep -v '^#' /lab/tests.list | while read -r modes tmo test args; do
 	*) continue ;;
 	esac
 	[ -z "$LAB_ONLY" ] || case ",$LAB_ONLY," in
-		*",${test#exit:},"*) ;;
+		*",$(bare "$test"),"*) ;;
 		*) continue ;;
 	esac
 	echo "$tmo $test $args"
 done > "$plan"
 while read -r tmo test args; do
-	echo "# lab-test-plan: ${test#exit:}"
+	echo "# lab-test-plan: $(bare "$test")"
 done < "$plan"
 # A name in lab.only that this mode does not have is a mistake, not a pass.
 for t in $(echo "$LAB_ONLY" | tr ',' ' '); do
-	grep -q " \(exit:\)\?$t\( \|$\)" "$plan" || echo "# lab-test-plan: $t"
+	grep -q " \(retry:\)\?\(exit:\)\?$t\( \|$\)" "$plan" || echo "# lab-test-plan: $t"
 done
 
 # run_test TIMEOUT COMMAND...: in a session of its own, killed whole after.
@@ -55,17 +65,18 @@ run_test() {
 	return $rc
 }
 
-while read -r tmo test args; do
-	args=$(eval echo "$args")
+# run_one TIMEOUT TEST ARGS...: run one test of the list (no retry: mark),
+# its TAP on the output; its exit code in $rc.
+run_one() {
+	tmo=$1 test=$2
+	shift 2
 	name=${test#exit:}
-	echo "# lab-test-begin: $name"
 	case $test in
 	exit:*)
 		if cd "/selftests/${name%/*}" 2>/dev/null; then
 			echo "TAP version 13"
 			echo "1..1"
-			# shellcheck disable=SC2086
-			run_test "$tmo" "./${name#*/}" $args > /tmp/lab-test.out 2>&1
+			run_test "$tmo" "./${name#*/}" "$@" > /tmp/lab-test.out 2>&1
 			rc=$?
 			sed 's/^/# /' /tmp/lab-test.out
 			case $rc in
@@ -81,22 +92,45 @@ while read -r tmo test args; do
 		;;
 	lab/*)
 		# A guest script of the lab that prints TAP itself.
-		# shellcheck disable=SC2086
-		run_test "$tmo" sh "/$test.sh" $args
+		run_test "$tmo" sh "/$test.sh" "$@"
 		rc=$?
 		;;
 	*)
 		# suite/test or suite/dir/test (kvm/x86_64/NAME): run from
 		# the test's own directory, as kselftest's runner does.
 		if cd "/selftests/${test%/*}" 2>/dev/null; then
-			# shellcheck disable=SC2086
-			run_test "$tmo" "./${test##*/}" $args
+			run_test "$tmo" "./${test##*/}" "$@"
 			rc=$?
 			cd /
 		else
 			echo "# lab: no suite /selftests/${test%/*}"
 			rc=127
 		fi
+		;;
+	esac
+}
+
+while read -r tmo test args; do
+	args=$(eval echo "$args")
+	name=$(bare "$test")
+	echo "# lab-test-begin: $name"
+	case $test in
+	retry:*)
+		# shellcheck disable=SC2086 # the test's arguments are words
+		run_one "$tmo" "${test#retry:}" $args > /tmp/lab-test.1st 2>&1
+		if [ "$rc" != 0 ]; then
+			why=$(grep -a -m 1 -E '^not ok|unexpected exit|did not' /tmp/lab-test.1st)
+			echo "# lab-test-retry: $name rc=$rc ${why:-$(tail -n 1 /tmp/lab-test.1st)}"
+			sed 's/^/# 1st: /' /tmp/lab-test.1st
+			# shellcheck disable=SC2086
+			run_one "$tmo" "${test#retry:}" $args
+		else
+			cat /tmp/lab-test.1st
+		fi
+		;;
+	*)
+		# shellcheck disable=SC2086
+		run_one "$tmo" "$test" $args
 		;;
 	esac
 	echo "# lab-test-end: $name rc=$rc"

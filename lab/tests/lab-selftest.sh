@@ -187,6 +187,14 @@ st_tap() {
 	st_tap_script st-kvmreg-missing 'KVM_LIST=/lab/no-such.list sh /lab/kvm-regression.sh'
 	st_tap_script st-kvmreg-skip 'echo labkvm_skip > /tmp/st-kvm.list' \
 		'KVM_LIST=/tmp/st-kvm.list KVM_DIR=/selftests sh /lab/kvm-regression.sh'
+	# retry: a test that fails twice fails; one that fails once is
+	# recorded as run again, and its second attempt's points count.
+	st_tap_script st-retry-fails 'echo "TAP version 13"; echo "1..1"' \
+		'echo "not ok 1 a point that fails every time"; exit 1'
+	st_tap_script st-retry-passes 'echo "TAP version 13"; echo "1..1"' \
+		'if [ -e /tmp/st-retry-ran ]; then echo "ok 1 a point that passes the second time"; exit 0; fi' \
+		': > /tmp/st-retry-ran; echo "not ok 1 a point that fails the first time"; exit 1'
+	sed -i 's|^selftest 60 lab/st-retry-|selftest 60 retry:lab/st-retry-|' "$o/lab/tests.list"
 	printf '#!/bin/sh\necho fine\nexit 0\n' > "$o/selftests/labst/exit0"
 	printf '#!/bin/sh\necho broken\nexit 3\n' > "$o/selftests/labst/exit3"
 	printf '#!/bin/sh\necho "nothing to test here"\nexit 4\n' > "$o/selftests/labkvm_skip"
@@ -235,6 +243,11 @@ st_tap() {
 		'^fail\tst/lab/st-bail: bail out\tgave up' '^fail\tst/lab/st-exitcode: exit code\texit code 1'
 	expect "a test without TAP listed as exit: is judged by its exit code" \
 		'^pass\tst/labst/exit0: labst/exit0\t' '^fail\tst/labst/exit3: labst/exit3\t'
+	expect "retry: a test that fails twice fails, one run again is recorded as such" \
+		'^retry\tst/lab/st-retry-fails\tthe first attempt failed \(exit code 1: not ok 1 a point' \
+		'^fail\tst/lab/st-retry-fails: a point that fails every time\t' \
+		'^retry\tst/lab/st-retry-passes\tthe first attempt failed \(exit code 1: not ok 1 a point that fails the first' \
+		'^pass\tst/lab/st-retry-passes: a point that passes the second time\t'
 	expect "a test told another mode than the kernel runs fails (-m)" \
 		"^fail\tst/coresched/domain_api: global.mode\t.*Expected 'vm' == 'on'" \
 		"^fail\tst/coresched/domain_isolation: global.mode\t.*Expected 'vm' == 'on'" \

@@ -135,6 +135,34 @@ static void on_signal(int sig)
 {
 }
 
+/*
+ * Where the guest was when it ended unexpectedly: the code it runs cannot
+ * fault by itself.  SVM resets the vCPU on a triple fault (the registers
+ * are then those of a reset), but the last exception's vector and error
+ * code stay.
+ */
+static void print_vcpu_state(struct vcpu_thread *t)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	vcpu_regs_get(t->vcpu, &regs);
+	vcpu_sregs_get(t->vcpu, &sregs);
+	vcpu_events_get(t->vcpu, &ev);
+	ksft_print_msg("vCPU %d: rip %llx rsp %llx rflags %llx, guest_code %lx\n",
+		       t->vcpu->id, regs.rip, regs.rsp, regs.rflags,
+		       (unsigned long)guest_code);
+	ksft_print_msg("vCPU %d: cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
+		       t->vcpu->id, sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4,
+		       sregs.efer);
+	ksft_print_msg("vCPU %d: exception %s nr %u error %x, interrupt %s, nmi %s\n",
+		       t->vcpu->id, ev.exception.injected ? "injected" :
+		       ev.exception.pending ? "pending" : "none", ev.exception.nr,
+		       ev.exception.error_code, ev.interrupt.injected ? "injected" : "none",
+		       ev.nmi.injected ? "injected" : "none");
+}
+
 /* Enter the guest until it is done, counting exits and EINTRs. */
 static void *vcpu_fn(void *arg)
 {
@@ -162,6 +190,7 @@ static void *vcpu_fn(void *arg)
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
 		default:
+			print_vcpu_state(t);
 			TEST_FAIL("unexpected exit %s",
 				  exit_reason_str(t->vcpu->run->exit_reason));
 		}
