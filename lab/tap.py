@@ -27,8 +27,14 @@ test that never began or never ended, a run that ran no test, and a skip
 that lab/skips.list does not expect for that run and test each fail.
 
 The records file is $LAB_RESULTS (default build/test/results.tsv);
-$LAB_TESTS_LIST, $LAB_RUNS_LIST and $LAB_SKIPS_LIST replace the lab's
-lists (the lab's own tests use them).
+A test run again after a failure (a "# lab-retry: WHY" line: tests.list's
+retry: mark, or a test that boots a guest again) is a "retry" record if
+lab/retries.list expects that failure for that run and test, and a
+failure otherwise; the points before the line are the first attempt's
+and do not count.
+
+$LAB_TESTS_LIST, $LAB_RUNS_LIST, $LAB_SKIPS_LIST and $LAB_RETRIES_LIST
+replace the lab's lists (the lab's own tests use them).
 """
 import os
 import re
@@ -40,6 +46,7 @@ RESULTS = os.environ.get('LAB_RESULTS', os.path.join(
 TESTS_LIST = os.environ.get('LAB_TESTS_LIST', os.path.join(LAB, 'guest', 'tests.list'))
 RUNS_LIST = os.environ.get('LAB_RUNS_LIST', os.path.join(LAB, 'runs.list'))
 SKIPS_LIST = os.environ.get('LAB_SKIPS_LIST', os.path.join(LAB, 'skips.list'))
+RETRIES_LIST = os.environ.get('LAB_RETRIES_LIST', os.path.join(LAB, 'retries.list'))
 
 TAP_RE = re.compile(r'^(not )?ok (\d+)\s*-?\s*(.*?)\s*(?:#\s*(SKIP|XFAIL|TODO)\b\s*(.*))?$',
                     re.IGNORECASE)
@@ -88,17 +95,19 @@ def read_runs():
     return runs, order
 
 
-def read_skips():
-    """skips.list: (runs or None for all, test, compiled regex, line number)."""
+def read_skips(path=None):
+    """skips.list (or retries.list, the same form): (runs or None for all,
+    test, compiled regex, line number)."""
+    path = path or SKIPS_LIST
     skips = []
     try:
-        entries = list(lines_of(SKIPS_LIST))
+        entries = list(lines_of(path))
     except FileNotFoundError:
         return skips
     for n, f in entries:
         if len(f) < 3:
-            raise ValueError('%s:%d: want <runs> <test> <reason>' % (SKIPS_LIST, n))
-        with open(SKIPS_LIST) as fh:
+            raise ValueError('%s:%d: want <runs> <test> <reason>' % (path, n))
+        with open(path) as fh:
             raw = fh.readlines()[n - 1]
         pattern = raw.strip().split(None, 2)[2]
         runs = None if f[0] == '*' else set(f[0].split(','))
@@ -141,7 +150,7 @@ class Test:
         self.points = []        # (not ok, number, description, directive, reason, diag)
         self.bail = None
         self.diag = []
-        self.retry = None       # why the first attempt failed
+        self.retries = []       # why each attempt run again failed
 
 
 def parse(text):
@@ -161,9 +170,11 @@ def parse(text):
         if m and cur and m.group(1) == cur.name:
             cur.ended, cur.rc, cur = True, int(m.group(2)), None
             continue
-        m = re.match(r'^# lab-test-retry: (\S+) rc=(\d+) ?(.*)', line)
-        if m and cur and m.group(1) == cur.name:
-            cur.retry = 'exit code %s: %s' % (m.group(2), m.group(3))
+        m = re.match(r'^# lab-retry: (.*)', line)
+        if m and cur:
+            # What came before was the first attempt: it does not count.
+            cur.retries.append(m.group(1).strip() or 'no reason given')
+            cur.plans, cur.points, cur.bail, cur.diag = [], [], None, []
             continue
         if cur is None:
             continue
@@ -182,13 +193,18 @@ def parse(text):
     return announced, tests
 
 
-def judge_test(run, t, skips):
+def judge_test(run, t, skips, retries):
     """The records of one test that began."""
     name = '%s/%s' % (run, t.name)
     last = ' | '.join(t.diag[-3:])
-    if t.retry is not None:
-        add('retry', name, 'the first attempt failed (%s); the points below are the second\'s'
-            % t.retry)
+    for why in t.retries:
+        n = expected_skip(retries, run, t.name, why)
+        if n:
+            add('retry', name, 'run again after: %s (expected: %s:%d)' % (
+                why, os.path.basename(RETRIES_LIST), n))
+        else:
+            add('fail', name + ': run again', 'after a failure %s does not expect: %s' % (
+                os.path.basename(RETRIES_LIST), why))
     for notok, num, desc, directive, reason, before in t.points:
         pname = '%s: %s' % (name, desc or num)
         directive = (directive or '').upper()
@@ -249,6 +265,7 @@ def guest(run, rundir):
     verdict = read('verdict').strip() or 'missing'
     args = cmdline_args(rundir)
     skips = read_skips()
+    retries = read_skips(RETRIES_LIST)
     if args is None:
         add('fail', '%s: plan' % run, 'no kernel command line in %s/cmdline' % rundir)
         plan = []
@@ -276,7 +293,7 @@ def guest(run, rundir):
             ' '.join(sorted(set(announced) - set(plan))) or 'fewer',
             ' '.join(sorted(set(plan) - set(announced))) or 'fewer'))
     for t in tests.values():
-        judge_test(run, t, skips)
+        judge_test(run, t, skips, retries)
         if t.name not in plan:
             add('fail', '%s/%s' % (run, t.name), 'ran, but the host did not plan it')
     for name in plan:
@@ -293,14 +310,15 @@ def guest(run, rundir):
 
 
 def lists():
-    """The three lists agree: every run plans tests, every test runs
-    somewhere, every expected skip names a run that plans its test."""
-    name = 'lab: runs.list, tests.list and skips.list agree'
+    """The lists agree: every run plans tests, every test runs somewhere,
+    every expected skip and retry names a run that plans its test."""
+    name = 'lab: runs.list, tests.list, skips.list and retries.list agree'
     problems = []
     try:
         runs, order = read_runs()
         tests = read_tests()
-        skips = read_skips()
+        skips = [('skips.list',) + e for e in read_skips()]
+        skips += [('retries.list',) + e for e in read_skips(RETRIES_LIST)]
     except (FileNotFoundError, ValueError, re.error) as e:
         add('fail', name, str(e))
         return
@@ -316,14 +334,14 @@ def lists():
         if '*' not in tmodes and not modes.intersection(tmodes):
             problems.append('tests.list:%d: %s runs in no run (modes %s)' % (
                 n, t, ','.join(tmodes)))
-    for sruns, t, _, n in skips:
+    for f, sruns, t, _, n in skips:
         for r in sorted(sruns) if sruns else order:
             if r not in runs:
-                problems.append('skips.list:%d: no run %s' % (n, r))
+                problems.append('%s:%d: no run %s' % (f, n, r))
             elif sruns and t not in plans[r]:
-                problems.append('skips.list:%d: run %s does not run %s' % (n, r, t))
+                problems.append('%s:%d: run %s does not run %s' % (f, n, r, t))
         if not sruns and not any(t in p for p in plans.values()):
-            problems.append('skips.list:%d: no run runs %s' % (n, t))
+            problems.append('%s:%d: no run runs %s' % (f, n, t))
     if problems:
         add('fail', name, '; '.join(problems))
     else:
@@ -345,7 +363,7 @@ def summary():
         tag = status.upper()
         if tty:
             tag = colour.get(status, '') + tag + '\033[0m'
-        print('%-4s  %s%s' % (tag, name, ('  -- ' + detail) if detail and status != 'pass' else ''))
+        print('%-5s  %s%s' % (tag, name, ('  -- ' + detail) if detail and status != 'pass' else ''))
     print()
     failed = [r for r in recs if r[0] == 'fail']
     if failed:

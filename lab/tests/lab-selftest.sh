@@ -187,13 +187,17 @@ st_tap() {
 	st_tap_script st-kvmreg-missing 'KVM_LIST=/lab/no-such.list sh /lab/kvm-regression.sh'
 	st_tap_script st-kvmreg-skip 'echo labkvm_skip > /tmp/st-kvm.list' \
 		'KVM_LIST=/tmp/st-kvm.list KVM_DIR=/selftests sh /lab/kvm-regression.sh'
-	# retry: a test that fails twice fails; one that fails once is
-	# recorded as run again, and its second attempt's points count.
+	# retry: a test that fails twice fails; one that fails once as
+	# retries.list expects is recorded as run again, and only its second
+	# attempt's points count; a failure the list does not expect fails.
 	st_tap_script st-retry-fails 'echo "TAP version 13"; echo "1..1"' \
 		'echo "not ok 1 a point that fails every time"; exit 1'
 	st_tap_script st-retry-passes 'echo "TAP version 13"; echo "1..1"' \
 		'if [ -e /tmp/st-retry-ran ]; then echo "ok 1 a point that passes the second time"; exit 0; fi' \
 		': > /tmp/st-retry-ran; echo "not ok 1 a point that fails the first time"; exit 1'
+	st_tap_script st-retry-unexpected 'echo "TAP version 13"; echo "1..1"' \
+		'if [ -e /tmp/st-retry-ran2 ]; then echo "ok 1 fine the second time"; exit 0; fi' \
+		': > /tmp/st-retry-ran2; echo "not ok 1 a failure nobody expects"; exit 1'
 	sed -i 's|^selftest 60 lab/st-retry-|selftest 60 retry:lab/st-retry-|' "$o/lab/tests.list"
 	printf '#!/bin/sh\necho fine\nexit 0\n' > "$o/selftests/labst/exit0"
 	printf '#!/bin/sh\necho broken\nexit 3\n' > "$o/selftests/labst/exit3"
@@ -209,6 +213,8 @@ st_tap() {
 	cp "$o/lab/tests.list" "$tmp/host-tests.list"
 	echo "selftest 60 lab/st-never" >> "$tmp/host-tests.list"
 	echo "st lab/st-skip-expected a skip the list expects" > "$tmp/skips.list"
+	printf '%s\n' "st lab/st-retry-fails a point that fails every time" \
+		"st lab/st-retry-passes a point that fails the first time" > "$tmp/retries.list"
 
 	if ! "$LAB/boot.sh" --out "$dir" --timeout 300 --extra "$o" \
 		--append "lab.mode=selftest coresched=on" tests > "$tmp/tap.out" 2>&1; then
@@ -217,7 +223,7 @@ st_tap() {
 		return
 	fi
 	LAB_TESTS_LIST=$tmp/host-tests.list LAB_SKIPS_LIST=$tmp/skips.list \
-		LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir"
+		LAB_RETRIES_LIST=$tmp/retries.list LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir"
 	# expect WHAT PATTERN...: a record for each pattern (grep -P).
 	expect() {
 		local what=$1 p
@@ -244,10 +250,17 @@ st_tap() {
 	expect "a test without TAP listed as exit: is judged by its exit code" \
 		'^pass\tst/labst/exit0: labst/exit0\t' '^fail\tst/labst/exit3: labst/exit3\t'
 	expect "retry: a test that fails twice fails, one run again is recorded as such" \
-		'^retry\tst/lab/st-retry-fails\tthe first attempt failed \(exit code 1: not ok 1 a point' \
+		'^retry\tst/lab/st-retry-fails\trun again after: exit code 1: not ok 1 a point that fails every' \
 		'^fail\tst/lab/st-retry-fails: a point that fails every time\t' \
-		'^retry\tst/lab/st-retry-passes\tthe first attempt failed \(exit code 1: not ok 1 a point that fails the first' \
-		'^pass\tst/lab/st-retry-passes: a point that passes the second time\t'
+		'^retry\tst/lab/st-retry-passes\trun again after: exit code 1: not ok 1 a point that fails the first' \
+		'^pass\tst/lab/st-retry-passes: a point that passes the second time\t' \
+		'^fail\tst/lab/st-retry-unexpected: run again\tafter a failure retries.list does not expect'
+	if grep -q -P '^fail\tst/lab/st-retry-passes' "$recs"; then
+		rec fail "lab: retry: the first attempt's points do not count" \
+			"$(grep -P '^fail\tst/lab/st-retry-passes' "$recs" | head -n 1)"
+	else
+		rec pass "lab: retry: the first attempt's points do not count"
+	fi
 	expect "a test told another mode than the kernel runs fails (-m)" \
 		"^fail\tst/coresched/domain_api: global.mode\t.*Expected 'vm' == 'on'" \
 		"^fail\tst/coresched/domain_isolation: global.mode\t.*Expected 'vm' == 'on'" \
@@ -264,7 +277,7 @@ st_tap() {
 	echo "# lab: done rc=0" >> "$dir-cut/results.log"
 	recs=$tmp/tap-cut.tsv
 	LAB_TESTS_LIST=$tmp/host-tests.list LAB_SKIPS_LIST=$tmp/skips.list \
-		LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir-cut"
+		LAB_RETRIES_LIST=$tmp/retries.list LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir-cut"
 	expect "a run that ran no test fails" '^fail\tst: ran no test\t'
 }
 

@@ -97,6 +97,7 @@ struct vcpu_thread {
 	struct kvm_vcpu *vcpu;
 	pthread_t thread;
 	pid_t tid;
+	pid_t vm_tid;		/* the thread that created the VM: its debugfs name */
 	uint64_t exits, eintr;
 	int stop;		/* stop_vm() gave up waiting for the guest */
 	bool done;		/* KVM_RUN ended with GUEST_DONE */
@@ -137,30 +138,22 @@ static void on_signal(int sig)
 
 /*
  * Where the guest was when it ended unexpectedly: the code it runs cannot
- * fault by itself.  SVM resets the vCPU on a triple fault (the registers
- * are then those of a reset), but the last exception's vector and error
- * code stay.
+ * fault by itself.  After a triple fault under SVM, KVM has reset the vCPU
+ * and these are the registers of a reset.
  */
 static void print_vcpu_state(struct vcpu_thread *t)
 {
-	struct kvm_vcpu_events ev;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
 	vcpu_regs_get(t->vcpu, &regs);
 	vcpu_sregs_get(t->vcpu, &sregs);
-	vcpu_events_get(t->vcpu, &ev);
 	ksft_print_msg("vCPU %d: rip %llx rsp %llx rflags %llx, guest_code %lx\n",
 		       t->vcpu->id, regs.rip, regs.rsp, regs.rflags,
 		       (unsigned long)guest_code);
 	ksft_print_msg("vCPU %d: cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
 		       t->vcpu->id, sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4,
 		       sregs.efer);
-	ksft_print_msg("vCPU %d: exception %s nr %u error %x, interrupt %s, nmi %s\n",
-		       t->vcpu->id, ev.exception.injected ? "injected" :
-		       ev.exception.pending ? "pending" : "none", ev.exception.nr,
-		       ev.exception.error_code, ev.interrupt.injected ? "injected" : "none",
-		       ev.nmi.injected ? "injected" : "none");
 }
 
 /* Enter the guest until it is done, counting exits and EINTRs. */
@@ -204,7 +197,8 @@ static struct kvm_vm *start_vm(struct vcpu_thread *ts, int nr, int kind0)
 	int i;
 
 	for (i = 0; i < nr; i++) {
-		ts[i] = (struct vcpu_thread){ .vm = vm, .vcpu = v[i] };
+		ts[i] = (struct vcpu_thread){ .vm = vm, .vcpu = v[i],
+					      .vm_tid = syscall(SYS_gettid) };
 		vcpu_args_set(v[i], 2, i, (kind0 + i) % NR_KINDS);
 		pthread_create(&ts[i].thread, NULL, vcpu_fn, &ts[i]);
 	}
@@ -251,7 +245,7 @@ static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 	n = cs_read_stats(names, v, NR_WHERE - ARRAY_SIZE(sched) - ARRAY_SIZE(kvm) - 1);
 	for (i = 0; i < ARRAY_SIZE(kvm); i++) {
 		snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/%s",
-			 getpid(), t->vm->fd, kvm[i]);
+			 t->vm_tid, t->vm->fd, kvm[i]);
 		f = fopen(path, "r");
 		if (f && fscanf(f, "%lu", &v[n]) == 1)
 			snprintf(names[n++], sizeof(names[0]), "kvm %s", kvm[i]);
@@ -303,6 +297,9 @@ static void print_where(struct vcpu_thread *t)
 	}
 	if (f)
 		fclose(f);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d", t->vm_tid, t->vm->fd);
+	if (access(path, R_OK))
+		ksft_print_msg("  no %s: no KVM stats\n", path);
 	n = where_figures(t, names[0], v[0]);
 	sleep(1);
 	m = where_figures(t, names[1], v[1]);
