@@ -365,7 +365,7 @@ if [ "$started" = 1 ] && [ "$qrc" = 0 ] && [ "$done_line" = "realvm: done rc=0" 
 else
 	grep -a '^realvm: FAIL' "$w/console" | sed 's/^/# /'
 	if [ "$hung" = 1 ]; then
-		echo "# the guest hung again: killed after ${tmo}s"
+		echo "# the guest hung: killed after ${tmo}s"
 	elif [ -z "$done_line" ] && [ "$qrc" != 0 ]; then
 		echo "# no completion marker; QEMU ended with $qrc"
 	fi
