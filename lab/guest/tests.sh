@@ -11,10 +11,10 @@
 # disturb the next one.  A test listed as exit:SUITE/TEST prints no TAP of
 # its own: its exit code becomes its one test point, as kselftest's runner
 # reports every test.  A test listed as retry:TEST, for a fault the base
-# tree shows as well, runs again once if it fails: "# lab-retry: WHY"
-# after the first attempt's output says so, and the second attempt's TAP
-# and exit code are the test's (the host accepts the retry only as
-# lab/retries.list expects it).
+# tree shows as well, runs again if it fails, three attempts at most:
+# "# lab-retry: WHY" after a failed attempt's output says so, and the last
+# attempt's TAP and exit code are the test's (the host accepts each retry
+# only as lab/retries.list expects it).
 
 mode=${LAB_MODE:-default}
 IFS=, read -r LAB_SOCKETS LAB_CORES LAB_THREADS <<EOT
@@ -116,19 +116,22 @@ while read -r tmo test args; do
 	echo "# lab-test-begin: $name"
 	case $test in
 	retry:*)
-		# The first attempt streams as any test does (a guest that dies
+		# Each attempt streams as any test does (a guest that dies
 		# meanwhile leaves its output), and is kept to say why it failed.
-		rm -f /tmp/lab-test.rc
-		# shellcheck disable=SC2086 # the test's arguments are words
-		{ run_one "$tmo" "${test#retry:}" $args; echo "$rc" > /tmp/lab-test.rc; } 2>&1 |
-			tee /tmp/lab-test.1st
-		rc=$(cat /tmp/lab-test.rc)
-		if [ "$rc" != 0 ]; then
-			why=$(grep -a -m 1 -E 'unexpected exit|not stopped|^not ok|did not' /tmp/lab-test.1st)
-			echo "# lab-retry: exit code $rc: ${why:-$(tail -n 1 /tmp/lab-test.1st)}"
-			# shellcheck disable=SC2086
-			run_one "$tmo" "${test#retry:}" $args
-		fi
+		tries=1
+		while :; do
+			rm -f /tmp/lab-test.rc
+			# shellcheck disable=SC2086 # the test's arguments are words
+			{ run_one "$tmo" "${test#retry:}" $args; echo "$rc" > /tmp/lab-test.rc; } 2>&1 |
+				tee /tmp/lab-test.try
+			rc=$(cat /tmp/lab-test.rc 2>/dev/null || echo 1)
+			if [ "$rc" = 0 ] || [ $tries = 3 ]; then
+				break
+			fi
+			why=$(grep -a -m 1 -E 'unexpected exit|not stopped|^not ok|did not' /tmp/lab-test.try)
+			echo "# lab-retry: exit code $rc: ${why:-$(tail -n 1 /tmp/lab-test.try)}"
+			tries=$((tries + 1))
+		done
 		;;
 	*)
 		# shellcheck disable=SC2086

@@ -187,7 +187,7 @@ st_tap() {
 	st_tap_script st-kvmreg-missing 'KVM_LIST=/lab/no-such.list sh /lab/kvm-regression.sh'
 	st_tap_script st-kvmreg-skip 'echo labkvm_skip > /tmp/st-kvm.list' \
 		'KVM_LIST=/tmp/st-kvm.list KVM_DIR=/selftests sh /lab/kvm-regression.sh'
-	# retry: a test that fails twice fails; one that fails once as
+	# retry: a test that fails every attempt fails; one that fails once as
 	# retries.list expects is recorded as run again, and only its second
 	# attempt's points count; a failure the list does not expect fails.
 	st_tap_script st-retry-fails 'echo "TAP version 13"; echo "1..1"' \
@@ -249,7 +249,7 @@ st_tap() {
 		'^fail\tst/lab/st-bail: bail out\tgave up' '^fail\tst/lab/st-exitcode: exit code\texit code 1'
 	expect "a test without TAP listed as exit: is judged by its exit code" \
 		'^pass\tst/labst/exit0: labst/exit0\t' '^fail\tst/labst/exit3: labst/exit3\t'
-	expect "retry: a test that fails twice fails, one run again is recorded as such" \
+	expect "retry: a test that fails every attempt fails, one run again is recorded as such" \
 		'^retry\tst/lab/st-retry-fails\trun again after: exit code 1: not ok 1 a point that fails every' \
 		'^fail\tst/lab/st-retry-fails: a point that fails every time\t' \
 		'^retry\tst/lab/st-retry-passes\trun again after: exit code 1: not ok 1 a point that fails the first' \
