@@ -322,11 +322,12 @@ run_guest
 # (not under coresched=vm), the guest also hung once (coresched=off, on a
 # loaded host), as guests of the stress test there stop making progress
 # now and then on the vanilla kernel too: a guest that does not power off
-# by the deadline is booted again once, after the report of where it was;
-# under coresched=vm, or a second time, a hang fails.  Each boot again is
+# by the deadline is booted again once, after the report of where it was,
+# and so is one that reset after its init ran with no splat on its
+# console; under coresched=vm, or a second time, either fails.  Each boot again is
 # a "# lab-retry:" line, which the host accepts only as lab/retries.list
 # expects it.
-boots=1 hangs=0
+boots=1 hangs=0 resets=0
 while [ $boots -lt 3 ] && [ "$started" = 1 ]; do
 	if [ "$hung" = 1 ] && [ $hangs = 0 ] && [ $vm_mode = 0 ]; then
 		hangs=1
@@ -334,6 +335,14 @@ while [ $boots -lt 3 ] && [ "$started" = 1 ]; do
 	elif [ "$hung" = 0 ] && [ "$qrc" = 0 ] &&
 	     ! grep -q -a '^realvm: init ' "$w/console"; then
 		why="the guest's kernel died before its init ran ($(wc -l < "$w/console") console lines, QEMU exit 0)"
+	elif [ "$hung" = 0 ] && [ "$qrc" = 0 ] && [ $vm_mode = 0 ] && [ $resets = 0 ] &&
+	     ! grep -q -a '^realvm: done ' "$w/console" &&
+	     ! grep -q -a -E "$(sed '/^#/d; /^$/d' /lab/splat.re | tr '\n' '|' | sed 's/|$//')" \
+		"$w/console"; then
+		# A reset with nothing on the console (a triple fault) after
+		# the init ran: the stress test's guests die so beside host code.
+		resets=1
+		why="the guest reset after its init ran ($(tail -n 1 "$w/console"), QEMU exit 0)"
 	else
 		break
 	fi
