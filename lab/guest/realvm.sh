@@ -140,6 +140,9 @@ if [ -n "$missing" ]; then
 	exit 1
 fi
 
+# lab/splat.re as one extended regex, for the guest's consoles.
+splat_re=$(sed '/^#/d; /^$/d' /lab/splat.re | tr '\n' '|' | sed 's/|$//')
+
 rm -rf "$w"
 mkdir -p "$w"
 : > "$w/threads"
@@ -337,7 +340,7 @@ while [ $boots -lt 3 ] && [ "$started" = 1 ]; do
 		why="the guest's kernel died before its init ran ($(wc -l < "$w/console") console lines, QEMU exit 0)"
 	elif [ "$hung" = 0 ] && [ "$qrc" = 0 ] && [ $vm_mode = 0 ] && [ $resets = 0 ] &&
 	     ! grep -q -a '^realvm: done ' "$w/console" &&
-	     ! grep -q -a -E "$(sed '/^#/d; /^$/d' /lab/splat.re | tr '\n' '|' | sed 's/|$//')" \
+	     ! grep -q -a -E "$splat_re" \
 		"$w/console"; then
 		# A reset with nothing on the console (a triple fault) after
 		# the init ran: the stress test's guests die so beside host code.
@@ -349,7 +352,7 @@ while [ $boots -lt 3 ] && [ "$started" = 1 ]; do
 	echo "# lab-retry: $why"
 	echo "# boot $boots: $why; booting it again:"
 	# What the boot that counts does not show: this one's splats.
-	grep -a -m 5 -E "$(sed '/^#/d; /^$/d' /lab/splat.re | tr '\n' '|' | sed 's/|$//')" \
+	grep -a -m 5 -E "$splat_re" \
 		"$w/console" | sed 's/^/#   splat: /'
 	tail -n 2 "$w/console" | sed 's/^/#   last: /'
 	tail -n 3 "$w/qemu.log" | sed 's/^/#   qemu: /'
@@ -410,8 +413,7 @@ else
 fi
 
 # 4. No splat on the guest's console.
-re=$(sed '/^#/d; /^$/d' /lab/splat.re | tr '\n' '|' | sed 's/|$//')
-splats=$(grep -n -a -E "$re" "$w/console" | head -n 20)
+splats=$(grep -n -a -E "$splat_re" "$w/console" | head -n 20)
 if [ -z "$splats" ]; then
 	ok "$tag: no splat on the guest's console"
 else
