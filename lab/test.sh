@@ -79,16 +79,15 @@ step "prepare base tree and apply the series" "$LAB/tree.sh" ||
 # not build (build.sh removes the old one first, and a run of a kernel
 # that failed is failed here).
 declare -A good=([bzImage]=0 [vanilla/bzImage]=0 [debug/bzImage]=0)
-step "build patched kernel" "$LAB/build.sh" patched && good[bzImage]=1
-initramfs=0
-step "build initramfs and kselftests" "$LAB/initramfs.sh" && initramfs=1
 
 # What the first guest runs do not need is built in the background, at
-# the lowest CPU and I/O priority, while the guests run: a guest leaves
-# most of a core idle (it ran at 0.7 to 0.9 of one, of two), and the
-# builds take that.  When the guest runs have to wait for a kernel, the
-# builds get the normal priority (for root) until it is there.  The
-# background has its own records, log and times, merged at the end.
+# the lowest CPU and I/O priority, from the start: while the patched
+# kernel builds, the background takes what its serial steps (configuring,
+# linking) leave idle; while the guests run, what they leave (a guest ran
+# at 0.7 to 0.9 of a core, of two).  When the guest runs have to wait for
+# a kernel, the builds get the normal priority (for root) until it is
+# there.  The background has its own records, log and times, merged at
+# the end.
 bg=$BUILD/test/bg
 rm -rf "$bg"
 mkdir -p "$bg"
@@ -102,6 +101,11 @@ bg_chain() {
 	ionice -c 3 -p "$BASHPID" 2> /dev/null
 	step "build vanilla kernel" "$LAB/build.sh" vanilla
 	echo $? > "$bg/vanilla/bzImage"
+	# The debug kernel builds from the patched kernel's tree, and the
+	# per-patch builds start from its .config: both after it.
+	while [ ! -f "$bg/patched" ]; do
+		sleep 5
+	done
 	step "build debug kernel" "$LAB/build.sh" debug
 	echo $? > "$bg/debug/bzImage"
 	if [ "${QUICK:-0}" = 1 ]; then
@@ -123,6 +127,10 @@ say "building the vanilla and debug kernels and every patch of the series in the
 # From here on the foreground's records go to a file of their own.
 export LAB_RESULTS=$BUILD/test/results.fg.tsv
 : > "$LAB_RESULTS"
+step "build patched kernel" "$LAB/build.sh" patched && good[bzImage]=1
+: > "$bg/patched"
+initramfs=0
+step "build initramfs and kselftests" "$LAB/initramfs.sh" && initramfs=1
 
 # wait_bg FILE: until the background chain wrote FILE, at normal priority
 # meanwhile; then the exit code it wrote (1 if the chain died).
@@ -144,10 +152,6 @@ wait_bg() {
 
 say "the lab's lists (runs, tests, expected skips)"
 "$LAB/tap.py" lists
-if [ $initramfs = 1 ] && [ "${good[bzImage]}" = 1 ]; then
-	say "the lab's own tests"
-	phase "the lab's own tests" "$LAB/tests/lab-selftest.sh"
-fi
 
 # The guest runs of lab/runs.list, those of the patched kernel first,
 # then each other kernel's once it is built.  RUNS=a,b narrows them
@@ -191,6 +195,13 @@ awk '!/^#/ && NF && $2 != "bzImage" && $2 != "vanilla/bzImage" &&
 while read -r name; do
 	rec fail "$name: boot" "lab/runs.list: a kernel make test does not build"
 done
+# The lab's own tests last: by now the background is down to the
+# per-patch builds, which leave most of a core idle (each patch's
+# configuring and linking is serial), and these take it.
+if [ $initramfs = 1 ] && [ "${good[bzImage]}" = 1 ]; then
+	say "the lab's own tests"
+	phase "the lab's own tests" "$LAB/tests/lab-selftest.sh"
+fi
 wait_bg finished || rec fail "host: the background builds" "they did not finish, see $BUILD/test/bg.out"
 wait "$bgpid"
 cat "$BUILD/test/log.bg" >> "$log"
