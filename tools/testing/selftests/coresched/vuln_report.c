@@ -9,11 +9,18 @@
  * A file of a leak the CPU does not have, or that a hypervisor hides
  * ("SMT Host state unknown"), is skipped.
  *
+ * Under vm a CPU going idle may hand its store buffer entries to a sibling
+ * in guest mode: where the kernel clears CPU buffers for MDS it clears them
+ * before idle too, and says so in the kernel log; in the other modes it
+ * does not say so.
+ *
  * usage: vuln_report [-m off|on|vm|vm,strict]   (the mode the kernel runs in)
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 
 #include "../kselftest_harness.h"
 #include "cs_util.h"
@@ -79,6 +86,35 @@ TEST_F(vuln, smt)
 		SKIP(return, "mds: MSBDS only");
 	ASSERT_NE(NULL, strstr(self->line, want))
 		TH_LOG("%s: expected \"%s\" in mode %s", variant->file, want, cs_mode);
+}
+
+#define SYSLOG_ACTION_READ_ALL		3
+#define SYSLOG_ACTION_SIZE_BUFFER	10
+#define IDLE_CLEAR_MSG	"MDS: Clear CPU buffers before idle"
+
+TEST(mds_idle_clear)
+{
+	bool vm = !strncmp(cs_mode, "vm", 2), said;
+	char mds[256], *log;
+	int size, len;
+
+	if (read_text(VULN_DIR "mds", mds, sizeof(mds)) < 0 ||
+	    !strstr(mds, "Clear CPU buffers"))
+		SKIP(return, "mds: the kernel clears no CPU buffers here");
+	size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+	ASSERT_LT(0, size);
+	log = malloc(size + 1);
+	ASSERT_NE(NULL, log);
+	len = klogctl(SYSLOG_ACTION_READ_ALL, log, size);
+	ASSERT_LE(0, len);
+	log[len] = '\0';
+	/* The boot's first lines are still there: the log has not wrapped. */
+	ASSERT_NE(NULL, strstr(log, "Linux version"));
+	said = strstr(log, IDLE_CLEAR_MSG);
+	free(log);
+	ASSERT_EQ(vm, said)
+		TH_LOG("\"%s\" %s in the kernel log in mode %s", IDLE_CLEAR_MSG,
+		       said ? "is" : "is not", cs_mode);
 }
 
 int main(int argc, char **argv)
