@@ -14,6 +14,8 @@
 #              a harness that fails everything)
 #   isolated   the isolation verdict fails for tasks that share a core
 #   tap        a failing test point and a test that never started fail
+#   nospec     the speculation barrier check fails on an image without
+#              the barrier
 #
 # usage: lab-selftest.sh [SECTION...]   (default: all of them)
 set -uo pipefail
@@ -356,7 +358,38 @@ st_build() {
 	rm -rf "$b"
 }
 
-all=(bad_patch warnings build guest settle isolated tap rejudge)
+# --- the speculation barrier's check -----------------------------------------
+# lab/nospec-check.py on a copy of the patched vmlinux in which every
+# "lfence" that the alternatives patch in is made three NOPs: as if the
+# barrier after the kick wait had gone, it must fail, and pass on the
+# image itself (the control).
+st_nospec() {
+	local name="lab: the speculation barrier check fails on an image without the barrier"
+	local v=$BUILD/obj/vmlinux rc=0 rc_copy=0 out
+	"$LAB/nospec-check.py" "$v" scs_wait_out > "$tmp/nospec.out" 2>&1 || rc=$?
+	python3 - "$v" "$tmp/vmlinux" <<'EOT'
+import subprocess, sys
+src, dst = sys.argv[1:]
+data = bytearray(open(src, 'rb').read())
+for line in subprocess.run(['objdump', '-h', src], check=True, capture_output=True,
+                           text=True).stdout.splitlines():
+    f = line.split()
+    if len(f) >= 6 and f[1] == '.altinstr_replacement':
+        off, size = int(f[5], 16), int(f[2], 16)
+        sect = bytes(data[off:off + size]).replace(bytes.fromhex('0faee8'), b'\x90' * 3)
+        data[off:off + size] = sect
+open(dst, 'wb').write(data)
+EOT
+	out=$("$LAB/nospec-check.py" "$tmp/vmlinux" scs_wait_out 2>&1) || rc_copy=$?
+	rm -f "$tmp/vmlinux"
+	if [ $rc = 0 ] && [ $rc_copy != 0 ] && echo "$out" | grep -q 'no branch of it lands on an lfence site'; then
+		rec pass "$name"
+	else
+		rec fail "$name" "image: exit $rc ($(tail -n 1 "$tmp/nospec.out")); without lfence: exit $rc_copy ($out)"
+	fi
+}
+
+all=(bad_patch warnings build guest settle isolated tap rejudge nospec)
 for section in "${@:-${all[@]}}"; do
 	case " ${all[*]} " in
 	*" ${section//-/_} "*) "st_${section//-/_}" ;;
