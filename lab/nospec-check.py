@@ -10,11 +10,13 @@ code from running ahead of the spin's end speculatively.  On x86 it is an
 alternative, "lfence" patched over a 3-byte NOP at boot where LFENCE is
 serializing, so the disassembly shows a NOP; the kernel's table of
 alternatives (.altinstructions) says what replaces it.  This passes if
-FUNCTION (or a compiler's clone of it, FUNCTION.constprop.0 and the like)
-spins (has a PAUSE) and has a site that an "lfence" replaces where the
-spin's exits land (a branch of the function jumps to the site), and names
-what it found either way.  Emulation does not speculate, so no guest test
-can see the barrier; this reads the image that the tests boot.
+FUNCTION, or each of its compiler's clones that spins (FUNCTION.part.0 and
+the like; one must), has a PAUSE and a site that an "lfence" replaces on
+X86_FEATURE_LFENCE_RDTSC where the spin's exits land: a conditional
+branch of the function jumps to the site, and the spin's back edge (the
+jump after the PAUSE) does not.  It names what it found either way.
+Emulation does not speculate, so no guest test can see the barrier; this
+reads the image that the tests boot.
 """
 import re
 import struct
@@ -22,6 +24,8 @@ import subprocess
 import sys
 
 LFENCE = bytes.fromhex('0faee8')
+# X86_FEATURE_LFENCE_RDTSC, word 20 bit 2 of arch/x86/include/asm/cpufeatures.h
+LFENCE_RDTSC = 20 * 32 + 2
 ALT_ENTRY = struct.Struct('<iiIBB')	# struct alt_instr, __packed
 
 
@@ -64,22 +68,32 @@ def lfence_sites(vmlinux, secs):
         sys.exit(f'.altinstructions is {size} bytes, not entries of {ALT_ENTRY.size}')
     sites = []
     for i in range(0, size, ALT_ENTRY.size):
-        instr, rel, _, instrlen, repllen = ALT_ENTRY.unpack_from(table, i)
+        instr, rel, flags, instrlen, repllen = ALT_ENTRY.unpack_from(table, i)
         site = vma + i + instr
         r = vma + i + 4 + rel - rvma
         if repllen == len(LFENCE) and instrlen >= repllen and \
+           (flags & 0xffff) == LFENCE_RDTSC and \
            0 <= r and repl[r:r + repllen] == LFENCE:
             sites.append(site)
     return sites
 
 
 def code(vmlinux, start, end):
-    """The PAUSEs of [start, end), and the targets of its jumps."""
+    """[start, end)'s PAUSEs, the targets of its conditional jumps, and
+    the targets of the jumps right after a PAUSE (the spin's back edges)."""
     out = run('objdump', '-d', '--no-show-raw-insn', f'--start-address={start:#x}',
               f'--stop-address={end:#x}', vmlinux)
-    spins = re.findall(r'^\s*([0-9a-f]+):\s+pause\b', out, re.M)
-    jumps = re.findall(r'^\s*[0-9a-f]+:\s+j[a-z]+\s+([0-9a-f]+) <', out, re.M)
-    return [int(a, 16) for a in spins], {int(a, 16) for a in jumps}
+    insns = re.findall(r'^\s*([0-9a-f]+):\s+(\S+)\s*([0-9a-f]*)', out, re.M)
+    spins, cond, back = [], set(), set()
+    for k, (addr, op, arg) in enumerate(insns):
+        if op == 'pause':
+            spins.append(int(addr, 16))
+            nxt = insns[k + 1] if k + 1 < len(insns) else None
+            if nxt and nxt[1] == 'jmp' and nxt[2]:
+                back.add(int(nxt[2], 16))
+        elif op.startswith('j') and op != 'jmp' and arg:
+            cond.add(int(arg, 16))
+    return spins, cond, back
 
 
 def main():
@@ -91,18 +105,23 @@ def main():
         print(f'FAIL {name}: no such function in {vmlinux} (inlined? then check its callers)')
         return 1
     sites = lfence_sites(vmlinux, sections(vmlinux))
-    ok = True
+    ok = spun = False
     for sym, start, end in funcs:
-        spins, targets = code(vmlinux, start, end)
-        landing = [s for s in sites if start <= s < end and s in targets]
+        spins, cond, back = code(vmlinux, start, end)
         if not spins:
-            print(f'FAIL {sym}: no PAUSE, so no spin to check')
-            ok = False
-        elif not landing:
-            print(f'FAIL {sym}: spins, but no branch of it lands on an lfence site')
-            ok = False
+            print(f'{sym}: no PAUSE')
+            continue
+        spun = True
+        landing = [a for a in sites if start <= a < end and a in cond and a not in back]
+        if landing:
+            print(f'ok {sym}: spins, and its exits land on an lfence site at {landing[0]:#x}')
+            ok = True
         else:
-            print(f'ok {sym}: spins, and its branches land on an lfence site at {landing[0]:#x}')
+            print(f'FAIL {sym}: spins, but no exit of it lands on an lfence site')
+            return 1
+    if not spun:
+        print(f'FAIL {name}: no PAUSE, so no spin to check')
+        return 1
     return 0 if ok else 1
 
 

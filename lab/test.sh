@@ -5,7 +5,8 @@
 #
 #   1. host: the trees, the three kernels, the initramfs, the series
 #      (git am onto the pristine base, every patch builds), style gates,
-#      the lab's own tests, one quick benchmark round
+#      one quick benchmark round, the lab's own tests (last, beside the
+#      per-patch builds)
 #   2. guest: the kselftests of lab/guest/tests.list on each run of
 #      lab/runs.list (kernel, SMT topology, mode, CPU model)
 #
@@ -31,29 +32,19 @@ rec() { "$LAB/tap.py" add "$@"; }
 t0=$SECONDS
 
 # phase NAME CMD...: run CMD, its output to the log, and note how long it
-# took (CPU time of the phase and its children too: on a shared host the
-# wall clock alone says little); its exit code is CMD's.
+# took (CPU time of CMD and its children too: on a shared host the wall
+# clock alone says little); its exit code is CMD's.  The CPU time is read
+# in a subshell that has only CMD as a child: this shell's children
+# include the background chain, whenever it ends.
 phase() {
-	local name=$1 start=$SECONDS rc=0 c0 c1
+	local name=$1 start=$SECONDS rc=0 f=$BUILD/test/times.$BASHPID
 	shift
-	cpu_s
-	c0=$cpu
-	"$@" >> "$log" 2>&1 || rc=$?
-	cpu_s
-	c1=$cpu
-	printf '%s\t%s\t%s\n' "$((SECONDS - start))" "$(awk -v a="$c0" -v b="$c1" \
-		'BEGIN { printf "%.0f", b - a }')" "$name" >> "$times"
-	return $rc
-}
-# User and system time of this shell's finished children, in seconds, in
-# $cpu.  The builtin runs in this shell: in a pipe or $(...) it would run
-# in a subshell, which has no finished children (every phase read 0).
-cpu_s() {
-	local f=$BUILD/test/times.$BASHPID
-
-	times > "$f"
-	cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } print s }' "$f")
+	( rc=0; "$@" || rc=$?; times > "$f"; exit $rc ) >> "$log" 2>&1 || rc=$?
+	printf '%s\t%s\t%s\n' "$((SECONDS - start))" "$(awk 'NR == 2 {
+		for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] }
+		printf "%.0f", s }' "$f")" "$name" >> "$times"
 	rm -f "$f"
+	return $rc
 }
 
 # step NAME CMD...: a host step as a phase; one record.
@@ -102,10 +93,14 @@ bg_chain() {
 	step "build vanilla kernel" "$LAB/build.sh" vanilla
 	echo $? > "$bg/vanilla/bzImage"
 	# The debug kernel builds from the patched kernel's tree, and the
-	# per-patch builds start from its .config: both after it.
+	# per-patch builds start from its .config: both after it.  A chain
+	# whose make test was killed meanwhile ends here.
+	local start=$SECONDS
 	while [ ! -f "$bg/patched" ]; do
+		kill -0 $$ 2> /dev/null || exit 1
 		sleep 5
 	done
+	printf '%s\t0\t%s\n' "$((SECONDS - start))" "waiting for the patched kernel" >> "$times"
 	step "build debug kernel" "$LAB/build.sh" debug
 	echo $? > "$bg/debug/bzImage"
 	if [ "${QUICK:-0}" = 1 ]; then
@@ -124,9 +119,6 @@ bg_chain < /dev/null > "$BUILD/test/bg.out" 2>&1 &
 bgpid=$!
 set +m
 say "building the vanilla and debug kernels and every patch of the series in the background"
-# From here on the foreground's records go to a file of their own.
-export LAB_RESULTS=$BUILD/test/results.fg.tsv
-: > "$LAB_RESULTS"
 step "build patched kernel" "$LAB/build.sh" patched && good[bzImage]=1
 : > "$bg/patched"
 # Emulation does not speculate: the barrier after the kick wait is read
@@ -136,6 +128,9 @@ step "build patched kernel" "$LAB/build.sh" patched && good[bzImage]=1
 		"$LAB/nospec-check.py" "$BUILD/obj/vmlinux" scs_wait_out
 initramfs=0
 step "build initramfs and kselftests" "$LAB/initramfs.sh" && initramfs=1
+# From here on the foreground's records go to a file of their own.
+export LAB_RESULTS=$BUILD/test/results.fg.tsv
+: > "$LAB_RESULTS"
 
 # wait_bg FILE: until the background chain wrote FILE, at normal priority
 # meanwhile; then the exit code it wrote (1 if the chain died).

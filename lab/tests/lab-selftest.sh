@@ -382,7 +382,7 @@ open(dst, 'wb').write(data)
 EOT
 	out=$("$LAB/nospec-check.py" "$tmp/vmlinux" scs_wait_out 2>&1) || rc_copy=$?
 	rm -f "$tmp/vmlinux"
-	if [ $rc = 0 ] && [ $rc_copy != 0 ] && echo "$out" | grep -q 'no branch of it lands on an lfence site'; then
+	if [ $rc = 0 ] && [ $rc_copy != 0 ] && echo "$out" | grep -q 'no exit of it lands on an lfence site'; then
 		rec pass "$name"
 	else
 		rec fail "$name" "image: exit $rc ($(tail -n 1 "$tmp/nospec.out")); without lfence: exit $rc_copy ($out)"
