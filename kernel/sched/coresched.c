@@ -1255,6 +1255,7 @@ static int __init sched_core_vm_init(void)
 		pr_warn("coresched=vm: %d threads per core, over the %d VM isolation handles; using coresched=on\n",
 			topology_max_smt_threads(), SCS_MAX_THREADS);
 		sched_core_mode = SCHED_CORE_MODE_ON;
+		sched_core_vm_strict = false;
 		return 0;
 	}
 
