@@ -51,26 +51,13 @@
  * kind at once.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysinfo.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "apic.h"
-#include "kselftest.h"
-#include "kvm_util.h"
 #include "processor.h"
-#include "test_util.h"
-#include "ucall_common.h"
 
 #include "coresched_util.h"
 
@@ -443,91 +430,10 @@ static void record(struct readings *r, uint64_t tsc)
 		r->tsc[r->nr++] = tsc;
 }
 
-static int sysfs_read(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	return 0;
-}
-
-static int sysfs_write(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-/* Parse a CPU list ("0-1,4") into @set; false if it is not one. */
-static bool parse_cpu_list(const char *s, cpu_set_t *set)
-{
-	char *end;
-	long a, b;
-
-	CPU_ZERO(set);
-	while (*s) {
-		a = strtol(s, &end, 10);
-		if (end == s || a < 0 || a >= CPU_SETSIZE)
-			return false;
-		b = a;
-		s = end;
-		if (*s == '-') {
-			b = strtol(s + 1, &end, 10);
-			if (end == s + 1 || b < a || b >= CPU_SETSIZE)
-				return false;
-			s = end;
-		}
-		for (; a <= b; a++)
-			CPU_SET(a, set);
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return false;
-	}
-	return true;
-}
-
-static bool cpu_online(int cpu)
-{
-	char path[128], buf[16];
-
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-	if (!sysfs_read(path, buf, sizeof(buf)))
-		return !strcmp(buf, "1");
-	/* A CPU that cannot go offline (the boot CPU) has no online file. */
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d", cpu);
-	return !access(path, F_OK);
-}
-
-static bool cpu_siblings(int cpu, cpu_set_t *set)
-{
-	char path[128], buf[256];
-
-	snprintf(path, sizeof(path),
-		 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
-	return !sysfs_read(path, buf, sizeof(buf)) && parse_cpu_list(buf, set);
-}
-
 /* "2-,3+": CPU 2 offline, then CPU 3 online; each step must take. */
 static void hotplug(const char *seq)
 {
-	char *copy = strdup(seq), *tok, *save, *end, path[128];
+	char *copy = strdup(seq), *tok, *save, *end;
 	long cpu;
 	int ret;
 
@@ -535,8 +441,7 @@ static void hotplug(const char *seq)
 		cpu = strtol(tok, &end, 10);
 		TEST_ASSERT(end != tok && (*end == '+' || *end == '-') && !end[1],
 			    "-H: '%s' is not CPU+ or CPU-", tok);
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/online", cpu);
-		ret = sysfs_write(path, *end == '+' ? "1" : "0");
+		ret = cs_cpu_set_online(cpu, *end == '+');
 		TEST_ASSERT(!ret, "cpu%ld %s: %s", cpu, *end == '+' ? "online" : "offline",
 			    strerror(-ret));
 		ksft_print_msg("cpu%ld %s\n", cpu, *end == '+' ? "online" : "offline");
@@ -545,34 +450,19 @@ static void hotplug(const char *seq)
 }
 
 /*
- * A on @cpu_a (or the first online CPU with an online sibling), B on a
- * sibling of it, C outside the core if a CPU there is online, else with B:
- * C's wake-up must be host scheduler work done on B's CPU, not a kick of A.
+ * A and B on two SMT siblings, C outside their core if a CPU there is
+ * online, else with B: C's wake-up must be host scheduler work done on B's
+ * CPU, not a kick of A.
  */
 static void pick_cpus(void)
 {
 	cpu_set_t sibs;
-	int cpu, nr = get_nprocs_conf();
+	int cpu;
 
-	for (cpu = 0; cpu_a < 0 && cpu < nr; cpu++) {
-		if (!cpu_online(cpu) || !cpu_siblings(cpu, &sibs) || CPU_COUNT(&sibs) < 2)
-			continue;
-		cpu_a = cpu;
-	}
-	TEST_ASSERT(cpu_a >= 0, "no online CPU with an SMT sibling");
-	TEST_ASSERT(cpu_online(cpu_a), "cpu%d is offline", cpu_a);
-	TEST_ASSERT(cpu_siblings(cpu_a, &sibs), "no topology for cpu%d", cpu_a);
-
-	for (cpu = 0; cpu_b < 0 && cpu < nr; cpu++) {
-		if (cpu != cpu_a && CPU_ISSET(cpu, &sibs) && cpu_online(cpu))
-			cpu_b = cpu;
-	}
-	TEST_ASSERT(cpu_b >= 0 && cpu_b != cpu_a && CPU_ISSET(cpu_b, &sibs),
-		    "no online SMT sibling of cpu%d to run B on", cpu_a);
-	TEST_ASSERT(cpu_online(cpu_b), "cpu%d is offline", cpu_b);
-
-	for (cpu = 0; cpu_c < 0 && cpu < nr; cpu++) {
-		if (!CPU_ISSET(cpu, &sibs) && cpu_online(cpu))
+	TEST_ASSERT(cs_pick_siblings(&cpu_a, &cpu_b, &sibs),
+		    "no online SMT siblings to run A (cpu%d) and B (cpu%d) on", cpu_a, cpu_b);
+	for (cpu = 0; cpu_c < 0 && cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &sibs) && cs_cpu_online(cpu))
 			cpu_c = cpu;
 	}
 	if (cpu_c < 0)
@@ -634,7 +524,7 @@ static void trace_write(const char *file, const char *val)
 	int ret;
 
 	snprintf(path, sizeof(path), INSTANCE "/%s", file);
-	ret = sysfs_write(path, val);
+	ret = cs_write_file(path, val);
 	TEST_ASSERT(!ret, "writing '%s' to %s: %s", val, path, strerror(-ret));
 }
 
@@ -660,7 +550,7 @@ static void trace_setup(void)
 	trace_write("buffer_size_kb", "4096");
 	for (i = 0; i < ARRAY_SIZE(trace_events); i++) {
 		snprintf(path, sizeof(path), INSTANCE "/events/%s/enable", trace_events[i]);
-		if (sysfs_write(path, "1"))
+		if (cs_write_file(path, "1"))
 			ksft_print_msg("no trace event %s\n", trace_events[i]);
 	}
 }
@@ -1015,24 +905,6 @@ static void clear_hist(void)
 	sh->hist_over = 0;
 }
 
-/* Run @vcpu to its next GUEST_SYNC, which must be @stage. */
-static void run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
-{
-	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, uc)) {
-	case UCALL_SYNC:
-		TEST_ASSERT(uc->args[0] == stage, "vCPU%u: stage %lu, wanted %lu",
-			    vcpu->id, uc->args[0], stage);
-		return;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(*uc);
-		break;
-	default:
-		TEST_FAIL("vCPU%u: unexpected exit %s", vcpu->id,
-			  exit_reason_str(vcpu->run->exit_reason));
-	}
-}
-
 static void *a_thread(void *arg)
 {
 	struct kvm_vcpu *a = vcpus[ROLE_A];
@@ -1046,7 +918,7 @@ static void *a_thread(void *arg)
 	 * between them once offset: the events are converted with it.
 	 */
 	h0 = rdtsc();
-	run_to(a, STAGE_TSC, &uc);
+	cs_run_to(a, STAGE_TSC, &uc);
 	h1 = rdtsc();
 	g = uc.args[1];
 	TEST_ASSERT(h0 + a_offset <= g && g <= h1 + a_offset,
@@ -1054,13 +926,13 @@ static void *a_thread(void *arg)
 		    g, h0, h1, (int64_t)a_offset);
 
 	clear_hist();
-	run_to(a, STAGE_CALIBRATED, &uc);
+	cs_run_to(a, STAGE_CALIBRATED, &uc);
 	spacing = hist_permille(999);
 	TEST_ASSERT(spacing < HIST_BINS, "A's loop takes over %d TSC ticks", HIST_BINS);
 	WRITE_ONCE(sh->brk, GAP_FACTOR * (spacing ?: 1));
 	clear_hist();
 
-	run_to(a, STAGE_LOGGED, &uc);
+	cs_run_to(a, STAGE_LOGGED, &uc);
 	return NULL;
 }
 
@@ -1117,7 +989,7 @@ static void *c_thread(void *arg)
 
 	kvm_pin_this_task_to_pcpu(cpu_c);
 	WRITE_ONCE(c_tid, syscall(SYS_gettid));
-	run_to(vcpus[ROLE_C], STAGE_C_DONE, &uc);
+	cs_run_to(vcpus[ROLE_C], STAGE_C_DONE, &uc);
 	return NULL;
 }
 
@@ -1486,12 +1358,11 @@ static void help(const char *name)
 int main(int argc, char *argv[])
 {
 	const char *hotplug_seq = NULL;
-	bool kinds[NR_KINDS] = { 0 }, any = false;
+	bool kinds[NR_KINDS] = { 0 }, any = false, no_file;
 	char *copy, *tok, *save;
-	int opt, k, run, want = -1, have, plan = 0;
+	int opt, k, run, want = -1, plan = 0;
 	enum outcome res;
 	struct tally t;
-	char buf[64];
 
 	while ((opt = getopt(argc, argv, "m:k:a:b:H:d:h")) != -1) {
 		switch (opt) {
@@ -1535,14 +1406,7 @@ int main(int argc, char *argv[])
 
 	ksft_print_header();
 
-	/*
-	 * A kernel without the mode file has no isolation to speak of: it
-	 * can only be the control.
-	 */
-	have = cs_kernel_mode(CS_MODE_OFF, buf, sizeof(buf));
-	if (have == CS_MODE_OTHER)
-		ksft_exit_fail_msg("unknown mode '%s' in " CS_MODE_FILE "\n", buf);
-	mode = cs_test_mode(want, have);
+	mode = cs_test_mode(want, CS_MODE_OFF, &no_file);
 
 	if (hotplug_seq)
 		hotplug(hotplug_seq);

@@ -7,6 +7,8 @@
 #define SELFTEST_KVM_CORESCHED_UTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #include "kselftest.h"
 #include "kvm_util.h"
 #include "test_util.h"
+#include "ucall_common.h"
 
 #define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
 #define CS_STATS_FILE	"/sys/kernel/debug/sched/coresched/stats"
@@ -54,19 +57,40 @@ static inline uint64_t cs_now_ms(void)
 	return cs_now_ns() / 1000000;
 }
 
+/* A short sysfs, debugfs or tracefs file, up to its first newline: 0 or -errno. */
+static inline int cs_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static inline int cs_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
 /* The kernel's mode, as the mode file names it; false without the file. */
 static inline bool cs_read_mode(char *buf, size_t size)
 {
-	FILE *f = fopen(CS_MODE_FILE, "r");
-
 	buf[0] = '\0';
-	if (!f)
-		return false;
-	if (!fgets(buf, size, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
+	return !cs_read_file(CS_MODE_FILE, buf, size);
 }
 
 /*
@@ -83,27 +107,40 @@ static inline int cs_mode_of(const char *name, enum cs_mode lowest)
 	return -1;
 }
 
-/*
- * The mode the kernel runs in, of those from @lowest up: -1 without the
- * mode file, CS_MODE_OTHER for another mode, which @buf then names.
- */
-static inline int cs_kernel_mode(enum cs_mode lowest, char *buf, size_t size)
+/* The -m of a test of VM isolation that takes no other option; -1 without. */
+static inline int cs_mode_option(int argc, char *argv[])
 {
-	int mode;
+	int opt, want = -1;
 
-	if (!cs_read_mode(buf, size))
-		return -1;
-	mode = cs_mode_of(buf, lowest);
-	return mode < 0 ? CS_MODE_OTHER : mode;
+	while ((opt = getopt(argc, argv, "m:h")) != -1) {
+		want = opt == 'm' ? cs_mode_of(optarg, CS_MODE_ON) : -1;
+		if (want < 0) {
+			printf("usage: %s [-m on|vm|vm,strict]\n", argv[0]);
+			exit(opt == 'h' ? 0 : KSFT_FAIL);
+		}
+	}
+	return want;
 }
 
 /*
- * The mode to test: @want (-1: the kernel's), which the kernel, in mode
- * @have (cs_kernel_mode()), must run in.  A kernel without the mode file
- * has no isolation of VMs: it is tested as "on".
+ * The mode to test: @want (-1: the kernel's), which the kernel must run
+ * in.  A kernel without the mode file has no isolation of VMs: it is
+ * tested as "on", and *@no_file says so.  A kernel in a mode below
+ * @lowest has nothing for the test to test: it skips.
  */
-static inline int cs_test_mode(int want, int have)
+static inline enum cs_mode cs_test_mode(int want, enum cs_mode lowest, bool *no_file)
 {
+	char buf[32];
+	int have = -1;
+
+	*no_file = !cs_read_mode(buf, sizeof(buf));
+	if (!*no_file) {
+		have = cs_mode_of(buf, CS_MODE_OFF);
+		if (have < 0)
+			ksft_exit_fail_msg("unknown mode '%s' in " CS_MODE_FILE "\n", buf);
+		if (have < (int)lowest)
+			ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
+	}
 	if (want < 0)
 		want = have < 0 ? CS_MODE_ON : have;
 	if (have < 0 && want >= CS_MODE_VM)
@@ -148,15 +185,43 @@ static inline bool cs_read_violations(uint64_t *n)
 	return found;
 }
 
+static bool cs_checker;
+static uint64_t cs_violations;
+
+/* The checker's count now, for cs_violations_point(); false without it. */
+static inline bool cs_violations_start(void)
+{
+	cs_checker = cs_read_violations(&cs_violations);
+	return cs_checker;
+}
+
+static inline void cs_violations_point(void)
+{
+	uint64_t n;
+
+	if (cs_checker && cs_read_violations(&n))
+		ksft_test_result(n == cs_violations,
+				 "the invariant checker counted no violation (%lu)\n",
+				 n - cs_violations);
+	else
+		ksft_test_result_skip("no invariant checker in this kernel\n");
+}
+
+/* PR_SCHED_CORE's @cmd for thread @tid (0: the caller), which must work. */
+static inline void cs_sched_core(int cmd, pid_t tid, uint64_t *cookie)
+{
+	int r = prctl(PR_SCHED_CORE, cmd, tid, PR_SCHED_CORE_SCOPE_THREAD,
+		      (unsigned long)cookie);
+
+	TEST_ASSERT(!r, "PR_SCHED_CORE %d for %d: %s", cmd, tid, strerror(errno));
+}
+
 /* The core scheduling cookie of thread @tid (0: the caller). */
 static inline uint64_t cs_cookie_of(pid_t tid)
 {
 	uint64_t cookie;
-	int r;
 
-	r = prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, tid,
-		  PR_SCHED_CORE_SCOPE_THREAD, (unsigned long)&cookie);
-	TEST_ASSERT(!r, "PR_SCHED_CORE_GET of %d: %s", tid, strerror(errno));
+	cs_sched_core(PR_SCHED_CORE_GET, tid, &cookie);
 	return cookie;
 }
 
@@ -193,28 +258,121 @@ static inline bool cs_vcpu_stat(struct kvm_vcpu *vcpu, const char *name,
 	return found;
 }
 
-/*
- * The first two CPUs of the first core with two online SMT siblings, from
- * its thread_siblings_list ("0-1" or "0,2"); false if there is none.
- */
-static inline bool cs_pick_siblings(int *a, int *b)
+/* Run @vcpu to its next GUEST_SYNC1/2(@stage, ...), or to GUEST_DONE if @stage is 0. */
+static inline void cs_run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
 {
-	char path[96], list[64];
-	int cpu, x, y, n;
-	FILE *f;
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, uc)) {
+	case UCALL_SYNC:
+		TEST_ASSERT(uc->args[0] == stage, "vCPU%u: stage %lu, wanted %lu",
+			    vcpu->id, uc->args[0], stage);
+		break;
+	case UCALL_DONE:
+		TEST_ASSERT(!stage, "vCPU%u: done before stage %lu", vcpu->id, stage);
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(*uc);
+		break;
+	default:
+		TEST_FAIL("vCPU%u: unexpected exit %s", vcpu->id,
+			  exit_reason_str(vcpu->run->exit_reason));
+	}
+}
 
+/* A CPU list ("0-1,4") into @set; false if it is not one. */
+static inline bool cs_parse_cpu_list(const char *s, cpu_set_t *set)
+{
+	char *end;
+	long a, b;
+
+	CPU_ZERO(set);
+	while (*s) {
+		a = strtol(s, &end, 10);
+		if (end == s || a < 0 || a >= CPU_SETSIZE)
+			return false;
+		b = a;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a || b >= CPU_SETSIZE)
+				return false;
+			s = end;
+		}
+		for (; a <= b; a++)
+			CPU_SET(a, set);
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return false;
+	}
+	return true;
+}
+
+#define CS_CPU_DIR	"/sys/devices/system/cpu"
+
+static inline bool cs_cpu_online(int cpu)
+{
+	char path[64], buf[16];
+
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/online", cpu);
+	if (!cs_read_file(path, buf, sizeof(buf)))
+		return !strcmp(buf, "1");
+	/* A CPU that cannot go offline (the boot CPU) has no online file. */
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d", cpu);
+	return !access(path, F_OK);
+}
+
+/* @online < 0: only whether @cpu can go offline.  0 or -errno. */
+static inline int cs_cpu_set_online(int cpu, int online)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/online", cpu);
+	if (online < 0)
+		return access(path, W_OK) ? -errno : 0;
+	return cs_write_file(path, online ? "1" : "0");
+}
+
+static inline bool cs_cpu_siblings(int cpu, cpu_set_t *set)
+{
+	char path[96], buf[256];
+
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/topology/thread_siblings_list", cpu);
+	return !cs_read_file(path, buf, sizeof(buf)) && cs_parse_cpu_list(buf, set);
+}
+
+/* Is @a online with an online SMT sibling @b (if < 0, its first one)? */
+static inline bool cs_sibling_of(int a, int *b, cpu_set_t *sibs)
+{
+	int cpu;
+
+	if (!cs_cpu_online(a) || !cs_cpu_siblings(a, sibs))
+		return false;
 	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
-		f = fopen(path, "r");
-		if (!f)
+		if (cpu == a || !CPU_ISSET(cpu, sibs) || (*b >= 0 && cpu != *b))
 			continue;
-		n = fscanf(f, "%63s", list);
-		fclose(f);
-		if (n == 1 && (sscanf(list, "%d-%d", &x, &y) == 2 ||
-			       sscanf(list, "%d,%d", &x, &y) == 2)) {
-			*a = x;
-			*b = y;
+		if (!cs_cpu_online(cpu))
+			continue;
+		*b = cpu;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Two online SMT siblings of one core, @a (if < 0, the first CPU that has
+ * one) and @b (if < 0, its first one), and in @sibs that core's CPUs;
+ * false if there are none.
+ */
+static inline bool cs_pick_siblings(int *a, int *b, cpu_set_t *sibs)
+{
+	int cpu;
+
+	if (*a >= 0)
+		return cs_sibling_of(*a, b, sibs);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (cs_sibling_of(cpu, b, sibs)) {
+			*a = cpu;
 			return true;
 		}
 	}
