@@ -100,6 +100,8 @@
 #define B_WAIT_MAX_US		20000
 #define SLEEP_US		100
 #define MAX_EXITS		100000
+/* How long each run of a kind lasts. */
+#define RUN_MS			1000
 
 /* Fewer contested events than this in a class that must be judged: no verdict. */
 #define MIN_CONTESTED		20
@@ -170,7 +172,7 @@ struct timeline {
 	uint64_t max_exits;
 	/* Set by the guest. */
 	uint32_t a_logging;
-	uint32_t c_halted;
+	uint64_t c_halted;
 	uint64_t c_wakes;
 	uint64_t a_stretches;
 	uint64_t b_samples;
@@ -275,18 +277,6 @@ static bool wait_change(uint64_t *p, uint64_t old)
 	return true;
 }
 
-static bool wait_halted(void)
-{
-	uint64_t t0 = rdtsc();
-
-	while (!READ_ONCE(tl.c_halted)) {
-		if (rdtsc() - t0 > tl.b_wait_max)
-			return false;
-		pause_a_while();
-	}
-	return true;
-}
-
 static void send_ipi_to_c(void)
 {
 	x2apic_write_reg(APIC_ICR, ((uint64_t)tl.c_apic_id << 32) |
@@ -314,7 +304,7 @@ static void guest_b_exit(uint32_t kind)
 		break;
 	case KIND_IPI:
 		/* Only an IPI to a blocked vCPU has its thread to wake. */
-		if (!wait_halted()) {
+		if (!wait_change(&tl.c_halted, 0)) {
 			tl.b_timeouts++;
 			break;
 		}
@@ -377,18 +367,10 @@ static void guest_c(void)
 
 static void guest_code(uint64_t role)
 {
-	switch (role) {
-	case ROLE_A:
-		guest_a();
-		break;
-	case ROLE_B:
-		guest_b();
-		break;
-	case ROLE_C:
-		guest_c();
-		break;
-	}
-	GUEST_FAIL("unknown role %lu", role);
+	static void (* const roles[])(void) = { guest_a, guest_b, guest_c };
+
+	GUEST_ASSERT(role < ARRAY_SIZE(roles));
+	roles[role]();
 }
 
 /* Host side. */
@@ -403,7 +385,6 @@ static uint64_t tsc_khz;
 static int cpu_a = -1, cpu_b = -1, cpu_c = -1;
 static enum cs_mode mode;
 static pid_t c_tid;
-static int duration_ms = 1000;
 
 /* Host TSC readings of the test's own threads on B's CPU. */
 struct readings {
@@ -706,6 +687,14 @@ static enum b_state b_state(struct event *ev)
 	return B_HOST;
 }
 
+/* The trace event that shows an exit of each kind happened. */
+static const char * const own_events[NR_KINDS] = {
+	[KIND_CPUID]	= "kvm_cpuid",
+	[KIND_MSR]	= "kvm_msr",
+	[KIND_HLT]	= "kvm_vcpu_wakeup",
+	[KIND_IPI]	= "sched_waking",	/* of C's thread */
+};
+
 /*
  * Read B's CPU's trace: events into @all, the kind's own marked, waits
  * into their lists.
@@ -746,25 +735,10 @@ static void read_trace(enum kind kind, struct events *all, uint64_t *lost)
 				continue;
 			add_wait(&kick_waits, tsc, ns);
 		}
-		switch (kind) {
-		case KIND_CPUID:
-			own = !strcmp(name, "kvm_cpuid");
-			break;
-		case KIND_MSR:
-			own = !strcmp(name, "kvm_msr");
-			break;
-		case KIND_HLT:
-			own = !strcmp(name, "kvm_vcpu_wakeup");
-			break;
-		case KIND_IPI:
-			own = !strcmp(name, "sched_waking") &&
-			      sscanf(strstr(fields, "pid=") ?: "", "pid=%d", &wakee) == 1 &&
-			      wakee == c_tid;
-			break;
-		default:
-			own = false;
-			break;
-		}
+		own = own_events[kind] && !strcmp(name, own_events[kind]) &&
+		      (kind != KIND_IPI ||
+		       (sscanf(strstr(fields, "pid=") ?: "", "pid=%d", &wakee) == 1 &&
+			wakee == c_tid));
 		add_event(all, tsc, own, name, pid, irq);
 	}
 	free(line);
@@ -1197,7 +1171,7 @@ static bool run_kind(enum kind kind, struct tally *t)
 			pthread_create(&tc, NULL, c_thread, NULL);
 		pthread_create(&tb, NULL, b_thread, NULL);
 	}
-	usleep(duration_ms * 1000);
+	usleep(RUN_MS * 1000);
 	WRITE_ONCE(sh->c_stop, 1);
 	WRITE_ONCE(sh->b_stop, 1);
 	WRITE_ONCE(sleeper_stop, 1);
@@ -1345,14 +1319,14 @@ static void vm_setup(void)
 
 static void help(const char *name)
 {
-	printf("usage: %s [-m MODE] [-k KIND,...] [-a CPU] [-b CPU] [-H SEQ] [-d MS]\n"
+	printf("usage: %s [-m MODE] [-k KIND,...] [-a CPU] [-b CPU] [-H SEQ]\n"
 	       "  -m  the mode the kernel was booted in: off, on, vm or vm,strict;\n"
 	       "      a kernel that says otherwise fails the test (default: what it says)\n"
 	       "  -k  exit kinds to run: cpuid,msr,io,hlt,ipi,idle (default: all)\n"
 	       "  -a  A's CPU (default: the first online CPU with an online sibling)\n"
 	       "  -b  B's CPU, a sibling of A's (default: the first online one)\n"
-	       "  -H  CPU hotplug first, e.g. 2-,3+,2+,1+: offline cpu2, online cpu3...\n"
-	       "  -d  milliseconds per kind (default %d)\n", name, duration_ms);
+	       "  -H  CPU hotplug first, e.g. 2-,3+,2+,1+: offline cpu2, online cpu3...\n",
+	       name);
 }
 
 int main(int argc, char *argv[])
@@ -1364,7 +1338,7 @@ int main(int argc, char *argv[])
 	enum outcome res;
 	struct tally t;
 
-	while ((opt = getopt(argc, argv, "m:k:a:b:H:d:h")) != -1) {
+	while ((opt = getopt(argc, argv, "m:k:a:b:H:h")) != -1) {
 		switch (opt) {
 		case 'm':
 			want = cs_mode_of(optarg, CS_MODE_OFF);
@@ -1390,9 +1364,6 @@ int main(int argc, char *argv[])
 			break;
 		case 'H':
 			hotplug_seq = optarg;
-			break;
-		case 'd':
-			duration_ms = atoi_positive("-d", optarg);
 			break;
 		default:
 			help(argv[0]);
