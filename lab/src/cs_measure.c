@@ -46,6 +46,13 @@
 #define CG		"cs_demo"
 #define FORCE_IDLE	"core_sched.force_idle_usec "
 
+/*
+ * The window lengths -d accepts: a shorter one holds too few turns of the
+ * scheduler to judge, a longer one too many segments.
+ */
+#define CS_MIN_MS	100
+#define CS_MAX_MS	60000
+
 #define STRIP_MS	40
 #define STRIP_LEN	80
 

@@ -290,6 +290,16 @@ bool cs_smt_active(void)
 	return cpu_read_int(-1, "smt/active") == 1;
 }
 
+int cs_cpu_set_online(int cpu, bool on)
+{
+	char path[PATH_MAX];
+	ssize_t ret;
+
+	snprintf(path, sizeof(path), SYS_CPU "/cpu%d/online", cpu);
+	ret = write_text(path, on ? "1" : "0", 1);
+	return ret < 0 ? ret : 0;
+}
+
 int cs_topology(struct cs_topo *topo)
 {
 	int online[CS_MAX_CPUS], sib[CS_MAX_CPUS];

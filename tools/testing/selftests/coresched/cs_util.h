@@ -72,6 +72,8 @@ int cs_cpu_siblings(int cpu, int *cpus, int max);
 /* The first @n online siblings of one core: 0, or -ENOENT. */
 int cs_find_siblings(int *cpus, int n);
 bool cs_smt_active(void);
+/* Bring CPU @cpu online or take it offline: 0 or -errno. */
+int cs_cpu_set_online(int cpu, bool on);
 
 struct cs_topo {
 	int cpus;		/* online CPUs */

@@ -97,14 +97,10 @@ FIXTURE_SETUP(api)
 /* Every CPU back online, for no_smt; the test process out of CG. */
 FIXTURE_TEARDOWN(api)
 {
-	char path[64], buf[4];
 	int cpu;
 
-	for (cpu = 1; cpu < CS_MAX_CPUS; cpu++) {
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-		if (read_text(path, buf, sizeof(buf)) > 0 && buf[0] == '0')
-			write_text(path, "1", 1);
-	}
+	for (cpu = 1; cpu < CS_MAX_CPUS; cpu++)
+		cs_cpu_set_online(cpu, true);
 	cg_enter_current(".");
 	cs_cg_destroy(CG);
 }
@@ -406,21 +402,30 @@ TEST_F(api, rmdir)
 	ASSERT_EQ(0, cg_read_long(CG "/a", CORE_SCHED)) TH_LOG("a new cgroup is no domain");
 }
 
-/* Take every SMT sibling offline: the CPUs taken, or -errno. */
-static int smt_off(int *taken)
+/* Take every SMT sibling offline: 0 or -errno. */
+static int smt_off(void)
 {
-	int cpu, sib[CS_MAX_CPUS], n = 0;
-	char path[64];
+	int cpu, sib[CS_MAX_CPUS], ret;
 
 	for (cpu = 0; cpu < CS_MAX_CPUS; cpu++) {
 		if (cs_cpu_siblings(cpu, sib, CS_MAX_CPUS) < 2 || sib[0] == cpu)
 			continue;
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-		if (write_text(path, "0", 1) != 1)
-			return -errno;
-		taken[n++] = cpu;
+		ret = cs_cpu_set_online(cpu, false);
+		if (ret)
+			return ret;
 	}
-	return n;
+	return 0;
+}
+
+/* Every prctl command fails with ENODEV. */
+static void prctl_refused(struct __test_metadata *_metadata)
+{
+	uint64_t c;
+
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_TO, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
 }
 
 /*
@@ -429,18 +434,14 @@ static int smt_off(int *taken)
  */
 TEST_F(api, no_smt)
 {
-	int taken[CS_MAX_CPUS], n;
-	uint64_t c;
+	int err;
 
 	ASSERT_EQ(0, cs_cg_tag(CG "/b", true));
-	n = smt_off(taken);
-	if (n < 0)
-		SKIP(return, "cannot take SMT siblings offline: %s", strerror(-n));
+	err = smt_off();
+	if (err)
+		SKIP(return, "cannot take SMT siblings offline: %s", strerror(-err));
 	ASSERT_FALSE(cs_smt_active());
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_TO, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
+	prctl_refused(_metadata);
 	EXPECT_EQ(-ENODEV, cs_cg_tag(CG "/a", true));
 	EXPECT_EQ(0, cg_read_long(CG "/a", CORE_SCHED));
 	EXPECT_EQ(0, cs_cg_tag(CG "/b", false));
@@ -504,12 +505,7 @@ FIXTURE_TEARDOWN(off)
 
 TEST_F(off, prctl)
 {
-	uint64_t c;
-
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_TO, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
+	prctl_refused(_metadata);
 }
 
 TEST_F(off, cgroup)

@@ -11,9 +11,7 @@
  * Under coresched=off no domain can be made (ENODEV) and every placement
  * runs at once.
  *
- * usage: domain_isolation [-m off|on|vm|vm,strict] [-d MS]
- *   -m   the mode the kernel runs in
- *   -d   each measurement's length (default 2000)
+ * usage: domain_isolation [-m off|on|vm|vm,strict]   (the mode the kernel runs in)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,7 +37,8 @@
  */
 #define FI_CONTROL_RATIO	4
 
-static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
+/* Each measurement's length. */
+#define DURATION_NS	(2000 * NSEC_PER_MSEC)
 
 /* -m: the kernel runs the mode claimed. */
 TEST(mode)
@@ -226,7 +225,7 @@ TEST_F_TIMEOUT(domains, measured, 120)
 	struct cs_trial t = {
 		.name = "pair",
 		.cpu = { self->core[0], self->core[1] },
-		.duration_ns = duration_ns,
+		.duration_ns = DURATION_NS,
 		.setup = place_setup,
 		.arg = (void *)&variant->p,
 		.expect = { variant->p.before, variant->p.after },
@@ -309,8 +308,8 @@ static void pair(struct __test_metadata *_metadata, const int core[2],
 	pid_t pid[2] = { spinner(_metadata, core[0], cg0), spinner(_metadata, core[1], cg1) };
 	bool same = !strcmp(cg0, cg1);
 	struct timespec ts = {
-		.tv_sec = duration_ns / NSEC_PER_SEC,
-		.tv_nsec = duration_ns % NSEC_PER_SEC,
+		.tv_sec = DURATION_NS / NSEC_PER_SEC,
+		.tv_nsec = DURATION_NS % NSEC_PER_SEC,
 	};
 	int i;
 
@@ -351,18 +350,7 @@ TEST_F_TIMEOUT(force_idle, charged, 60)
 	ASSERT_LE(together_ms * FI_CONTROL_RATIO, apart_ms);
 }
 
-static void option(int c, const char *arg)
-{
-	unsigned long long ms;
-
-	if (cs_parse_num(arg, CS_MIN_MS, CS_MAX_MS, &ms)) {
-		fprintf(stderr, "-d %s: not %d..%d\n", arg, CS_MIN_MS, CS_MAX_MS);
-		exit(KSFT_FAIL);
-	}
-	duration_ns = ms * NSEC_PER_MSEC;
-}
-
 int main(int argc, char **argv)
 {
-	return test_harness_run(cs_options(argc, argv, "m:d:", option), argv);
+	return test_harness_run(cs_options(argc, argv, "m:", NULL), argv);
 }
