@@ -107,69 +107,48 @@ FIXTURE_VARIANT(domains) {
 };
 
 FIXTURE_VARIANT_ADD(domains, two_domains) {
-	.p = {
-		.cg = { "d1/c1", "d2" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "d2" }, .before = CS_ISOLATED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, one_domain) {
-	.p = {
-		.cg = { "d1/c1", "d1/c1" }, .before = CS_SHARED, .after = CS_SHARED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c1" }, .before = CS_SHARED, .after = CS_SHARED },
 };
 
 FIXTURE_VARIANT_ADD(domains, domain_and_none) {
-	.p = {
-		.cg = { "d1/c1", "plain" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "plain" }, .before = CS_ISOLATED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, untagged_descendant) {
-	.p = {
-		.cg = { "d1/c1", "d1/c2/g" }, .before = CS_SHARED, .after = CS_SHARED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c2/g" }, .before = CS_SHARED, .after = CS_SHARED },
 };
 
 FIXTURE_VARIANT_ADD(domains, nested_domain) {
-	.p = {
-		.cg = { "d1/c1", "d1/c2/g" }, .tag = "d1/c2",
-		.before = CS_ISOLATED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c2/g" }, .tag = "d1/c2",
+		.before = CS_ISOLATED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, different_task_cookies) {
-	.p = {
-		.cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
-		.before = CS_ISOLATED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
+		.before = CS_ISOLATED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, same_task_cookie) {
-	.p = {
-		.cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
-		.before = CS_SHARED, .after = CS_SHARED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
+		.before = CS_SHARED, .after = CS_SHARED },
 };
 
 FIXTURE_VARIANT_ADD(domains, tagged_while_running) {
-	.p = {
-		.cg = { "t", "plain" }, .mid_tag = "t",
-		.before = CS_SHARED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "t", "plain" }, .mid_tag = "t", .before = CS_SHARED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, untagged_while_running) {
-	.p = {
-		.cg = { "t", "plain" }, .tag = "t", .mid_untag = "t",
-		.before = CS_ISOLATED, .after = CS_SHARED,
-	},
+	.p = { .cg = { "t", "plain" }, .tag = "t", .mid_untag = "t",
+		.before = CS_ISOLATED, .after = CS_SHARED },
 };
 
 FIXTURE_VARIANT_ADD(domains, moved_while_running) {
-	.p = {
-		.cg = { "d1/c1", "d1/c1" }, .mid_move = "d2",
-		.before = CS_SHARED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c1" }, .mid_move = "d2",
+		.before = CS_SHARED, .after = CS_ISOLATED },
 };
 
 FIXTURE_SETUP(domains)

@@ -30,14 +30,9 @@
  * vCPU thread (under on, that thread's "no cookie"); the child of a vCPU
  * thread inherits its cookie, the VM's or its own; a thread that runs vCPUs
  * of two VMs keeps the first VM's cookie, and keeps it after the VM is gone.
+ * The invariant checker, where the kernel has one, counts no violation.
  *
- * A kernel without coresched= (no mode file) is tested as "on".
- * Where the kernel checks the isolation invariant (the "violations" line
- * of the coresched stats), the checker must count no violation meanwhile.
- *
- * usage: coresched_cookie_test [-m on|vm|vm,strict]
- *   -m  the mode the kernel must run in; a kernel that runs another one
- *       fails the test.  Without -m the kernel's mode decides.
+ * usage: coresched_cookie_test [-m on|vm|vm,strict]   (see cs_test_mode())
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -210,7 +205,7 @@ static void hold(bool on)
 	TEST_ASSERT(!sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp),
 		    "sched_setscheduler: %s", strerror(errno));
 	if (on)
-		pin_thread(0, hold_cpu);
+		kvm_pin_this_task_to_pcpu(hold_cpu);
 	else
 		TEST_ASSERT(!sched_setaffinity(0, sizeof(main_cpus), &main_cpus),
 			    "sched_setaffinity: %s", strerror(errno));

@@ -23,14 +23,10 @@
  * and less, or not at all, kicked out of the guest: the stat must exist
  * there, and the stress test shows it counting.  Zero under coresched=on.
  *
- * A kernel without coresched= (no mode file) is tested as "on", without
- * the stat.
- * Where the kernel checks the isolation invariant (the "violations" line
- * of the coresched stats), the checker must count no violation meanwhile.
+ * A kernel without coresched= has no stat.  The invariant checker, where
+ * the kernel has one, counts no violation.
  *
- * usage: coresched_livelock_test [-m on|vm|vm,strict]
- *   -m  the mode the kernel must run in; a kernel that runs another one
- *       fails the test.  Without -m the kernel's mode decides.
+ * usage: coresched_livelock_test [-m on|vm|vm,strict]   (see cs_test_mode())
  */
 #include <pthread.h>
 #include <semaphore.h>
