@@ -428,20 +428,6 @@ static void window(const struct cs_run *run, enum cs_part part,
 	*to = part == CS_BEFORE ? run->t_mid_begin : run->t_end;
 }
 
-static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t m = a > b ? a : b;
-
-	return m > c ? m : c;
-}
-
-static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t m = a < b ? a : b;
-
-	return m < c ? m : c;
-}
-
 /* The time @n segments cover in [@from, @to); the longest piece in @longest. */
 static uint64_t covered(const struct cs_seg *segs, unsigned int n,
 			uint64_t from, uint64_t to, uint64_t *longest)
@@ -480,8 +466,10 @@ uint64_t cs_clock_overlap_ns(const struct cs_run *run, int i, int j,
 	uint64_t sum = 0, lo, hi;
 
 	while (x < a->nr_segs && y < b->nr_segs) {
-		lo = max3(a->segs[x].start, b->segs[y].start, from);
-		hi = min3(a->segs[x].end, b->segs[y].end, to);
+		lo = a->segs[x].start > b->segs[y].start ? a->segs[x].start : b->segs[y].start;
+		hi = a->segs[x].end < b->segs[y].end ? a->segs[x].end : b->segs[y].end;
+		lo = lo > from ? lo : from;
+		hi = hi < to ? hi : to;
 		if (hi > lo)
 			sum += hi - lo;
 		if (a->segs[x].end < b->segs[y].end)

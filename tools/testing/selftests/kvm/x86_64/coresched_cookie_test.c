@@ -279,6 +279,14 @@ static void run_once(struct kvm_vcpu *vcpu)
 	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
 }
 
+static void in_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, fn, arg);
+	pthread_join(t, NULL);
+}
+
 /* The cookie a new thread of the caller's is born with. */
 static void *child_fn(void *arg)
 {
@@ -289,10 +297,8 @@ static void *child_fn(void *arg)
 static uint64_t child_cookie(void)
 {
 	uint64_t c = -1;
-	pthread_t t;
 
-	pthread_create(&t, NULL, child_fn, &c);
-	pthread_join(t, NULL);
+	in_thread(child_fn, &c);
 	return c;
 }
 
@@ -352,14 +358,6 @@ static void *b_fn(void *arg)
 	return NULL;
 }
 
-static void in_thread(void *(*fn)(void *))
-{
-	pthread_t t;
-
-	pthread_create(&t, NULL, fn, NULL);
-	pthread_join(t, NULL);
-}
-
 static void test_vmm_threads(bool vm_mode)
 {
 	struct kvm_vm *a, *b;
@@ -374,9 +372,9 @@ static void test_vmm_threads(bool vm_mode)
 	pthread_create(&runner, NULL, runner_fn, NULL);
 	while (sem_wait(&vmm.ran))
 		;
-	in_thread(own_fn);
-	in_thread(io_fn);
-	in_thread(b_fn);
+	in_thread(own_fn, NULL);
+	in_thread(io_fn, NULL);
+	in_thread(b_fn, NULL);
 	kvm_vm_free(a);
 	kvm_vm_free(b);
 	sem_post(&vmm.freed);

@@ -557,10 +557,8 @@ static void add_event(struct events *e, uint64_t host_tsc, bool own, const char 
 		e->ev = realloc(e->ev, e->max * sizeof(*e->ev));
 		TEST_ASSERT(e->ev, "out of memory");
 	}
-	e->ev[e->nr].tsc = host_tsc + a_offset;
-	e->ev[e->nr].own = own;
-	e->ev[e->nr].pid = pid;
-	e->ev[e->nr].irq = irq;
+	e->ev[e->nr] = (struct event){ .tsc = host_tsc + a_offset, .pid = pid,
+				       .irq = irq, .own = own };
 	snprintf(e->ev[e->nr].name, sizeof(e->ev[e->nr].name), "%s", name);
 	e->nr++;
 }
@@ -1217,8 +1215,7 @@ static bool run_kind(enum kind kind, struct tally *t)
 	judge(&idle, nr, &vi);
 	judge(&irqs, nr, &vw);
 	judge(&guest, nr, &vg);
-	if (kind != KIND_IDLE)
-		print_verdict(name, "B in guest mode", &vg);
+	print_verdict(name, "B in guest mode", &vg);	/* no events without B */
 	print_verdict(name, "host code", &vh);
 	print_verdict(name, IDLE_IRQS, &vi);
 	print_verdict(name, WAIT_IRQS, &vw);

@@ -173,16 +173,15 @@ static inline int cs_read_stats(char (*names)[32], uint64_t *values, int max)
 /* The invariant checker's count of violations; false without the checker. */
 static inline bool cs_read_violations(uint64_t *n)
 {
-	FILE *f = fopen(CS_STATS_FILE, "r");
-	bool found = false;
-	char line[64];
+	char names[16][32];
+	uint64_t v[16];
+	int i = cs_read_stats(names, v, 16);
 
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "violations %lu", n) == 1;
-	fclose(f);
-	return found;
+	while (i-- > 0 && strcmp(names[i], "violations"))
+		;
+	if (i >= 0)
+		*n = v[i];
+	return i >= 0;
 }
 
 static bool cs_checker;
