@@ -219,11 +219,7 @@ static void close_pipes(struct cs_pipes *p)
 	}
 }
 
-/*
- * A worker: pin, say so on ready and close it, block on go until the test
- * closes it (the start event), spin, exit (which closes done).  It dies
- * with the test.
- */
+/* A worker, which dies with the test. */
 static void worker(struct cs_run *run, int i, struct cs_pipes *p)
 {
 	char c = 0;
@@ -252,11 +248,7 @@ static void kill_workers(struct cs_run *run, int n)
 	}
 }
 
-/*
- * Fork the workers, close their ends of the pipes, and wait until each is
- * pinned: one byte each on ready.  Only the workers keep its write end,
- * each until it wrote: one that died first leaves EOF, an error.
- */
+/* Fork the workers and wait until each is pinned (a worker that died: EOF). */
 static int fork_workers(struct cs_run *run, struct cs_pipes *p)
 {
 	pid_t parent = getpid();

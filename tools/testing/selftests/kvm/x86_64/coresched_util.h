@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Helpers of the coresched KVM selftests: the kernel's coresched= mode and
- * stats, core scheduling cookies, KVM's per-vCPU stats, SMT siblings.
+ * stats, core scheduling cookies, KVM's per-vCPU stats, running a vCPU to a
+ * stage, online CPUs and SMT siblings.
  */
 #ifndef SELFTEST_KVM_CORESCHED_UTIL_H
 #define SELFTEST_KVM_CORESCHED_UTIL_H
@@ -33,8 +34,6 @@ enum cs_mode {
 	CS_MODE_VM,
 	CS_MODE_VM_STRICT,
 	CS_NR_MODES,
-	/* A mode file that names none of the modes a test accepts. */
-	CS_MODE_OTHER = -2,
 };
 
 static const char * const cs_mode_names[] = {
