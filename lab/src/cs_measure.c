@@ -176,7 +176,8 @@ static int measure(struct cs_trial *t, const char *name, cs_hook_t setup,
 static int show_topo(void)
 {
 	struct cs_topo t;
-	int sib[CS_MAX_CPUS], n, i, ret;
+	cpu_set_t sib;
+	int cpu, n = 0, ret;
 
 	ret = cs_topology(&t);
 	if (ret) {
@@ -185,9 +186,10 @@ static int show_topo(void)
 	}
 	printf("topo cpus=%d packages=%d cores=%d threads=%d smt=%d core=",
 	       t.cpus, t.packages, t.cores, t.threads, t.threads > 1);
-	n = cs_cpu_siblings(0, sib, CS_MAX_CPUS);
-	for (i = 0; i < n; i++)
-		printf("%s%d", i ? "," : "", sib[i]);
+	for (cpu = 0; cs_cpu_siblings(0, &sib) && cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &sib))
+			printf("%s%d", n++ ? "," : "", cpu);
+	}
 	printf("\n");
 	printf("limits gap_us=%llu isolated_max_pct=%.1f isolated_longest_us=%llu",
 	       (unsigned long long)(CS_GAP_NS / 1000), CS_ISOLATED_MAX_PCT,
@@ -292,7 +294,7 @@ int main(int argc, char **argv)
 		return bad_usage();
 	if (!strcmp(what, "topo"))
 		return show_topo();
-	if (cs_find_siblings(core, 2)) {
+	if (cs_find_siblings(core)) {
 		fprintf(stderr, "cs_measure: no SMT core\n");
 		return 2;
 	}

@@ -30,10 +30,10 @@ double cs_clock_cost_ns(void)
 	int batch, i;
 
 	for (batch = 0; batch < CLOCK_BATCHES; batch++) {
-		start = cs_now();
+		start = cs_now_ns();
 		for (i = 0; i < CLOCK_BATCH; i++)
-			cs_now();
-		took = cs_now() - start;
+			cs_now_ns();
+		took = cs_now_ns() - start;
 		if (took < best)
 			best = took;
 	}
@@ -104,7 +104,7 @@ static void cpu_time(struct cs_reading *r)
 {
 	struct timespec ts;
 
-	r->at = cs_now();
+	r->at = cs_now_ns();
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	r->cpu = ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
@@ -171,10 +171,10 @@ static void spin(struct cs_run *run, int i)
 
 	cpu_time(&cpu[CPU_START]);
 	w.seen = __atomic_load_n(&sh->count[i ^ 1].v, __ATOMIC_RELAXED);
-	w.first = cs_now();
+	w.first = cs_now_ns();
 	w.prev = w.first;
 	while (w.prev < end) {
-		step(&w, cs_now());
+		step(&w, cs_now_ns());
 		now_phase = __atomic_load_n(&sh->phase, __ATOMIC_RELAXED);
 		if (now_phase != phase) {
 			cpu_time(&cpu[CPU_MID_BEGIN + phase]);
@@ -320,12 +320,12 @@ static int run_window(struct cs_run *run, struct cs_pipes *p)
 	struct cs_shared *sh = run->shm;
 	int ret = 0, ret2;
 
-	sh->t_start = cs_now();
+	sh->t_start = cs_now_ns();
 	sh->t_end = sh->t_start + run->duration_ns;
 	close_fd(&p->go[1]);
 	if (run->midway) {
 		sleep_until(sh->t_start + run->duration_ns / 2);
-		run->t_mid_begin = cs_now();
+		run->t_mid_begin = cs_now_ns();
 		/*
 		 * Relaxed: nothing is published with the phase.  A worker
 		 * only takes a CPU-time snapshot when it sees it change, and
@@ -335,7 +335,7 @@ static int run_window(struct cs_run *run, struct cs_pipes *p)
 		 */
 		__atomic_store_n(&sh->phase, 1, __ATOMIC_RELAXED);
 		ret = run->midway(run);
-		run->t_mid_end = cs_now();
+		run->t_mid_end = cs_now_ns();
 		__atomic_store_n(&sh->phase, 2, __ATOMIC_RELAXED);
 	}
 	ret2 = reap_workers(run, p);

@@ -100,7 +100,7 @@ FIXTURE_TEARDOWN(api)
 	int cpu;
 
 	for (cpu = 1; cpu < CS_MAX_CPUS; cpu++)
-		cs_cpu_set_online(cpu, true);
+		cs_cpu_set_online(cpu, 1);
 	cg_enter_current(".");
 	cs_cg_destroy(CG);
 }
@@ -405,12 +405,17 @@ TEST_F(api, rmdir)
 /* Take every SMT sibling offline: 0 or -errno. */
 static int smt_off(void)
 {
-	int cpu, sib[CS_MAX_CPUS], ret;
+	int cpu, first, ret;
+	cpu_set_t sib;
 
 	for (cpu = 0; cpu < CS_MAX_CPUS; cpu++) {
-		if (cs_cpu_siblings(cpu, sib, CS_MAX_CPUS) < 2 || sib[0] == cpu)
+		if (!cs_cpu_siblings(cpu, &sib))
 			continue;
-		ret = cs_cpu_set_online(cpu, false);
+		for (first = 0; !CPU_ISSET(first, &sib); first++)
+			;
+		if (first == cpu)
+			continue;
+		ret = cs_cpu_set_online(cpu, 0);
 		if (ret)
 			return ret;
 	}

@@ -61,7 +61,7 @@ static int setup_tree(struct __test_metadata *_metadata, int core[2])
 {
 	if (cs_cgroup_root())
 		SKIP(return 0, "no cgroup v2");
-	if (cs_find_siblings(core, 2))
+	if (cs_find_siblings(core))
 		SKIP(return 0, "no SMT: no siblings to keep apart");
 	cs_cg_destroy(CG);
 	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));

@@ -148,9 +148,9 @@ static void count(int op, int ret)
 
 static void spin_us(unsigned int us)
 {
-	uint64_t end = cs_now() + us * 1000ULL;
+	uint64_t end = cs_now_ns() + us * 1000ULL;
 
-	while (cs_now() < end)
+	while (cs_now_ns() < end)
 		;
 }
 
@@ -315,7 +315,7 @@ static void random_cgroup(char *buf, size_t size, unsigned int *seed)
 
 static bool running(void)
 {
-	return cs_now() < deadline_ns;
+	return cs_now_ns() < deadline_ns;
 }
 
 static void *tagger(void *arg)
@@ -343,10 +343,10 @@ static unsigned long forks(void)
 /* Let forks through between two moves: see MOVE_PAUSE_US. */
 static void let_forks_in(unsigned long *seen)
 {
-	uint64_t end = cs_now() + FORK_WAIT_MS * 1000000ULL;
+	uint64_t end = cs_now_ns() + FORK_WAIT_MS * 1000000ULL;
 
 	nap_us(MOVE_PAUSE_US);
-	while (forks() == *seen && running() && cs_now() < end)
+	while (forks() == *seen && running() && cs_now_ns() < end)
 		nap_us(MOVE_PAUSE_US);
 	*seen = forks();
 }
@@ -447,7 +447,7 @@ static void run_stress(unsigned int seconds)
 	pthread_t threads[ARRAY_SIZE(fn)];
 	unsigned int i;
 
-	deadline_ns = cs_now() + seconds * 1000000000ULL;
+	deadline_ns = cs_now_ns() + seconds * 1000000000ULL;
 	for (i = 0; i < ARRAY_SIZE(fn); i++) {
 		if (pthread_create(&threads[i], NULL, fn[i], (void *)(long)(i + 1)))
 			fail("pthread_create");
@@ -459,14 +459,14 @@ static void run_stress(unsigned int seconds)
 /* Tell the workers to stop, and wait until each says it has. */
 static bool quiesce(void)
 {
-	uint64_t end = cs_now() + QUIET_TIMEOUT_MS * 1000000ULL;
+	uint64_t end = cs_now_ns() + QUIET_TIMEOUT_MS * 1000000ULL;
 	struct pollfd pfd = { .fd = quiet_pipe[0], .events = POLLIN };
 	int quiet = 0;
 	char c;
 
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	while (quiet < NR_WORKERS) {
-		uint64_t now = cs_now();
+		uint64_t now = cs_now_ns();
 
 		if (now >= end)
 			return false;
@@ -719,13 +719,13 @@ static void slab_shrink(void)
 /* Poll until the slab is back within the slack, or the time is up. */
 static long slab_settle(long before)
 {
-	uint64_t end = cs_now() + SLAB_TIMEOUT_MS * 1000000ULL;
+	uint64_t end = cs_now_ns() + SLAB_TIMEOUT_MS * 1000000ULL;
 	long now;
 
 	for (;;) {
 		slab_shrink();
 		now = cs_meminfo_kb("SUnreclaim");
-		if (now - before <= SLAB_SLACK_KB || cs_now() >= end)
+		if (now - before <= SLAB_SLACK_KB || cs_now_ns() >= end)
 			return now;
 		nap_us(100000);
 	}

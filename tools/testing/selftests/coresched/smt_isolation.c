@@ -59,7 +59,7 @@ FIXTURE_VARIANT_ADD(pair, same_cookie) {
 
 FIXTURE_SETUP(pair)
 {
-	if (cs_find_siblings(self->core, 2))
+	if (cs_find_siblings(self->core))
 		SKIP(return, "no SMT: no siblings to keep apart");
 	TH_LOG("siblings: CPU %d and CPU %d; clock read %.0f ns",
 	       self->core[0], self->core[1], cs_clock_cost_ns());

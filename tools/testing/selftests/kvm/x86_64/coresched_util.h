@@ -2,28 +2,20 @@
 /*
  * Helpers of the coresched KVM selftests: the kernel's coresched= mode and
  * stats, core scheduling cookies, KVM's per-vCPU stats, running a vCPU to a
- * stage, online CPUs and SMT siblings.
+ * stage.  The clock and the CPUs are ../../coresched/cs_cpus.h's.
  */
 #ifndef SELFTEST_KVM_CORESCHED_UTIL_H
 #define SELFTEST_KVM_CORESCHED_UTIL_H
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <sched.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/prctl.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "kselftest.h"
 #include "kvm_util.h"
 #include "test_util.h"
 #include "ucall_common.h"
+
+#include "../../coresched/cs_cpus.h"
 
 #define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
 #define CS_STATS_FILE	"/sys/kernel/debug/sched/coresched/stats"
@@ -43,46 +35,9 @@ static const char * const cs_mode_names[] = {
 	[CS_MODE_VM_STRICT] = "vm,strict",
 };
 
-static inline uint64_t cs_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static inline uint64_t cs_now_ms(void)
 {
 	return cs_now_ns() / 1000000;
-}
-
-/* A short sysfs, debugfs or tracefs file, up to its first newline: 0 or -errno. */
-static inline int cs_read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static inline int cs_write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
 }
 
 /* The kernel's mode, as the mode file names it; false without the file. */
@@ -275,106 +230,6 @@ static inline void cs_run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall
 		TEST_FAIL("vCPU%u: unexpected exit %s", vcpu->id,
 			  exit_reason_str(vcpu->run->exit_reason));
 	}
-}
-
-/* A CPU list ("0-1,4") into @set; false if it is not one. */
-static inline bool cs_parse_cpu_list(const char *s, cpu_set_t *set)
-{
-	char *end;
-	long a, b;
-
-	CPU_ZERO(set);
-	while (*s) {
-		a = strtol(s, &end, 10);
-		if (end == s || a < 0 || a >= CPU_SETSIZE)
-			return false;
-		b = a;
-		s = end;
-		if (*s == '-') {
-			b = strtol(s + 1, &end, 10);
-			if (end == s + 1 || b < a || b >= CPU_SETSIZE)
-				return false;
-			s = end;
-		}
-		for (; a <= b; a++)
-			CPU_SET(a, set);
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return false;
-	}
-	return true;
-}
-
-#define CS_CPU_DIR	"/sys/devices/system/cpu"
-
-static inline bool cs_cpu_online(int cpu)
-{
-	char path[64], buf[16];
-
-	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/online", cpu);
-	if (!cs_read_file(path, buf, sizeof(buf)))
-		return !strcmp(buf, "1");
-	/* A CPU that cannot go offline (the boot CPU) has no online file. */
-	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d", cpu);
-	return !access(path, F_OK);
-}
-
-/* @online < 0: only whether @cpu can go offline.  0 or -errno. */
-static inline int cs_cpu_set_online(int cpu, int online)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/online", cpu);
-	if (online < 0)
-		return access(path, W_OK) ? -errno : 0;
-	return cs_write_file(path, online ? "1" : "0");
-}
-
-static inline bool cs_cpu_siblings(int cpu, cpu_set_t *set)
-{
-	char path[96], buf[256];
-
-	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/topology/thread_siblings_list", cpu);
-	return !cs_read_file(path, buf, sizeof(buf)) && cs_parse_cpu_list(buf, set);
-}
-
-/* Is @a online with an online SMT sibling @b (if < 0, its first one)? */
-static inline bool cs_sibling_of(int a, int *b, cpu_set_t *sibs)
-{
-	int cpu;
-
-	if (!cs_cpu_online(a) || !cs_cpu_siblings(a, sibs))
-		return false;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (cpu == a || !CPU_ISSET(cpu, sibs) || (*b >= 0 && cpu != *b))
-			continue;
-		if (!cs_cpu_online(cpu))
-			continue;
-		*b = cpu;
-		return true;
-	}
-	return false;
-}
-
-/*
- * Two online SMT siblings of one core, @a (if < 0, the first CPU that has
- * one) and @b (if < 0, its first one), and in @sibs that core's CPUs;
- * false if there are none.
- */
-static inline bool cs_pick_siblings(int *a, int *b, cpu_set_t *sibs)
-{
-	int cpu;
-
-	if (*a >= 0)
-		return cs_sibling_of(*a, b, sibs);
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (cs_sibling_of(cpu, b, sibs)) {
-			*a = cpu;
-			return true;
-		}
-	}
-	return false;
 }
 
 #endif /* SELFTEST_KVM_CORESCHED_UTIL_H */
