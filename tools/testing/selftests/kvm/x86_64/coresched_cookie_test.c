@@ -24,12 +24,7 @@
  *                            cookie stays 0 for the whole deadline; two
  *                            VMs' threads then report the same (no) cookie.
  *
- * Then what a VMM's threads report around KVM_RUN, each in a thread of its
- * own: creating VMs and vCPUs gives no cookie; a cookie the VMM set before
- * KVM_RUN stands; an I/O thread takes the VM's cookie with SHARE_FROM a
- * vCPU thread (under on, that thread's "no cookie"); the child of a vCPU
- * thread inherits its cookie, the VM's or its own; a thread that runs vCPUs
- * of two VMs keeps the first VM's cookie, and keeps it after the VM is gone.
+ * Then what a VMM's threads report around KVM_RUN (test_vmm_threads()).
  * The invariant checker, where the kernel has one, counts no violation.
  *
  * usage: coresched_cookie_test [-m on|vm|vm,strict]   (see cs_test_mode())

@@ -10,11 +10,7 @@
  *   - a VM of two vCPUs created, run and destroyed, over and over;
  *   - signals to the vCPU threads: KVM_RUN returns EINTR, the thread
  *     enters again.
- * Then: every vCPU made progress, every stressor did its work, every
- * thread ended before a deadline, every CPU is online again, the vCPUs'
- * coresched_wait_ns stats counted waits under coresched=vm and none
- * without it, and the invariant checker of coresched=vm counted no
- * violation (where the kernel has it).
+ * Then the points at the end of main() say what must hold.
  *
  * usage: coresched_stress_test [-m on|vm|vm,strict] [-t SECONDS] [-k] [-H] [-K]
  *   -m  the mode the kernel runs in: another mode fails, and the checks
