@@ -193,15 +193,26 @@ TEST_F(api, domains)
 	ASSERT_EQ(0, cookie(_metadata, a2));
 }
 
-/* A child that sends the cookie it was born with on @fd, then sleeps. */
-static void child_reports(int fd)
+/*
+ * The cookie a child of @parent was born with: the child (@pid 0) sends it
+ * on @pfd, then sleeps; the parent reads it.
+ */
+static uint64_t born_with(struct __test_metadata *_metadata, pid_t pid, pid_t parent,
+			  int pfd[2])
 {
-	uint64_t c = cs_get(0, NULL);
+	uint64_t c;
 
-	if (write(fd, &c, sizeof(c)) != sizeof(c))
-		_exit(1);
-	pause();
-	_exit(0);
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		cs_die_with_parent(parent);
+		c = cs_get(0, NULL);
+		if (write(pfd[1], &c, sizeof(c)) != sizeof(c))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(sizeof(c), read(pfd[0], &c, sizeof(c)));
+	return c;
 }
 
 /* A child that execs a shell waiting on its stdin: its pid, once it does. */
@@ -238,7 +249,7 @@ static pid_t exec_child(struct __test_metadata *_metadata)
 TEST_F(api, inherit)
 {
 	uint64_t domain, own, born;
-	pid_t parent = getpid(), pid;
+	pid_t parent = getpid();
 	int fd, pfd[2];
 
 	ASSERT_EQ(0, pipe(pfd));
@@ -248,13 +259,7 @@ TEST_F(api, inherit)
 
 	fd = open(CG "/a/c2", O_RDONLY | O_DIRECTORY);
 	ASSERT_LE(0, fd);
-	pid = clone_into_cgroup(fd);
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		cs_die_with_parent(parent);
-		child_reports(pfd[1]);
-	}
-	ASSERT_EQ(sizeof(born), read(pfd[0], &born, sizeof(born)));
+	born = born_with(_metadata, clone_into_cgroup(fd), parent, pfd);
 	ASSERT_EQ(domain, born) TH_LOG("CLONE_INTO_CGROUP: born without the domain");
 
 	ASSERT_EQ(0, cg_enter_current(CG "/a/c1"));
@@ -262,13 +267,7 @@ TEST_F(api, inherit)
 	own = cookie(_metadata, 0);
 	ASSERT_NE(0, own);
 	ASSERT_NE(domain, own);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		cs_die_with_parent(parent);
-		child_reports(pfd[1]);
-	}
-	ASSERT_EQ(sizeof(born), read(pfd[0], &born, sizeof(born)));
+	born = born_with(_metadata, fork(), parent, pfd);
 	ASSERT_EQ(own, born) TH_LOG("fork: born without its parent's cookie");
 	ASSERT_EQ(own, cookie(_metadata, exec_child(_metadata)))
 		TH_LOG("exec: the cookie was lost");
