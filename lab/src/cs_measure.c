@@ -176,8 +176,9 @@ static int measure(struct cs_trial *t, const char *name, cs_hook_t setup,
 static int show_topo(void)
 {
 	struct cs_topo t;
-	cpu_set_t sib;
 	int cpu, n = 0, ret;
+	cpu_set_t sib;
+	bool sibs;
 
 	ret = cs_topology(&t);
 	if (ret) {
@@ -186,7 +187,8 @@ static int show_topo(void)
 	}
 	printf("topo cpus=%d packages=%d cores=%d threads=%d smt=%d core=",
 	       t.cpus, t.packages, t.cores, t.threads, t.threads > 1);
-	for (cpu = 0; cs_cpu_siblings(0, &sib) && cpu < CPU_SETSIZE; cpu++) {
+	sibs = cs_cpu_siblings(0, &sib);
+	for (cpu = 0; sibs && cpu < CPU_SETSIZE; cpu++) {
 		if (CPU_ISSET(cpu, &sib))
 			printf("%s%d", n++ ? "," : "", cpu);
 	}
