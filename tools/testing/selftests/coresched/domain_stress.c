@@ -140,10 +140,7 @@ static pid_t tid2(int i)
 
 static void count(int op, int ret)
 {
-	if (ret)
-		__atomic_add_fetch(&ops[op].failed, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_add_fetch(&ops[op].ok, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(ret ? &ops[op].failed : &ops[op].ok, 1, __ATOMIC_RELAXED);
 }
 
 static void spin_us(unsigned int us)
