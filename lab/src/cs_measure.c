@@ -46,6 +46,13 @@
 #define CG		"cs_demo"
 #define FORCE_IDLE	"core_sched.force_idle_usec "
 
+/*
+ * The window lengths -d accepts: a shorter one holds too few turns of the
+ * scheduler to judge, a longer one too many segments.
+ */
+#define CS_MIN_MS	100
+#define CS_MAX_MS	60000
+
 #define STRIP_MS	40
 #define STRIP_LEN	80
 
@@ -169,7 +176,9 @@ static int measure(struct cs_trial *t, const char *name, cs_hook_t setup,
 static int show_topo(void)
 {
 	struct cs_topo t;
-	int sib[CS_MAX_CPUS], n, i, ret;
+	int cpu, n = 0, ret;
+	cpu_set_t sib;
+	bool sibs;
 
 	ret = cs_topology(&t);
 	if (ret) {
@@ -178,9 +187,11 @@ static int show_topo(void)
 	}
 	printf("topo cpus=%d packages=%d cores=%d threads=%d smt=%d core=",
 	       t.cpus, t.packages, t.cores, t.threads, t.threads > 1);
-	n = cs_cpu_siblings(0, sib, CS_MAX_CPUS);
-	for (i = 0; i < n; i++)
-		printf("%s%d", i ? "," : "", sib[i]);
+	sibs = cs_cpu_siblings(0, &sib);
+	for (cpu = 0; sibs && cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &sib))
+			printf("%s%d", n++ ? "," : "", cpu);
+	}
 	printf("\n");
 	printf("limits gap_us=%llu isolated_max_pct=%.1f isolated_longest_us=%llu",
 	       (unsigned long long)(CS_GAP_NS / 1000), CS_ISOLATED_MAX_PCT,
@@ -285,7 +296,7 @@ int main(int argc, char **argv)
 		return bad_usage();
 	if (!strcmp(what, "topo"))
 		return show_topo();
-	if (cs_find_siblings(core, 2)) {
+	if (cs_find_siblings(core)) {
 		fprintf(stderr, "cs_measure: no SMT core\n");
 		return 2;
 	}

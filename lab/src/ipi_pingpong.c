@@ -191,6 +191,7 @@ int main(int argc, char *argv[])
 	bool set_poll = false, timed_out = false;
 	int opt, a = -1, b = -1, timeout_s = 120, i, r;
 	struct pingpong *hpp;
+	cpu_set_t sibs;
 	struct timespec end;
 	struct kvm_vm *vm;
 	uint64_t *rtt;
@@ -223,7 +224,7 @@ int main(int argc, char *argv[])
 		}
 	}
 	TEST_ASSERT(rounds <= MAX_ROUNDS, "-n %lu: at most %d", rounds, MAX_ROUNDS);
-	if ((a < 0 || b < 0) && !cs_pick_siblings(&a, &b))
+	if ((a < 0 || b < 0) && !cs_pick_siblings(&a, &b, &sibs))
 		TEST_FAIL("no core with two online SMT siblings: give -a and -b");
 
 	vm = vm_create_with_vcpus(2, guest_code, vcpus);

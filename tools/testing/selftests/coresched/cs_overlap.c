@@ -30,10 +30,10 @@ double cs_clock_cost_ns(void)
 	int batch, i;
 
 	for (batch = 0; batch < CLOCK_BATCHES; batch++) {
-		start = cs_now();
+		start = cs_now_ns();
 		for (i = 0; i < CLOCK_BATCH; i++)
-			cs_now();
-		took = cs_now() - start;
+			cs_now_ns();
+		took = cs_now_ns() - start;
 		if (took < best)
 			best = took;
 	}
@@ -104,7 +104,7 @@ static void cpu_time(struct cs_reading *r)
 {
 	struct timespec ts;
 
-	r->at = cs_now();
+	r->at = cs_now_ns();
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	r->cpu = ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
@@ -171,10 +171,10 @@ static void spin(struct cs_run *run, int i)
 
 	cpu_time(&cpu[CPU_START]);
 	w.seen = __atomic_load_n(&sh->count[i ^ 1].v, __ATOMIC_RELAXED);
-	w.first = cs_now();
+	w.first = cs_now_ns();
 	w.prev = w.first;
 	while (w.prev < end) {
-		step(&w, cs_now());
+		step(&w, cs_now_ns());
 		now_phase = __atomic_load_n(&sh->phase, __ATOMIC_RELAXED);
 		if (now_phase != phase) {
 			cpu_time(&cpu[CPU_MID_BEGIN + phase]);
@@ -219,11 +219,7 @@ static void close_pipes(struct cs_pipes *p)
 	}
 }
 
-/*
- * A worker: pin, say so on ready and close it, block on go until the test
- * closes it (the start event), spin, exit (which closes done).  It dies
- * with the test.
- */
+/* A worker, which dies with the test. */
 static void worker(struct cs_run *run, int i, struct cs_pipes *p)
 {
 	char c = 0;
@@ -252,11 +248,7 @@ static void kill_workers(struct cs_run *run, int n)
 	}
 }
 
-/*
- * Fork the workers, close their ends of the pipes, and wait until each is
- * pinned: one byte each on ready.  Only the workers keep its write end,
- * each until it wrote: one that died first leaves EOF, an error.
- */
+/* Fork the workers and wait until each is pinned (a worker that died: EOF). */
 static int fork_workers(struct cs_run *run, struct cs_pipes *p)
 {
 	pid_t parent = getpid();
@@ -328,12 +320,12 @@ static int run_window(struct cs_run *run, struct cs_pipes *p)
 	struct cs_shared *sh = run->shm;
 	int ret = 0, ret2;
 
-	sh->t_start = cs_now();
+	sh->t_start = cs_now_ns();
 	sh->t_end = sh->t_start + run->duration_ns;
 	close_fd(&p->go[1]);
 	if (run->midway) {
 		sleep_until(sh->t_start + run->duration_ns / 2);
-		run->t_mid_begin = cs_now();
+		run->t_mid_begin = cs_now_ns();
 		/*
 		 * Relaxed: nothing is published with the phase.  A worker
 		 * only takes a CPU-time snapshot when it sees it change, and
@@ -343,7 +335,7 @@ static int run_window(struct cs_run *run, struct cs_pipes *p)
 		 */
 		__atomic_store_n(&sh->phase, 1, __ATOMIC_RELAXED);
 		ret = run->midway(run);
-		run->t_mid_end = cs_now();
+		run->t_mid_end = cs_now_ns();
 		__atomic_store_n(&sh->phase, 2, __ATOMIC_RELAXED);
 	}
 	ret2 = reap_workers(run, p);
@@ -428,20 +420,6 @@ static void window(const struct cs_run *run, enum cs_part part,
 	*to = part == CS_BEFORE ? run->t_mid_begin : run->t_end;
 }
 
-static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t m = a > b ? a : b;
-
-	return m > c ? m : c;
-}
-
-static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t m = a < b ? a : b;
-
-	return m < c ? m : c;
-}
-
 /* The time @n segments cover in [@from, @to); the longest piece in @longest. */
 static uint64_t covered(const struct cs_seg *segs, unsigned int n,
 			uint64_t from, uint64_t to, uint64_t *longest)
@@ -480,8 +458,10 @@ uint64_t cs_clock_overlap_ns(const struct cs_run *run, int i, int j,
 	uint64_t sum = 0, lo, hi;
 
 	while (x < a->nr_segs && y < b->nr_segs) {
-		lo = max3(a->segs[x].start, b->segs[y].start, from);
-		hi = min3(a->segs[x].end, b->segs[y].end, to);
+		lo = a->segs[x].start > b->segs[y].start ? a->segs[x].start : b->segs[y].start;
+		hi = a->segs[x].end < b->segs[y].end ? a->segs[x].end : b->segs[y].end;
+		lo = lo > from ? lo : from;
+		hi = hi < to ? hi : to;
 		if (hi > lo)
 			sum += hi - lo;
 		if (a->segs[x].end < b->segs[y].end)

@@ -70,13 +70,6 @@
 /* Segments a worker can record; a worker that runs out fails the run. */
 #define CS_MAX_SEGS		131072
 
-/*
- * The window lengths the tests accept: a shorter one holds too few turns
- * of the scheduler to judge, a longer one too many segments.
- */
-#define CS_MIN_MS		100
-#define CS_MAX_MS		60000
-
 struct cs_seg {
 	uint64_t start, end;		/* CLOCK_MONOTONIC, ns */
 };

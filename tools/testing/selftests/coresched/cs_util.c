@@ -25,22 +25,11 @@
 
 const char *cs_mode;
 
-/* A short sysfs or procfs file, its final newline cut: 0 or -errno. */
-static int read_line(const char *path, char *buf, size_t size)
-{
-	ssize_t n = read_text(path, buf, size);
-
-	if (n < 0)
-		return n;
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 const char *cs_kernel_mode(void)
 {
 	static char mode[16];
 
-	return read_line(CS_MODE_FILE, mode, sizeof(mode)) ? NULL : mode;
+	return cs_read_file(CS_MODE_FILE, mode, sizeof(mode)) ? NULL : mode;
 }
 
 int cs_options(int argc, char **argv, const char *opts,
@@ -167,14 +156,6 @@ int cs_cg_destroy(const char *cg)
 	return cg_destroy(cg);
 }
 
-uint64_t cs_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 int cs_pin(int cpu)
 {
 	cpu_set_t set;
@@ -201,49 +182,6 @@ int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
-/* A CPU number at *@p, which moves past it; -EINVAL if there is none. */
-static int parse_cpu(const char **p)
-{
-	char *end;
-	long cpu;
-
-	if (**p < '0' || **p > '9')
-		return -EINVAL;
-	cpu = strtol(*p, &end, 10);
-	if (cpu > INT_MAX)
-		return -EINVAL;
-	*p = end;
-	return cpu;
-}
-
-int cs_parse_cpulist(const char *list, int *cpus, int max)
-{
-	const char *p = list;
-	int n = 0, a, b;
-
-	while (*p && *p != '\n') {
-		a = parse_cpu(&p);
-		b = a;
-		if (a >= 0 && *p == '-') {
-			p++;
-			b = parse_cpu(&p);
-		}
-		if (a < 0 || b < a)
-			return -EINVAL;
-		for (; a <= b; a++) {
-			if (n == max)
-				return -EINVAL;
-			cpus[n++] = a;
-		}
-		/* A comma must be followed by another range. */
-		if (*p == ',' && p[1] && p[1] != '\n')
-			p++;
-		else if (*p && strcmp(p, "\n"))
-			return -EINVAL;
-	}
-	return n;
-}
-
 /* A file of CPU @cpu's sysfs directory (@cpu < 0: of the directory). */
 static int cpu_read(int cpu, const char *file, char *buf, size_t size)
 {
@@ -253,7 +191,7 @@ static int cpu_read(int cpu, const char *file, char *buf, size_t size)
 		snprintf(path, sizeof(path), SYS_CPU "/%s", file);
 	else
 		snprintf(path, sizeof(path), SYS_CPU "/cpu%d/%s", cpu, file);
-	return read_line(path, buf, size);
+	return cs_read_file(path, buf, size);
 }
 
 static int cpu_read_int(int cpu, const char *file)
@@ -263,26 +201,13 @@ static int cpu_read_int(int cpu, const char *file)
 	return cpu_read(cpu, file, buf, sizeof(buf)) ? -1 : atoi(buf);
 }
 
-int cs_cpu_siblings(int cpu, int *cpus, int max)
+int cs_find_siblings(int core[2])
 {
-	char buf[256];
-	int ret = cpu_read(cpu, "topology/thread_siblings_list", buf, sizeof(buf));
+	cpu_set_t sibs;
 
-	return ret ?: cs_parse_cpulist(buf, cpus, max);
-}
-
-int cs_find_siblings(int *cpus, int n)
-{
-	int sib[CS_MAX_CPUS], cpu, nr_cpus = sysconf(_SC_NPROCESSORS_CONF);
-
-	for (cpu = 0; cpu < nr_cpus; cpu++) {
-		/* Offline CPUs have no topology directory: skipped. */
-		if (cs_cpu_siblings(cpu, sib, CS_MAX_CPUS) >= n) {
-			memcpy(cpus, sib, n * sizeof(*cpus));
-			return 0;
-		}
-	}
-	return -ENOENT;
+	core[0] = -1;
+	core[1] = -1;
+	return cs_pick_siblings(&core[0], &core[1], &sibs) ? 0 : -ENOENT;
 }
 
 bool cs_smt_active(void)
@@ -292,29 +217,32 @@ bool cs_smt_active(void)
 
 int cs_topology(struct cs_topo *topo)
 {
-	int online[CS_MAX_CPUS], sib[CS_MAX_CPUS];
 	int pkg[CS_MAX_CPUS], core[CS_MAX_CPUS];
-	int nr, i, j, n, cores;
+	int nr = 0, cpu, i, j, n, cores;
+	cpu_set_t online, sibs;
 	char buf[256];
 
 	memset(topo, 0, sizeof(*topo));
-	nr = cpu_read(-1, "online", buf, sizeof(buf)) ?:
-	     cs_parse_cpulist(buf, online, CS_MAX_CPUS);
-	if (nr <= 0)
-		return nr ?: -ENOENT;
-	topo->cpus = nr;
+	if (cpu_read(-1, "online", buf, sizeof(buf)) || !cs_parse_cpu_list(buf, &online))
+		return -ENOENT;
+	if (CPU_COUNT(&online) > CS_MAX_CPUS)
+		return -E2BIG;
 	topo->threads_min = INT_MAX;
-	for (i = 0; i < nr; i++) {
-		pkg[i] = cpu_read_int(online[i], "topology/physical_package_id");
-		core[i] = cpu_read_int(online[i], "topology/core_id");
-		n = cs_cpu_siblings(online[i], sib, CS_MAX_CPUS);
-		if (pkg[i] < 0 || core[i] < 0 || n <= 0)
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &online))
+			continue;
+		pkg[nr] = cpu_read_int(cpu, "topology/physical_package_id");
+		core[nr] = cpu_read_int(cpu, "topology/core_id");
+		if (pkg[nr] < 0 || core[nr] < 0 || !cs_cpu_siblings(cpu, &sibs))
 			return -EIO;
+		n = CPU_COUNT(&sibs);
 		if (n > topo->threads)
 			topo->threads = n;
 		if (n < topo->threads_min)
 			topo->threads_min = n;
+		nr++;
 	}
+	topo->cpus = nr;
 	/* Count each package once, and each (package, core) once. */
 	for (i = 0; i < nr; i++) {
 		for (j = 0; j < i && pkg[j] != pkg[i]; j++)
@@ -353,7 +281,7 @@ int cs_schedstats(bool on, bool *old)
 {
 	const char *path = "/proc/sys/kernel/sched_schedstats";
 	char buf[8];
-	int ret = read_line(path, buf, sizeof(buf));
+	int ret = cs_read_file(path, buf, sizeof(buf));
 
 	if (ret)
 		return ret;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers of the core scheduling selftests: the coresched= mode, the
- * PR_SCHED_CORE prctl, the CPU topology, and the command line of a test on
- * kselftest_harness.h.  Cgroups go through ../cgroup/cgroup_util.h, with
- * paths relative to the cgroup2 root (see cs_cgroup_root()).
+ * PR_SCHED_CORE prctl, the CPU topology (with cs_cpus.h), and the command
+ * line of a test on kselftest_harness.h.  Cgroups go through
+ * ../cgroup/cgroup_util.h, with paths relative to the cgroup2 root (see
+ * cs_cgroup_root()).
  */
 #ifndef CS_UTIL_H
 #define CS_UTIL_H
@@ -15,6 +16,7 @@
 #include <linux/prctl.h>
 
 #include "../cgroup/cgroup_util.h"
+#include "cs_cpus.h"
 
 #define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
 #define CS_MAX_CPUS	64
@@ -60,17 +62,12 @@ int cs_cg_tag(const char *cg, bool on);
 /* Remove @cg and everything below it, killing the tasks left there. */
 int cs_cg_destroy(const char *cg);
 
-uint64_t cs_now(void);		/* CLOCK_MONOTONIC, ns */
 int cs_pin(int cpu);
 /* @s, digits only, in [@min, @max]: 0, or -EINVAL. */
 int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
 		 unsigned long long *val);
-/* "0,2-3" (and sysfs's final newline): the number of CPUs, or -EINVAL. */
-int cs_parse_cpulist(const char *list, int *cpus, int max);
-/* The SMT siblings of @cpu, itself included: their number, or -errno. */
-int cs_cpu_siblings(int cpu, int *cpus, int max);
-/* The first @n online siblings of one core: 0, or -ENOENT. */
-int cs_find_siblings(int *cpus, int n);
+/* Two online siblings of one core (cs_pick_siblings()): 0, or -ENOENT. */
+int cs_find_siblings(int core[2]);
 bool cs_smt_active(void);
 
 struct cs_topo {

@@ -2,6 +2,7 @@
 /*
  * The verdicts on the overlap measurement, see cs_verdict.h.
  */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -97,14 +97,10 @@ FIXTURE_SETUP(api)
 /* Every CPU back online, for no_smt; the test process out of CG. */
 FIXTURE_TEARDOWN(api)
 {
-	char path[64], buf[4];
 	int cpu;
 
-	for (cpu = 1; cpu < CS_MAX_CPUS; cpu++) {
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-		if (read_text(path, buf, sizeof(buf)) > 0 && buf[0] == '0')
-			write_text(path, "1", 1);
-	}
+	for (cpu = 1; cpu < CS_MAX_CPUS; cpu++)
+		cs_cpu_set_online(cpu, 1);
 	cg_enter_current(".");
 	cs_cg_destroy(CG);
 }
@@ -197,15 +193,26 @@ TEST_F(api, domains)
 	ASSERT_EQ(0, cookie(_metadata, a2));
 }
 
-/* A child that sends the cookie it was born with on @fd, then sleeps. */
-static void child_reports(int fd)
+/*
+ * The cookie a child of @parent was born with: the child (@pid 0) sends it
+ * on @pfd, then sleeps; the parent reads it.
+ */
+static uint64_t born_with(struct __test_metadata *_metadata, pid_t pid, pid_t parent,
+			  int pfd[2])
 {
-	uint64_t c = cs_get(0, NULL);
+	uint64_t c;
 
-	if (write(fd, &c, sizeof(c)) != sizeof(c))
-		_exit(1);
-	pause();
-	_exit(0);
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		cs_die_with_parent(parent);
+		c = cs_get(0, NULL);
+		if (write(pfd[1], &c, sizeof(c)) != sizeof(c))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(sizeof(c), read(pfd[0], &c, sizeof(c)));
+	return c;
 }
 
 /* A child that execs a shell waiting on its stdin: its pid, once it does. */
@@ -242,7 +249,7 @@ static pid_t exec_child(struct __test_metadata *_metadata)
 TEST_F(api, inherit)
 {
 	uint64_t domain, own, born;
-	pid_t parent = getpid(), pid;
+	pid_t parent = getpid();
 	int fd, pfd[2];
 
 	ASSERT_EQ(0, pipe(pfd));
@@ -252,13 +259,7 @@ TEST_F(api, inherit)
 
 	fd = open(CG "/a/c2", O_RDONLY | O_DIRECTORY);
 	ASSERT_LE(0, fd);
-	pid = clone_into_cgroup(fd);
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		cs_die_with_parent(parent);
-		child_reports(pfd[1]);
-	}
-	ASSERT_EQ(sizeof(born), read(pfd[0], &born, sizeof(born)));
+	born = born_with(_metadata, clone_into_cgroup(fd), parent, pfd);
 	ASSERT_EQ(domain, born) TH_LOG("CLONE_INTO_CGROUP: born without the domain");
 
 	ASSERT_EQ(0, cg_enter_current(CG "/a/c1"));
@@ -266,13 +267,7 @@ TEST_F(api, inherit)
 	own = cookie(_metadata, 0);
 	ASSERT_NE(0, own);
 	ASSERT_NE(domain, own);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		cs_die_with_parent(parent);
-		child_reports(pfd[1]);
-	}
-	ASSERT_EQ(sizeof(born), read(pfd[0], &born, sizeof(born)));
+	born = born_with(_metadata, fork(), parent, pfd);
 	ASSERT_EQ(own, born) TH_LOG("fork: born without its parent's cookie");
 	ASSERT_EQ(own, cookie(_metadata, exec_child(_metadata)))
 		TH_LOG("exec: the cookie was lost");
@@ -406,21 +401,35 @@ TEST_F(api, rmdir)
 	ASSERT_EQ(0, cg_read_long(CG "/a", CORE_SCHED)) TH_LOG("a new cgroup is no domain");
 }
 
-/* Take every SMT sibling offline: the CPUs taken, or -errno. */
-static int smt_off(int *taken)
+/* Take every SMT sibling offline: 0 or -errno. */
+static int smt_off(void)
 {
-	int cpu, sib[CS_MAX_CPUS], n = 0;
-	char path[64];
+	int cpu, first, ret;
+	cpu_set_t sib;
 
 	for (cpu = 0; cpu < CS_MAX_CPUS; cpu++) {
-		if (cs_cpu_siblings(cpu, sib, CS_MAX_CPUS) < 2 || sib[0] == cpu)
+		if (!cs_cpu_siblings(cpu, &sib))
 			continue;
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-		if (write_text(path, "0", 1) != 1)
-			return -errno;
-		taken[n++] = cpu;
+		for (first = 0; !CPU_ISSET(first, &sib); first++)
+			;
+		if (first == cpu)
+			continue;
+		ret = cs_cpu_set_online(cpu, 0);
+		if (ret)
+			return ret;
 	}
-	return n;
+	return 0;
+}
+
+/* Every prctl command fails with ENODEV. */
+static void prctl_refused(struct __test_metadata *_metadata)
+{
+	uint64_t c;
+
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_TO, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0, THREAD, 0));
+	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
 }
 
 /*
@@ -429,18 +438,14 @@ static int smt_off(int *taken)
  */
 TEST_F(api, no_smt)
 {
-	int taken[CS_MAX_CPUS], n;
-	uint64_t c;
+	int err;
 
 	ASSERT_EQ(0, cs_cg_tag(CG "/b", true));
-	n = smt_off(taken);
-	if (n < 0)
-		SKIP(return, "cannot take SMT siblings offline: %s", strerror(-n));
+	err = smt_off();
+	if (err)
+		SKIP(return, "cannot take SMT siblings offline: %s", strerror(-err));
 	ASSERT_FALSE(cs_smt_active());
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_TO, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
+	prctl_refused(_metadata);
 	EXPECT_EQ(-ENODEV, cs_cg_tag(CG "/a", true));
 	EXPECT_EQ(0, cg_read_long(CG "/a", CORE_SCHED));
 	EXPECT_EQ(0, cs_cg_tag(CG "/b", false));
@@ -504,12 +509,7 @@ FIXTURE_TEARDOWN(off)
 
 TEST_F(off, prctl)
 {
-	uint64_t c;
-
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_TO, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_SHARE_FROM, 0, THREAD, 0));
-	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
+	prctl_refused(_metadata);
 }
 
 TEST_F(off, cgroup)

@@ -11,9 +11,7 @@
  * Under coresched=off no domain can be made (ENODEV) and every placement
  * runs at once.
  *
- * usage: domain_isolation [-m off|on|vm|vm,strict] [-d MS]
- *   -m   the mode the kernel runs in
- *   -d   each measurement's length (default 2000)
+ * usage: domain_isolation [-m off|on|vm|vm,strict]   (the mode the kernel runs in)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,7 +37,8 @@
  */
 #define FI_CONTROL_RATIO	4
 
-static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
+/* Each measurement's length. */
+#define DURATION_NS	(2000 * NSEC_PER_MSEC)
 
 /* -m: the kernel runs the mode claimed. */
 TEST(mode)
@@ -62,7 +61,7 @@ static int setup_tree(struct __test_metadata *_metadata, int core[2])
 {
 	if (cs_cgroup_root())
 		SKIP(return 0, "no cgroup v2");
-	if (cs_find_siblings(core, 2))
+	if (cs_find_siblings(core))
 		SKIP(return 0, "no SMT: no siblings to keep apart");
 	cs_cg_destroy(CG);
 	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));
@@ -108,69 +107,48 @@ FIXTURE_VARIANT(domains) {
 };
 
 FIXTURE_VARIANT_ADD(domains, two_domains) {
-	.p = {
-		.cg = { "d1/c1", "d2" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "d2" }, .before = CS_ISOLATED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, one_domain) {
-	.p = {
-		.cg = { "d1/c1", "d1/c1" }, .before = CS_SHARED, .after = CS_SHARED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c1" }, .before = CS_SHARED, .after = CS_SHARED },
 };
 
 FIXTURE_VARIANT_ADD(domains, domain_and_none) {
-	.p = {
-		.cg = { "d1/c1", "plain" }, .before = CS_ISOLATED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "plain" }, .before = CS_ISOLATED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, untagged_descendant) {
-	.p = {
-		.cg = { "d1/c1", "d1/c2/g" }, .before = CS_SHARED, .after = CS_SHARED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c2/g" }, .before = CS_SHARED, .after = CS_SHARED },
 };
 
 FIXTURE_VARIANT_ADD(domains, nested_domain) {
-	.p = {
-		.cg = { "d1/c1", "d1/c2/g" }, .tag = "d1/c2",
-		.before = CS_ISOLATED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c2/g" }, .tag = "d1/c2",
+		.before = CS_ISOLATED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, different_task_cookies) {
-	.p = {
-		.cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
-		.before = CS_ISOLATED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c1" }, .cookies = DIFFERENT_COOKIES,
+		.before = CS_ISOLATED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, same_task_cookie) {
-	.p = {
-		.cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
-		.before = CS_SHARED, .after = CS_SHARED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c1" }, .cookies = SAME_COOKIE,
+		.before = CS_SHARED, .after = CS_SHARED },
 };
 
 FIXTURE_VARIANT_ADD(domains, tagged_while_running) {
-	.p = {
-		.cg = { "t", "plain" }, .mid_tag = "t",
-		.before = CS_SHARED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "t", "plain" }, .mid_tag = "t", .before = CS_SHARED, .after = CS_ISOLATED },
 };
 
 FIXTURE_VARIANT_ADD(domains, untagged_while_running) {
-	.p = {
-		.cg = { "t", "plain" }, .tag = "t", .mid_untag = "t",
-		.before = CS_ISOLATED, .after = CS_SHARED,
-	},
+	.p = { .cg = { "t", "plain" }, .tag = "t", .mid_untag = "t",
+		.before = CS_ISOLATED, .after = CS_SHARED },
 };
 
 FIXTURE_VARIANT_ADD(domains, moved_while_running) {
-	.p = {
-		.cg = { "d1/c1", "d1/c1" }, .mid_move = "d2",
-		.before = CS_SHARED, .after = CS_ISOLATED,
-	},
+	.p = { .cg = { "d1/c1", "d1/c1" }, .mid_move = "d2",
+		.before = CS_SHARED, .after = CS_ISOLATED },
 };
 
 FIXTURE_SETUP(domains)
@@ -226,7 +204,7 @@ TEST_F_TIMEOUT(domains, measured, 120)
 	struct cs_trial t = {
 		.name = "pair",
 		.cpu = { self->core[0], self->core[1] },
-		.duration_ns = duration_ns,
+		.duration_ns = DURATION_NS,
 		.setup = place_setup,
 		.arg = (void *)&variant->p,
 		.expect = { variant->p.before, variant->p.after },
@@ -309,8 +287,8 @@ static void pair(struct __test_metadata *_metadata, const int core[2],
 	pid_t pid[2] = { spinner(_metadata, core[0], cg0), spinner(_metadata, core[1], cg1) };
 	bool same = !strcmp(cg0, cg1);
 	struct timespec ts = {
-		.tv_sec = duration_ns / NSEC_PER_SEC,
-		.tv_nsec = duration_ns % NSEC_PER_SEC,
+		.tv_sec = DURATION_NS / NSEC_PER_SEC,
+		.tv_nsec = DURATION_NS % NSEC_PER_SEC,
 	};
 	int i;
 
@@ -351,18 +329,7 @@ TEST_F_TIMEOUT(force_idle, charged, 60)
 	ASSERT_LE(together_ms * FI_CONTROL_RATIO, apart_ms);
 }
 
-static void option(int c, const char *arg)
-{
-	unsigned long long ms;
-
-	if (cs_parse_num(arg, CS_MIN_MS, CS_MAX_MS, &ms)) {
-		fprintf(stderr, "-d %s: not %d..%d\n", arg, CS_MIN_MS, CS_MAX_MS);
-		exit(KSFT_FAIL);
-	}
-	duration_ns = ms * NSEC_PER_MSEC;
-}
-
 int main(int argc, char **argv)
 {
-	return test_harness_run(cs_options(argc, argv, "m:d:", option), argv);
+	return test_harness_run(cs_options(argc, argv, "m:", NULL), argv);
 }

@@ -83,7 +83,7 @@
 #define SLAB_TIMEOUT_MS		20000
 #define SLAB_DIR		"/sys/kernel/slab"
 
-/* Cgroups whose cpu.core_sched the writers toggle ("" is CG itself). */
+/* The cgroups of the test, whose cpu.core_sched the writers toggle ("": CG). */
 static const char * const tag_cgs[] = {
 	"", "a", "a/a1", "a/a1/x", "a/a1/y", "a/a2", "b", "n", "n/n1",
 };
@@ -128,11 +128,6 @@ enum { OP_TAG, OP_MOVE, OP_PRCTL, OP_CGROUP };
 
 static unsigned long long seconds = 20;
 
-static uint64_t now_ns(void)
-{
-	return cs_now();
-}
-
 static bool stopping(void)
 {
 	return __atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE);
@@ -145,17 +140,14 @@ static pid_t tid2(int i)
 
 static void count(int op, int ret)
 {
-	if (ret)
-		__atomic_add_fetch(&ops[op].failed, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_add_fetch(&ops[op].ok, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(ret ? &ops[op].failed : &ops[op].ok, 1, __ATOMIC_RELAXED);
 }
 
 static void spin_us(unsigned int us)
 {
-	uint64_t end = now_ns() + us * 1000ULL;
+	uint64_t end = cs_now_ns() + us * 1000ULL;
 
-	while (now_ns() < end)
+	while (cs_now_ns() < end)
 		;
 }
 
@@ -320,7 +312,7 @@ static void random_cgroup(char *buf, size_t size, unsigned int *seed)
 
 static bool running(void)
 {
-	return now_ns() < deadline_ns;
+	return cs_now_ns() < deadline_ns;
 }
 
 static void *tagger(void *arg)
@@ -348,10 +340,10 @@ static unsigned long forks(void)
 /* Let forks through between two moves: see MOVE_PAUSE_US. */
 static void let_forks_in(unsigned long *seen)
 {
-	uint64_t end = now_ns() + FORK_WAIT_MS * 1000000ULL;
+	uint64_t end = cs_now_ns() + FORK_WAIT_MS * 1000000ULL;
 
 	nap_us(MOVE_PAUSE_US);
-	while (forks() == *seen && running() && now_ns() < end)
+	while (forks() == *seen && running() && cs_now_ns() < end)
 		nap_us(MOVE_PAUSE_US);
 	*seen = forks();
 }
@@ -406,11 +398,6 @@ static void *prctler(void *arg)
 	return NULL;
 }
 
-static bool cg_exists(const char *cg)
-{
-	return !access(cg, F_OK);
-}
-
 /* Move every task of @cg to a leaf, then remove it (EBUSY if one came back). */
 static int remove_cgroup(const char *cg)
 {
@@ -436,7 +423,7 @@ static void *cgrouper(void *arg)
 		snprintf(path, sizeof(path), CG "/%s/e%d",
 			 slot_parents[rand_r(&seed) % ARRAY_SIZE(slot_parents)],
 			 rand_r(&seed) % NR_SLOTS);
-		if (cg_exists(path) && rand_r(&seed) & 1) {
+		if (!access(path, F_OK) && rand_r(&seed) & 1) {
 			ret = remove_cgroup(path);
 		} else {
 			ret = cs_cg_make(path, false);
@@ -457,7 +444,7 @@ static void run_stress(unsigned int seconds)
 	pthread_t threads[ARRAY_SIZE(fn)];
 	unsigned int i;
 
-	deadline_ns = now_ns() + seconds * 1000000000ULL;
+	deadline_ns = cs_now_ns() + seconds * 1000000000ULL;
 	for (i = 0; i < ARRAY_SIZE(fn); i++) {
 		if (pthread_create(&threads[i], NULL, fn[i], (void *)(long)(i + 1)))
 			fail("pthread_create");
@@ -469,14 +456,14 @@ static void run_stress(unsigned int seconds)
 /* Tell the workers to stop, and wait until each says it has. */
 static bool quiesce(void)
 {
-	uint64_t end = now_ns() + QUIET_TIMEOUT_MS * 1000000ULL;
+	uint64_t end = cs_now_ns() + QUIET_TIMEOUT_MS * 1000000ULL;
 	struct pollfd pfd = { .fd = quiet_pipe[0], .events = POLLIN };
 	int quiet = 0;
 	char c;
 
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	while (quiet < NR_WORKERS) {
-		uint64_t now = now_ns();
+		uint64_t now = cs_now_ns();
 
 		if (now >= end)
 			return false;
@@ -625,6 +612,16 @@ static int count_distinct(bool task_cookie)
 	return n;
 }
 
+/* How many tasks collected are in a domain. */
+static int in_domains(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nr_tasks; i++)
+		n += !!tasks[i].domain[0];
+	return n;
+}
+
 /*
  * The rule is only tested if the end state holds a domain, a task cookie
  * and two cookies to tell apart.  The writers leave each cgroup tagged or
@@ -633,26 +630,12 @@ static int count_distinct(bool task_cookie)
  * over the leaves, untagged, CG's own included: nine cgroups or so, a
  * chance of about one in 500.
  */
-/* Whether some task collected is in a domain. */
-static bool any_domain(void)
-{
-	int i;
-
-	for (i = 0; i < nr_tasks; i++) {
-		if (tasks[i].domain[0])
-			return true;
-	}
-	return false;
-}
-
 static bool something_to_check(void)
 {
-	int i, domains = 0, task_cookies = 0;
+	int i, domains = in_domains(), task_cookies = 0;
 
-	for (i = 0; i < nr_tasks; i++) {
-		domains += !!tasks[i].domain[0];
+	for (i = 0; i < nr_tasks; i++)
 		task_cookies += !!tasks[i].task_cookie;
-	}
 	ksft_print_msg("%d tasks: %d in a domain, %d with a task cookie\n",
 		       nr_tasks, domains, task_cookies);
 	ksft_print_msg("%d distinct cookies, %d distinct task cookies\n",
@@ -733,13 +716,13 @@ static void slab_shrink(void)
 /* Poll until the slab is back within the slack, or the time is up. */
 static long slab_settle(long before)
 {
-	uint64_t end = now_ns() + SLAB_TIMEOUT_MS * 1000000ULL;
+	uint64_t end = cs_now_ns() + SLAB_TIMEOUT_MS * 1000000ULL;
 	long now;
 
 	for (;;) {
 		slab_shrink();
 		now = cs_meminfo_kb("SUnreclaim");
-		if (now - before <= SLAB_SLACK_KB || now_ns() >= end)
+		if (now - before <= SLAB_SLACK_KB || cs_now_ns() >= end)
 			return now;
 		nap_us(100000);
 	}
@@ -751,9 +734,6 @@ FIXTURE(stress) {
 
 FIXTURE_SETUP(stress)
 {
-	static const char * const dirs[] = {
-		"", "a", "a/a1", "a/a1/x", "a/a1/y", "a/a2", "b", "n", "n/n1",
-	};
 	static const char * const parents[] = { "", "a", "a/a1", "n" };
 	char path[128];
 	unsigned int i, j;
@@ -776,10 +756,10 @@ FIXTURE_SETUP(stress)
 	ASSERT_EQ(0, pipe(quiet_pipe));
 	cs_cg_destroy(CG);
 	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), CG "/%s", dirs[i]);
+	for (i = 0; i < ARRAY_SIZE(tag_cgs); i++) {
+		snprintf(path, sizeof(path), CG "/%s", tag_cgs[i]);
 		for (j = 0; j < ARRAY_SIZE(parents); j++) {
-			if (!strcmp(dirs[i], parents[j]))
+			if (!strcmp(tag_cgs[i], parents[j]))
 				break;
 		}
 		ASSERT_EQ(0, cs_cg_make(path, j < ARRAY_SIZE(parents)));
@@ -813,7 +793,7 @@ TEST_F_TIMEOUT(stress, domains, MAX_SECONDS + 100)
 	EXPECT_TRUE(quiesce()) TH_LOG("a worker did not go quiet");
 
 	ok = collect();
-	if (ok && !any_domain()) {
+	if (ok && !in_domains()) {
 		/*
 		 * The last tag writes happened to leave no task in a domain:
 		 * tag the top cgroup, which every worker is under, so that

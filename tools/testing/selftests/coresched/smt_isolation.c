@@ -10,9 +10,7 @@
  * Under coresched=off the kernel refuses cookies (ENODEV), and so the
  * tasks share the core freely whatever they asked for.
  *
- * usage: smt_isolation [-c SOCKETS,CORES,THREADS] [-d MS]
- *   -c   the topology to expect (not checked without it)
- *   -d   each measurement's length (default 2000)
+ * usage: smt_isolation [-c SOCKETS,CORES,THREADS]   (the topology to expect)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,7 +21,6 @@
 #include "cs_verdict.h"
 
 static int want[3];	/* sockets, cores, threads */
-static uint64_t duration_ns = 2000 * NSEC_PER_MSEC;
 
 TEST(topology)
 {
@@ -62,7 +59,7 @@ FIXTURE_VARIANT_ADD(pair, same_cookie) {
 
 FIXTURE_SETUP(pair)
 {
-	if (cs_find_siblings(self->core, 2))
+	if (cs_find_siblings(self->core))
 		SKIP(return, "no SMT: no siblings to keep apart");
 	TH_LOG("siblings: CPU %d and CPU %d; clock read %.0f ns",
 	       self->core[0], self->core[1], cs_clock_cost_ns());
@@ -85,7 +82,7 @@ TEST_F_TIMEOUT(pair, measured, 60)
 	struct cs_trial t = {
 		.name = "pair",
 		.cpu = { self->core[0], self->core[1] },
-		.duration_ns = duration_ns,
+		.duration_ns = 2000 * NSEC_PER_MSEC,
 		.setup = variant->setup,
 		.expect = { cs_mode_off() ? CS_SHARED : variant->expect },
 	};
@@ -100,21 +97,14 @@ TEST_F_TIMEOUT(pair, measured, 60)
 
 static void option(int c, const char *arg)
 {
-	unsigned long long ms;
-
-	if (c == 'c' && sscanf(arg, "%d,%d,%d", &want[0], &want[1], &want[2]) == 3 &&
-	    want[0] > 0 && want[1] > 0 && want[2] > 0)
-		return;
-	if (c == 'd' && !cs_parse_num(arg, CS_MIN_MS, CS_MAX_MS, &ms)) {
-		duration_ns = ms * NSEC_PER_MSEC;
-		return;
+	if (sscanf(arg, "%d,%d,%d", &want[0], &want[1], &want[2]) != 3 ||
+	    want[0] <= 0 || want[1] <= 0 || want[2] <= 0) {
+		fprintf(stderr, "-c %s: not SOCKETS,CORES,THREADS\n", arg);
+		exit(KSFT_FAIL);
 	}
-	fprintf(stderr, "-%c %s: -c SOCKETS,CORES,THREADS or -d %d..%d\n", c,
-		arg, CS_MIN_MS, CS_MAX_MS);
-	exit(KSFT_FAIL);
 }
 
 int main(int argc, char **argv)
 {
-	return test_harness_run(cs_options(argc, argv, "c:d:", option), argv);
+	return test_harness_run(cs_options(argc, argv, "c:", option), argv);
 }

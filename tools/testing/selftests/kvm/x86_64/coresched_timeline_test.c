@@ -51,26 +51,13 @@
  * kind at once.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysinfo.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "apic.h"
-#include "kselftest.h"
-#include "kvm_util.h"
 #include "processor.h"
-#include "test_util.h"
-#include "ucall_common.h"
 
 #include "coresched_util.h"
 
@@ -113,6 +100,8 @@
 #define B_WAIT_MAX_US		20000
 #define SLEEP_US		100
 #define MAX_EXITS		100000
+/* How long each run of a kind lasts. */
+#define RUN_MS			1000
 
 /* Fewer contested events than this in a class that must be judged: no verdict. */
 #define MIN_CONTESTED		20
@@ -183,7 +172,7 @@ struct timeline {
 	uint64_t max_exits;
 	/* Set by the guest. */
 	uint32_t a_logging;
-	uint32_t c_halted;
+	uint64_t c_halted;
 	uint64_t c_wakes;
 	uint64_t a_stretches;
 	uint64_t b_samples;
@@ -288,18 +277,6 @@ static bool wait_change(uint64_t *p, uint64_t old)
 	return true;
 }
 
-static bool wait_halted(void)
-{
-	uint64_t t0 = rdtsc();
-
-	while (!READ_ONCE(tl.c_halted)) {
-		if (rdtsc() - t0 > tl.b_wait_max)
-			return false;
-		pause_a_while();
-	}
-	return true;
-}
-
 static void send_ipi_to_c(void)
 {
 	x2apic_write_reg(APIC_ICR, ((uint64_t)tl.c_apic_id << 32) |
@@ -327,7 +304,7 @@ static void guest_b_exit(uint32_t kind)
 		break;
 	case KIND_IPI:
 		/* Only an IPI to a blocked vCPU has its thread to wake. */
-		if (!wait_halted()) {
+		if (!wait_change(&tl.c_halted, 0)) {
 			tl.b_timeouts++;
 			break;
 		}
@@ -390,18 +367,10 @@ static void guest_c(void)
 
 static void guest_code(uint64_t role)
 {
-	switch (role) {
-	case ROLE_A:
-		guest_a();
-		break;
-	case ROLE_B:
-		guest_b();
-		break;
-	case ROLE_C:
-		guest_c();
-		break;
-	}
-	GUEST_FAIL("unknown role %lu", role);
+	static void (* const roles[])(void) = { guest_a, guest_b, guest_c };
+
+	GUEST_ASSERT(role < ARRAY_SIZE(roles));
+	roles[role]();
 }
 
 /* Host side. */
@@ -416,7 +385,6 @@ static uint64_t tsc_khz;
 static int cpu_a = -1, cpu_b = -1, cpu_c = -1;
 static enum cs_mode mode;
 static pid_t c_tid;
-static int duration_ms = 1000;
 
 /* Host TSC readings of the test's own threads on B's CPU. */
 struct readings {
@@ -443,91 +411,10 @@ static void record(struct readings *r, uint64_t tsc)
 		r->tsc[r->nr++] = tsc;
 }
 
-static int sysfs_read(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	return 0;
-}
-
-static int sysfs_write(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-/* Parse a CPU list ("0-1,4") into @set; false if it is not one. */
-static bool parse_cpu_list(const char *s, cpu_set_t *set)
-{
-	char *end;
-	long a, b;
-
-	CPU_ZERO(set);
-	while (*s) {
-		a = strtol(s, &end, 10);
-		if (end == s || a < 0 || a >= CPU_SETSIZE)
-			return false;
-		b = a;
-		s = end;
-		if (*s == '-') {
-			b = strtol(s + 1, &end, 10);
-			if (end == s + 1 || b < a || b >= CPU_SETSIZE)
-				return false;
-			s = end;
-		}
-		for (; a <= b; a++)
-			CPU_SET(a, set);
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return false;
-	}
-	return true;
-}
-
-static bool cpu_online(int cpu)
-{
-	char path[128], buf[16];
-
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-	if (!sysfs_read(path, buf, sizeof(buf)))
-		return !strcmp(buf, "1");
-	/* A CPU that cannot go offline (the boot CPU) has no online file. */
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d", cpu);
-	return !access(path, F_OK);
-}
-
-static bool cpu_siblings(int cpu, cpu_set_t *set)
-{
-	char path[128], buf[256];
-
-	snprintf(path, sizeof(path),
-		 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
-	return !sysfs_read(path, buf, sizeof(buf)) && parse_cpu_list(buf, set);
-}
-
 /* "2-,3+": CPU 2 offline, then CPU 3 online; each step must take. */
 static void hotplug(const char *seq)
 {
-	char *copy = strdup(seq), *tok, *save, *end, path[128];
+	char *copy = strdup(seq), *tok, *save, *end;
 	long cpu;
 	int ret;
 
@@ -535,8 +422,7 @@ static void hotplug(const char *seq)
 		cpu = strtol(tok, &end, 10);
 		TEST_ASSERT(end != tok && (*end == '+' || *end == '-') && !end[1],
 			    "-H: '%s' is not CPU+ or CPU-", tok);
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/online", cpu);
-		ret = sysfs_write(path, *end == '+' ? "1" : "0");
+		ret = cs_cpu_set_online(cpu, *end == '+');
 		TEST_ASSERT(!ret, "cpu%ld %s: %s", cpu, *end == '+' ? "online" : "offline",
 			    strerror(-ret));
 		ksft_print_msg("cpu%ld %s\n", cpu, *end == '+' ? "online" : "offline");
@@ -545,34 +431,19 @@ static void hotplug(const char *seq)
 }
 
 /*
- * A on @cpu_a (or the first online CPU with an online sibling), B on a
- * sibling of it, C outside the core if a CPU there is online, else with B:
- * C's wake-up must be host scheduler work done on B's CPU, not a kick of A.
+ * A and B on two SMT siblings, C outside their core if a CPU there is
+ * online, else with B: C's wake-up must be host scheduler work done on B's
+ * CPU, not a kick of A.
  */
 static void pick_cpus(void)
 {
 	cpu_set_t sibs;
-	int cpu, nr = get_nprocs_conf();
+	int cpu;
 
-	for (cpu = 0; cpu_a < 0 && cpu < nr; cpu++) {
-		if (!cpu_online(cpu) || !cpu_siblings(cpu, &sibs) || CPU_COUNT(&sibs) < 2)
-			continue;
-		cpu_a = cpu;
-	}
-	TEST_ASSERT(cpu_a >= 0, "no online CPU with an SMT sibling");
-	TEST_ASSERT(cpu_online(cpu_a), "cpu%d is offline", cpu_a);
-	TEST_ASSERT(cpu_siblings(cpu_a, &sibs), "no topology for cpu%d", cpu_a);
-
-	for (cpu = 0; cpu_b < 0 && cpu < nr; cpu++) {
-		if (cpu != cpu_a && CPU_ISSET(cpu, &sibs) && cpu_online(cpu))
-			cpu_b = cpu;
-	}
-	TEST_ASSERT(cpu_b >= 0 && cpu_b != cpu_a && CPU_ISSET(cpu_b, &sibs),
-		    "no online SMT sibling of cpu%d to run B on", cpu_a);
-	TEST_ASSERT(cpu_online(cpu_b), "cpu%d is offline", cpu_b);
-
-	for (cpu = 0; cpu_c < 0 && cpu < nr; cpu++) {
-		if (!CPU_ISSET(cpu, &sibs) && cpu_online(cpu))
+	TEST_ASSERT(cs_pick_siblings(&cpu_a, &cpu_b, &sibs),
+		    "no online SMT siblings to run A (cpu%d) and B (cpu%d) on", cpu_a, cpu_b);
+	for (cpu = 0; cpu_c < 0 && cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &sibs) && cs_cpu_online(cpu))
 			cpu_c = cpu;
 	}
 	if (cpu_c < 0)
@@ -634,7 +505,7 @@ static void trace_write(const char *file, const char *val)
 	int ret;
 
 	snprintf(path, sizeof(path), INSTANCE "/%s", file);
-	ret = sysfs_write(path, val);
+	ret = cs_write_file(path, val);
 	TEST_ASSERT(!ret, "writing '%s' to %s: %s", val, path, strerror(-ret));
 }
 
@@ -660,7 +531,7 @@ static void trace_setup(void)
 	trace_write("buffer_size_kb", "4096");
 	for (i = 0; i < ARRAY_SIZE(trace_events); i++) {
 		snprintf(path, sizeof(path), INSTANCE "/events/%s/enable", trace_events[i]);
-		if (sysfs_write(path, "1"))
+		if (cs_write_file(path, "1"))
 			ksft_print_msg("no trace event %s\n", trace_events[i]);
 	}
 }
@@ -686,10 +557,8 @@ static void add_event(struct events *e, uint64_t host_tsc, bool own, const char 
 		e->ev = realloc(e->ev, e->max * sizeof(*e->ev));
 		TEST_ASSERT(e->ev, "out of memory");
 	}
-	e->ev[e->nr].tsc = host_tsc + a_offset;
-	e->ev[e->nr].own = own;
-	e->ev[e->nr].pid = pid;
-	e->ev[e->nr].irq = irq;
+	e->ev[e->nr] = (struct event){ .tsc = host_tsc + a_offset, .pid = pid,
+				       .irq = irq, .own = own };
 	snprintf(e->ev[e->nr].name, sizeof(e->ev[e->nr].name), "%s", name);
 	e->nr++;
 }
@@ -816,6 +685,14 @@ static enum b_state b_state(struct event *ev)
 	return B_HOST;
 }
 
+/* The trace event that shows an exit of each kind happened. */
+static const char * const own_events[NR_KINDS] = {
+	[KIND_CPUID]	= "kvm_cpuid",
+	[KIND_MSR]	= "kvm_msr",
+	[KIND_HLT]	= "kvm_vcpu_wakeup",
+	[KIND_IPI]	= "sched_waking",	/* of C's thread */
+};
+
 /*
  * Read B's CPU's trace: events into @all, the kind's own marked, waits
  * into their lists.
@@ -856,25 +733,10 @@ static void read_trace(enum kind kind, struct events *all, uint64_t *lost)
 				continue;
 			add_wait(&kick_waits, tsc, ns);
 		}
-		switch (kind) {
-		case KIND_CPUID:
-			own = !strcmp(name, "kvm_cpuid");
-			break;
-		case KIND_MSR:
-			own = !strcmp(name, "kvm_msr");
-			break;
-		case KIND_HLT:
-			own = !strcmp(name, "kvm_vcpu_wakeup");
-			break;
-		case KIND_IPI:
-			own = !strcmp(name, "sched_waking") &&
-			      sscanf(strstr(fields, "pid=") ?: "", "pid=%d", &wakee) == 1 &&
-			      wakee == c_tid;
-			break;
-		default:
-			own = false;
-			break;
-		}
+		own = own_events[kind] && !strcmp(name, own_events[kind]) &&
+		      (kind != KIND_IPI ||
+		       (sscanf(strstr(fields, "pid=") ?: "", "pid=%d", &wakee) == 1 &&
+			wakee == c_tid));
 		add_event(all, tsc, own, name, pid, irq);
 	}
 	free(line);
@@ -1015,24 +877,6 @@ static void clear_hist(void)
 	sh->hist_over = 0;
 }
 
-/* Run @vcpu to its next GUEST_SYNC, which must be @stage. */
-static void run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
-{
-	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, uc)) {
-	case UCALL_SYNC:
-		TEST_ASSERT(uc->args[0] == stage, "vCPU%u: stage %lu, wanted %lu",
-			    vcpu->id, uc->args[0], stage);
-		return;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(*uc);
-		break;
-	default:
-		TEST_FAIL("vCPU%u: unexpected exit %s", vcpu->id,
-			  exit_reason_str(vcpu->run->exit_reason));
-	}
-}
-
 static void *a_thread(void *arg)
 {
 	struct kvm_vcpu *a = vcpus[ROLE_A];
@@ -1046,7 +890,7 @@ static void *a_thread(void *arg)
 	 * between them once offset: the events are converted with it.
 	 */
 	h0 = rdtsc();
-	run_to(a, STAGE_TSC, &uc);
+	cs_run_to(a, STAGE_TSC, &uc);
 	h1 = rdtsc();
 	g = uc.args[1];
 	TEST_ASSERT(h0 + a_offset <= g && g <= h1 + a_offset,
@@ -1054,13 +898,13 @@ static void *a_thread(void *arg)
 		    g, h0, h1, (int64_t)a_offset);
 
 	clear_hist();
-	run_to(a, STAGE_CALIBRATED, &uc);
+	cs_run_to(a, STAGE_CALIBRATED, &uc);
 	spacing = hist_permille(999);
 	TEST_ASSERT(spacing < HIST_BINS, "A's loop takes over %d TSC ticks", HIST_BINS);
 	WRITE_ONCE(sh->brk, GAP_FACTOR * (spacing ?: 1));
 	clear_hist();
 
-	run_to(a, STAGE_LOGGED, &uc);
+	cs_run_to(a, STAGE_LOGGED, &uc);
 	return NULL;
 }
 
@@ -1117,7 +961,7 @@ static void *c_thread(void *arg)
 
 	kvm_pin_this_task_to_pcpu(cpu_c);
 	WRITE_ONCE(c_tid, syscall(SYS_gettid));
-	run_to(vcpus[ROLE_C], STAGE_C_DONE, &uc);
+	cs_run_to(vcpus[ROLE_C], STAGE_C_DONE, &uc);
 	return NULL;
 }
 
@@ -1325,7 +1169,7 @@ static bool run_kind(enum kind kind, struct tally *t)
 			pthread_create(&tc, NULL, c_thread, NULL);
 		pthread_create(&tb, NULL, b_thread, NULL);
 	}
-	usleep(duration_ms * 1000);
+	usleep(RUN_MS * 1000);
 	WRITE_ONCE(sh->c_stop, 1);
 	WRITE_ONCE(sh->b_stop, 1);
 	WRITE_ONCE(sleeper_stop, 1);
@@ -1371,8 +1215,7 @@ static bool run_kind(enum kind kind, struct tally *t)
 	judge(&idle, nr, &vi);
 	judge(&irqs, nr, &vw);
 	judge(&guest, nr, &vg);
-	if (kind != KIND_IDLE)
-		print_verdict(name, "B in guest mode", &vg);
+	print_verdict(name, "B in guest mode", &vg);	/* no events without B */
 	print_verdict(name, "host code", &vh);
 	print_verdict(name, IDLE_IRQS, &vi);
 	print_verdict(name, WAIT_IRQS, &vw);
@@ -1473,27 +1316,26 @@ static void vm_setup(void)
 
 static void help(const char *name)
 {
-	printf("usage: %s [-m MODE] [-k KIND,...] [-a CPU] [-b CPU] [-H SEQ] [-d MS]\n"
+	printf("usage: %s [-m MODE] [-k KIND,...] [-a CPU] [-b CPU] [-H SEQ]\n"
 	       "  -m  the mode the kernel was booted in: off, on, vm or vm,strict;\n"
 	       "      a kernel that says otherwise fails the test (default: what it says)\n"
 	       "  -k  exit kinds to run: cpuid,msr,io,hlt,ipi,idle (default: all)\n"
 	       "  -a  A's CPU (default: the first online CPU with an online sibling)\n"
 	       "  -b  B's CPU, a sibling of A's (default: the first online one)\n"
-	       "  -H  CPU hotplug first, e.g. 2-,3+,2+,1+: offline cpu2, online cpu3...\n"
-	       "  -d  milliseconds per kind (default %d)\n", name, duration_ms);
+	       "  -H  CPU hotplug first, e.g. 2-,3+,2+,1+: offline cpu2, online cpu3...\n",
+	       name);
 }
 
 int main(int argc, char *argv[])
 {
 	const char *hotplug_seq = NULL;
-	bool kinds[NR_KINDS] = { 0 }, any = false;
+	bool kinds[NR_KINDS] = { 0 }, any = false, no_file;
 	char *copy, *tok, *save;
-	int opt, k, run, want = -1, have, plan = 0;
+	int opt, k, run, want = -1, plan = 0;
 	enum outcome res;
 	struct tally t;
-	char buf[64];
 
-	while ((opt = getopt(argc, argv, "m:k:a:b:H:d:h")) != -1) {
+	while ((opt = getopt(argc, argv, "m:k:a:b:H:h")) != -1) {
 		switch (opt) {
 		case 'm':
 			want = cs_mode_of(optarg, CS_MODE_OFF);
@@ -1520,9 +1362,6 @@ int main(int argc, char *argv[])
 		case 'H':
 			hotplug_seq = optarg;
 			break;
-		case 'd':
-			duration_ms = atoi_positive("-d", optarg);
-			break;
 		default:
 			help(argv[0]);
 			exit(opt == 'h' ? 0 : KSFT_FAIL);
@@ -1535,14 +1374,7 @@ int main(int argc, char *argv[])
 
 	ksft_print_header();
 
-	/*
-	 * A kernel without the mode file has no isolation to speak of: it
-	 * can only be the control.
-	 */
-	have = cs_kernel_mode(CS_MODE_OFF, buf, sizeof(buf));
-	if (have == CS_MODE_OTHER)
-		ksft_exit_fail_msg("unknown mode '%s' in " CS_MODE_FILE "\n", buf);
-	mode = cs_test_mode(want, have);
+	mode = cs_test_mode(want, CS_MODE_OFF, &no_file);
 
 	if (hotplug_seq)
 		hotplug(hotplug_seq);

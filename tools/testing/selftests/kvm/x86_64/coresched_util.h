@@ -1,25 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Helpers of the coresched KVM selftests: the kernel's coresched= mode and
- * stats, core scheduling cookies, KVM's per-vCPU stats, SMT siblings.
+ * stats, core scheduling cookies, KVM's per-vCPU stats, running a vCPU to a
+ * stage.  The clock and the CPUs are ../../coresched/cs_cpus.h's.
  */
 #ifndef SELFTEST_KVM_CORESCHED_UTIL_H
 #define SELFTEST_KVM_CORESCHED_UTIL_H
 
-#include <errno.h>
-#include <sched.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <getopt.h>
 #include <sys/prctl.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "kselftest.h"
 #include "kvm_util.h"
 #include "test_util.h"
+#include "ucall_common.h"
+
+#include "../../coresched/cs_cpus.h"
 
 #define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
 #define CS_STATS_FILE	"/sys/kernel/debug/sched/coresched/stats"
@@ -30,8 +26,6 @@ enum cs_mode {
 	CS_MODE_VM,
 	CS_MODE_VM_STRICT,
 	CS_NR_MODES,
-	/* A mode file that names none of the modes a test accepts. */
-	CS_MODE_OTHER = -2,
 };
 
 static const char * const cs_mode_names[] = {
@@ -41,14 +35,6 @@ static const char * const cs_mode_names[] = {
 	[CS_MODE_VM_STRICT] = "vm,strict",
 };
 
-static inline uint64_t cs_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static inline uint64_t cs_now_ms(void)
 {
 	return cs_now_ns() / 1000000;
@@ -57,16 +43,8 @@ static inline uint64_t cs_now_ms(void)
 /* The kernel's mode, as the mode file names it; false without the file. */
 static inline bool cs_read_mode(char *buf, size_t size)
 {
-	FILE *f = fopen(CS_MODE_FILE, "r");
-
 	buf[0] = '\0';
-	if (!f)
-		return false;
-	if (!fgets(buf, size, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
+	return !cs_read_file(CS_MODE_FILE, buf, size);
 }
 
 /*
@@ -83,27 +61,40 @@ static inline int cs_mode_of(const char *name, enum cs_mode lowest)
 	return -1;
 }
 
-/*
- * The mode the kernel runs in, of those from @lowest up: -1 without the
- * mode file, CS_MODE_OTHER for another mode, which @buf then names.
- */
-static inline int cs_kernel_mode(enum cs_mode lowest, char *buf, size_t size)
+/* The -m of a test of VM isolation that takes no other option; -1 without. */
+static inline int cs_mode_option(int argc, char *argv[])
 {
-	int mode;
+	int opt, want = -1;
 
-	if (!cs_read_mode(buf, size))
-		return -1;
-	mode = cs_mode_of(buf, lowest);
-	return mode < 0 ? CS_MODE_OTHER : mode;
+	while ((opt = getopt(argc, argv, "m:h")) != -1) {
+		want = opt == 'm' ? cs_mode_of(optarg, CS_MODE_ON) : -1;
+		if (want < 0) {
+			printf("usage: %s [-m on|vm|vm,strict]\n", argv[0]);
+			exit(opt == 'h' ? 0 : KSFT_FAIL);
+		}
+	}
+	return want;
 }
 
 /*
- * The mode to test: @want (-1: the kernel's), which the kernel, in mode
- * @have (cs_kernel_mode()), must run in.  A kernel without the mode file
- * has no isolation of VMs: it is tested as "on".
+ * The mode to test: @want (-1: the kernel's), which the kernel must run
+ * in.  A kernel without the mode file has no isolation of VMs: it is
+ * tested as "on", and *@no_file says so.  A kernel in a mode below
+ * @lowest has nothing for the test to test: it skips.
  */
-static inline int cs_test_mode(int want, int have)
+static inline enum cs_mode cs_test_mode(int want, enum cs_mode lowest, bool *no_file)
 {
+	char buf[32];
+	int have = -1;
+
+	*no_file = !cs_read_mode(buf, sizeof(buf));
+	if (!*no_file) {
+		have = cs_mode_of(buf, CS_MODE_OFF);
+		if (have < 0)
+			ksft_exit_fail_msg("unknown mode '%s' in " CS_MODE_FILE "\n", buf);
+		if (have < (int)lowest)
+			ksft_exit_skip("coresched=%s: neither on, vm nor vm,strict\n", buf);
+	}
 	if (want < 0)
 		want = have < 0 ? CS_MODE_ON : have;
 	if (have < 0 && want >= CS_MODE_VM)
@@ -136,27 +127,54 @@ static inline int cs_read_stats(char (*names)[32], uint64_t *values, int max)
 /* The invariant checker's count of violations; false without the checker. */
 static inline bool cs_read_violations(uint64_t *n)
 {
-	FILE *f = fopen(CS_STATS_FILE, "r");
-	bool found = false;
-	char line[64];
+	char names[16][32];
+	uint64_t v[16];
+	int i = cs_read_stats(names, v, 16);
 
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "violations %lu", n) == 1;
-	fclose(f);
-	return found;
+	while (i-- > 0 && strcmp(names[i], "violations"))
+		;
+	if (i >= 0)
+		*n = v[i];
+	return i >= 0;
+}
+
+static bool cs_checker;
+static uint64_t cs_violations;
+
+/* The checker's count now, for cs_violations_point(); false without it. */
+static inline bool cs_violations_start(void)
+{
+	cs_checker = cs_read_violations(&cs_violations);
+	return cs_checker;
+}
+
+static inline void cs_violations_point(void)
+{
+	uint64_t n;
+
+	if (cs_checker && cs_read_violations(&n))
+		ksft_test_result(n == cs_violations,
+				 "the invariant checker counted no violation (%lu)\n",
+				 n - cs_violations);
+	else
+		ksft_test_result_skip("no invariant checker in this kernel\n");
+}
+
+/* PR_SCHED_CORE's @cmd for thread @tid (0: the caller), which must work. */
+static inline void cs_sched_core(int cmd, pid_t tid, uint64_t *cookie)
+{
+	int r = prctl(PR_SCHED_CORE, cmd, tid, PR_SCHED_CORE_SCOPE_THREAD,
+		      (unsigned long)cookie);
+
+	TEST_ASSERT(!r, "PR_SCHED_CORE %d for %d: %s", cmd, tid, strerror(errno));
 }
 
 /* The core scheduling cookie of thread @tid (0: the caller). */
 static inline uint64_t cs_cookie_of(pid_t tid)
 {
 	uint64_t cookie;
-	int r;
 
-	r = prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, tid,
-		  PR_SCHED_CORE_SCOPE_THREAD, (unsigned long)&cookie);
-	TEST_ASSERT(!r, "PR_SCHED_CORE_GET of %d: %s", tid, strerror(errno));
+	cs_sched_core(PR_SCHED_CORE_GET, tid, &cookie);
 	return cookie;
 }
 
@@ -193,32 +211,25 @@ static inline bool cs_vcpu_stat(struct kvm_vcpu *vcpu, const char *name,
 	return found;
 }
 
-/*
- * The first two CPUs of the first core with two online SMT siblings, from
- * its thread_siblings_list ("0-1" or "0,2"); false if there is none.
- */
-static inline bool cs_pick_siblings(int *a, int *b)
+/* Run @vcpu to its next GUEST_SYNC1/2(@stage, ...), or to GUEST_DONE if @stage is 0. */
+static inline void cs_run_to(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
 {
-	char path[96], list[64];
-	int cpu, x, y, n;
-	FILE *f;
-
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		n = fscanf(f, "%63s", list);
-		fclose(f);
-		if (n == 1 && (sscanf(list, "%d-%d", &x, &y) == 2 ||
-			       sscanf(list, "%d,%d", &x, &y) == 2)) {
-			*a = x;
-			*b = y;
-			return true;
-		}
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, uc)) {
+	case UCALL_SYNC:
+		TEST_ASSERT(uc->args[0] == stage, "vCPU%u: stage %lu, wanted %lu",
+			    vcpu->id, uc->args[0], stage);
+		break;
+	case UCALL_DONE:
+		TEST_ASSERT(!stage, "vCPU%u: done before stage %lu", vcpu->id, stage);
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(*uc);
+		break;
+	default:
+		TEST_FAIL("vCPU%u: unexpected exit %s", vcpu->id,
+			  exit_reason_str(vcpu->run->exit_reason));
 	}
-	return false;
 }
 
 #endif /* SELFTEST_KVM_CORESCHED_UTIL_H */

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the core scheduling selftests, these and the KVM ones
+ * (../kvm/x86_64/coresched_*), need of the machine: the clock, short sysfs
+ * files, CPU lists, online CPUs and SMT siblings.  Header-only, so that
+ * both build systems can use it.
+ */
+#ifndef CS_CPUS_H
+#define CS_CPUS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CS_CPU_DIR	"/sys/devices/system/cpu"
+
+/* CLOCK_MONOTONIC, in ns. */
+static inline uint64_t cs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* A short sysfs, procfs or debugfs file, up to its first newline: 0 or -errno. */
+static inline int cs_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static inline int cs_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* A CPU number at *@s, which moves past it; -1 if there is none. */
+static inline long cs_parse_cpu(const char **s)
+{
+	char *end;
+	long cpu;
+
+	/* strtol() takes a sign and leading blanks: digits only here. */
+	if (**s < '0' || **s > '9')
+		return -1;
+	cpu = strtol(*s, &end, 10);
+	*s = end;
+	return cpu < CPU_SETSIZE ? cpu : -1;
+}
+
+/* A CPU list ("0-1,4") into @set; false if it is not one. */
+static inline bool cs_parse_cpu_list(const char *s, cpu_set_t *set)
+{
+	long a, b;
+
+	CPU_ZERO(set);
+	do {
+		a = cs_parse_cpu(&s);
+		b = a;
+		if (a >= 0 && *s == '-') {
+			s++;
+			b = cs_parse_cpu(&s);
+		}
+		if (a < 0 || b < a)
+			return false;
+		for (; a <= b; a++)
+			CPU_SET(a, set);
+	} while (*s++ == ',');
+	return !s[-1];
+}
+
+static inline bool cs_cpu_online(int cpu)
+{
+	char path[64], buf[16];
+
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/online", cpu);
+	if (!cs_read_file(path, buf, sizeof(buf)))
+		return !strcmp(buf, "1");
+	/* A CPU that cannot go offline (the boot CPU) has no online file. */
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d", cpu);
+	return !access(path, F_OK);
+}
+
+/* @online < 0: only whether @cpu could go offline.  0 or -errno. */
+static inline int cs_cpu_set_online(int cpu, int online)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/online", cpu);
+	if (online < 0)
+		return access(path, W_OK) ? -errno : 0;
+	return cs_write_file(path, online ? "1" : "0");
+}
+
+/* The SMT siblings of online CPU @cpu, itself included. */
+static inline bool cs_cpu_siblings(int cpu, cpu_set_t *set)
+{
+	char path[96], buf[256];
+
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/topology/thread_siblings_list", cpu);
+	return !cs_read_file(path, buf, sizeof(buf)) && cs_parse_cpu_list(buf, set);
+}
+
+/* Is @a online with an online SMT sibling @b (if < 0, its first one)? */
+static inline bool cs_sibling_of(int a, int *b, cpu_set_t *sibs)
+{
+	int cpu;
+
+	if (!cs_cpu_online(a) || !cs_cpu_siblings(a, sibs))
+		return false;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (cpu == a || !CPU_ISSET(cpu, sibs) || (*b >= 0 && cpu != *b))
+			continue;
+		if (!cs_cpu_online(cpu))
+			continue;
+		*b = cpu;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Two online SMT siblings of one core, @a (if < 0, the first CPU that has
+ * one) and @b (if < 0, its first one), and in @sibs that core's CPUs;
+ * false if there are none.
+ */
+static inline bool cs_pick_siblings(int *a, int *b, cpu_set_t *sibs)
+{
+	int cpu;
+
+	if (*a >= 0)
+		return cs_sibling_of(*a, b, sibs);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (cs_sibling_of(cpu, b, sibs)) {
+			*a = cpu;
+			return true;
+		}
+	}
+	return false;
+}
+
+#endif /* CS_CPUS_H */
