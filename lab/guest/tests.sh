@@ -128,7 +128,7 @@ while read -r tmo test args; do
 			if [ "$rc" = 0 ] || [ $tries = 3 ]; then
 				break
 			fi
-			why=$(grep -a -m 1 -E 'unexpected exit|not stopped|^not ok|did not' /tmp/lab-test.try)
+			why=$(grep -a -m 1 -E 'unexpected exit|not stopped|Unhandled exception|^not ok|did not' /tmp/lab-test.try)
 			echo "# lab-retry: exit code $rc: ${why:-$(tail -n 1 /tmp/lab-test.try)}"
 			tries=$((tries + 1))
 		done
