@@ -367,17 +367,15 @@ st_nospec() {
 	local name="lab: the speculation barrier check fails on an image without the barrier"
 	local v=$BUILD/obj/vmlinux rc=0 rc_copy=0 out
 	"$LAB/nospec-check.py" "$v" scs_wait_out > "$tmp/nospec.out" 2>&1 || rc=$?
-	python3 - "$v" "$tmp/vmlinux" <<'EOT'
-import subprocess, sys
-src, dst = sys.argv[1:]
+	python3 - "$LAB/nospec-check.py" "$v" "$tmp/vmlinux" <<'EOT'
+import importlib.util, sys
+check, src, dst = sys.argv[1:]
+spec = importlib.util.spec_from_loader('nospec', loader=None)
+nospec = importlib.util.module_from_spec(spec)
+exec(open(check).read(), nospec.__dict__)
+_, off, size = nospec.sections(src)['.altinstr_replacement']
 data = bytearray(open(src, 'rb').read())
-for line in subprocess.run(['objdump', '-h', src], check=True, capture_output=True,
-                           text=True).stdout.splitlines():
-    f = line.split()
-    if len(f) >= 6 and f[1] == '.altinstr_replacement':
-        off, size = int(f[5], 16), int(f[2], 16)
-        sect = bytes(data[off:off + size]).replace(bytes.fromhex('0faee8'), b'\x90' * 3)
-        data[off:off + size] = sect
+data[off:off + size] = bytes(data[off:off + size]).replace(nospec.LFENCE, b'\x90' * 3)
 open(dst, 'wb').write(data)
 EOT
 	out=$("$LAB/nospec-check.py" "$tmp/vmlinux" scs_wait_out 2>&1) || rc_copy=$?
