@@ -20,7 +20,6 @@
 
 #include "cs_util.h"
 
-#define SYS_CPU		"/sys/devices/system/cpu"
 #define HARNESS_OPTS	"hlF:f:V:v:t:T:r:"
 
 const char *cs_mode;
@@ -188,9 +187,9 @@ static int cpu_read(int cpu, const char *file, char *buf, size_t size)
 	char path[PATH_MAX];
 
 	if (cpu < 0)
-		snprintf(path, sizeof(path), SYS_CPU "/%s", file);
+		snprintf(path, sizeof(path), CS_CPU_DIR "/%s", file);
 	else
-		snprintf(path, sizeof(path), SYS_CPU "/cpu%d/%s", cpu, file);
+		snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/%s", cpu, file);
 	return cs_read_file(path, buf, size);
 }
 

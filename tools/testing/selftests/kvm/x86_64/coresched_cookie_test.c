@@ -318,8 +318,8 @@ static void *runner_fn(void *arg)
 	run_once(vmm.b);
 	vmm.runner_after_b = cs_cookie_of(0);
 	sem_post(&vmm.ran);
-	while (sem_wait(&vmm.freed))
-		;
+	/* Until both VMs are freed: then what this thread kept after them. */
+	cs_sem_wait(&vmm.freed);
 	vmm.runner_kept = cs_cookie_of(0);
 	return NULL;
 }
@@ -365,8 +365,8 @@ static void test_vmm_threads(bool vm_mode)
 	b = vm_create_with_one_vcpu(&vmm.b, guest_sync);
 	main_cookie = cs_cookie_of(0);
 	pthread_create(&runner, NULL, runner_fn, NULL);
-	while (sem_wait(&vmm.ran))
-		;
+	/* The runner has run both VMs' vCPUs once. */
+	cs_sem_wait(&vmm.ran);
 	in_thread(own_fn, NULL);
 	in_thread(io_fn, NULL);
 	in_thread(b_fn, NULL);

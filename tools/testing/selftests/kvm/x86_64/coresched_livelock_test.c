@@ -123,8 +123,7 @@ static void *vcpu_thread(void *arg)
 	 * from this thread's run delay and the wait counted so far; the
 	 * vCPU waits no more out of KVM_RUN, and B is gone.
 	 */
-	while (sem_wait(&b_done))
-		;
+	cs_sem_wait(&b_done);
 	has_wait_stat = cs_vcpu_stat(vcpu, WAIT_STAT, true, &wait_ns);
 	run_delay = get_run_delay();
 	cs_run_to(vcpu, STAGE_STEAL, &uc);
@@ -174,11 +173,11 @@ int main(int argc, char *argv[])
 	sem_init(&b_spinning, 0, 0);
 	sem_init(&b_done, 0, 0);
 	pthread_create(&b, NULL, poller, NULL);
-	while (sem_wait(&b_spinning))
-		;
+	/* B is pinned to its sibling and polls from now on. */
+	cs_sem_wait(&b_spinning);
 	pthread_create(&a, NULL, vcpu_thread, NULL);
-	while (sem_wait(&a_started))
-		;
+	/* A is pinned and about to enter guest mode. */
+	cs_sem_wait(&a_started);
 	pthread_join(b, NULL);
 	pthread_join(a, NULL);
 

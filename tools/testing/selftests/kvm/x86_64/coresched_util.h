@@ -7,7 +7,9 @@
 #ifndef SELFTEST_KVM_CORESCHED_UTIL_H
 #define SELFTEST_KVM_CORESCHED_UTIL_H
 
+#include <errno.h>
 #include <getopt.h>
+#include <semaphore.h>
 #include <sys/prctl.h>
 
 #include "kselftest.h"
@@ -127,15 +129,23 @@ static inline int cs_read_stats(char (*names)[32], uint64_t *values, int max)
 /* The invariant checker's count of violations; false without the checker. */
 static inline bool cs_read_violations(uint64_t *n)
 {
-	char names[16][32];
-	uint64_t v[16];
-	int i = cs_read_stats(names, v, 16);
+	FILE *f = fopen(CS_STATS_FILE, "r");
+	bool found = false;
+	char line[128];
 
-	while (i-- > 0 && strcmp(names[i], "violations"))
-		;
-	if (i >= 0)
-		*n = v[i];
-	return i >= 0;
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "violations %lu", n) == 1;
+	fclose(f);
+	return found;
+}
+
+/* Wait for @sem across signals; any other error fails the test. */
+static inline void cs_sem_wait(sem_t *sem)
+{
+	while (sem_wait(sem))
+		TEST_ASSERT(errno == EINTR, "sem_wait: %s", strerror(errno));
 }
 
 static bool cs_checker;
