@@ -66,9 +66,13 @@ say "series: $n patches in $dir; git am onto $(git_base log -1 --format=%s base)
 if [ $bisect = 1 ]; then
 	# Every patch builds on its own: at each patch, olddefconfig (its
 	# Kconfig drops what it does not know yet), then the kernel is
-	# compiled and linked (vmlinux) incrementally from the patch before:
-	# kbuild compiles exactly the objects whose sources, headers or config
-	# symbols the patch changed, and links.  bzImage, which only packs
+	# compiled and linked (vmlinux) incrementally from the patch before.
+	# kbuild compiles what the patch changed: its sources, the objects
+	# that use the config symbols it changed, and, of the objects that
+	# include a header it changed, those that the change can break
+	# (lab/bisect-select.py; its headers are made to look old, and those
+	# objects are deleted).  At the tip the headers are made new again,
+	# so that the tip is compiled whole.  bzImage, which only packs
 	# vmlinux, is made once, at the tip.  The objects stay in build/bisect
 	# between runs; a patch whose tree (with this config) built before is
 	# not built again, so that after an edit only the patches from the
@@ -84,27 +88,51 @@ if [ $bisect = 1 ]; then
 		git_base worktree add -q --detach "$src" base
 	fi
 	mkdir -p "$obj"
-	verified=$obj/.lab-verified
-	touch "$verified"
+	verified=$obj/.lab-verified old=$obj/.lab-old-headers
+	touch "$verified" "$old"
+	# touch_in DIR ARGS...: touch ARGS on the files named on stdin that
+	# exist in DIR (a header the patch deletes stays deleted)
+	touch_in() {
+		local d=$1 f
+		shift
+		while read -r f; do
+			[ ! -f "$d/$f" ] || touch "$@" "$d/$f"
+		done
+	}
 	cfg=$(sha256sum < "$BUILD/obj/.config" | cut -d' ' -f1)
 	i=0 total=$SECONDS built=0
 	for c in $(git_base rev-list --reverse base.."$tip"); do
 		i=$((i + 1))
-		key="$(git_base rev-parse "$c^{tree}") $cfg $(sha256sum < "$LAB/series.sh" | cut -d' ' -f1)"
-		if grep -qxF "$key" "$verified"; then
+		key="$(git_base rev-parse "$c^{tree}") $cfg $(cat "$LAB/series.sh" "$LAB/bisect-select.py" | sha256sum | cut -d' ' -f1)"
+		if [ $built = 0 ] && grep -qxF "$key" "$verified"; then
 			say "build-check $i/$n: built before: $(git_base log -1 --format=%s "$c")"
 			continue
 		fi
+		from=$(git -C "$src" rev-parse HEAD)
 		git -C "$src" checkout -q --detach "$c"
 		cp "$BUILD/obj/.config" "$obj/.config"
 		start=$SECONDS
+		if [ "$c" = "$tip" ]; then
+			sort -u "$old" | touch_in "$src"
+			: > "$old"
+			what="the tip, whole"
+		else
+			"$LAB/bisect-select.py" "$obj" "$src" "$from" "$c" \
+				> "$obj/select-$i" 2> "$obj/select-$i.log" ||
+				die "patch $i: bisect-select.py failed: $(cat "$obj/select-$i.log")"
+			awk '$1 == "header" { print $2 }' "$obj/select-$i" |
+				tee -a "$old" | touch_in "$src" -d @946684800
+			awk '$1 == "target" { print $2 }' "$obj/select-$i" |
+				(cd "$obj" && xargs -r rm -f --)
+			what="$(awk '$1 == "target"' "$obj/select-$i" | wc -l) chosen for its headers"
+		fi
 		if ! make -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
 			-j"$JOBS" olddefconfig vmlinux > "$obj/build-$i.log" 2>&1; then
 			tail -n 20 "$obj/build-$i.log" >&2
 			die "patch $i of the series does not build: $(git_base log -1 --format=%s "$c")"
 		fi
 		# The objects compiled (CC and assembler), for the record.
-		say "build-check $i/$n: $(grep -c -E '^  (CC|AS) ' "$obj/build-$i.log") objects compiled, linked, in $((SECONDS - start)) s: $(git_base log -1 --format=%s "$c")"
+		say "build-check $i/$n: $(grep -c -E '^  (CC|AS) ' "$obj/build-$i.log") objects compiled ($what), linked, in $((SECONDS - start)) s: $(git_base log -1 --format=%s "$c")"
 		echo "$key" >> "$verified"
 		built=1
 	done

@@ -16,6 +16,8 @@
 #   tap        a failing test point and a test that never started fail
 #   nospec     the speculation barrier check fails on an image without
 #              the barrier
+#   bisect     the per-patch build check chooses what a header change can
+#              break
 #
 # usage: lab-selftest.sh [SECTION...]   (default: all of them)
 set -uo pipefail
@@ -387,7 +389,67 @@ EOT
 	fi
 }
 
-all=(bad_patch warnings build guest settle isolated tap rejudge nospec)
+# --- what the per-patch build check compiles --------------------------------
+# lab/bisect-select.py on a small tree and its kbuild records: a patch that
+# renames a struct member in a header must choose the targets that name
+# it, directly, through a macro of the header, or by taking the struct's
+# size (b, c, e; and g, which names a parameter like it: a word is
+# enough), and not d and f, which include the header and name none of
+# those; a changed #include chooses every target that includes the
+# header; a changed comment, one of them, for the header's own code.
+st_bisect() {
+	local name="lab: the per-patch build check compiles every target a header change can break"
+	local d=$tmp/bisect src obj t got ok=1 why=
+	src=$d/src obj=$d/obj
+	mkdir -p "$src/include" "$obj"
+	git -C "$src" init -q
+	cat > "$src/include/a.h" <<'EOT'
+/* a struct */
+struct s {
+	int x;
+	int y;
+};
+
+#define S_Y(p) ((p)->y)
+static inline int s_x(struct s *p) { return p->x; }
+EOT
+	echo 'int b(struct s *p) { return p->y; }' > "$src/b.c"
+	echo 'int c(struct s *p) { return S_Y(p); }' > "$src/c.c"
+	echo 'int d(struct s *p) { return s_x(p); }' > "$src/d.c"
+	echo 'int e[sizeof(struct s) == 8 ? 1 : -1];' > "$src/e.c"
+	echo 'int f(struct s *p) { return p->x; }' > "$src/f.c"
+	echo 'int g(struct s *y) { return 0; }' > "$src/g.c"
+	for t in b c d e f g; do
+		printf '%s\n' "source_$t.o := ../src/$t.c" "" "deps_$t.o := \\" \
+			"  ../src/include/a.h \\" "" > "$obj/.$t.o.cmd"
+	done
+	bs_commit() {
+		git -C "$src" add -A &&
+			git -C "$src" -c user.name=lab -c user.email=lab@localhost commit -qm "$1"
+	}
+	bs_case() {	# bs_case WHAT WANT: the targets chosen for the last commit
+		got=$("$LAB/bisect-select.py" "$obj" "$src" HEAD~ HEAD 2> /dev/null |
+			awk '$1 == "target" { printf "%s ", $2 }')
+		[ "$got" = "$2" ] || { ok=0; why="$why; $1: chose '$got', want '$2'"; }
+	}
+	bs_commit base
+	sed -i 's/int y;/int z;/' "$src/include/a.h"
+	bs_commit rename
+	bs_case "a renamed member" "b.o c.o e.o g.o "
+	sed -i 's/a struct/the struct/' "$src/include/a.h"
+	bs_commit comment
+	bs_case "a changed comment" "b.o "
+	sed -i '1i #include "m.h"' "$src/include/a.h"
+	bs_commit include
+	bs_case "a new #include" "b.o c.o d.o e.o f.o g.o "
+	if [ $ok = 1 ]; then
+		rec pass "$name"
+	else
+		rec fail "$name" "${why#; }"
+	fi
+}
+
+all=(bad_patch warnings build guest settle isolated tap rejudge nospec bisect)
 for section in "${@:-${all[@]}}"; do
 	case " ${all[*]} " in
 	*" ${section//-/_} "*) "st_${section//-/_}" ;;
