@@ -35,10 +35,10 @@ FIXTURE_SETUP(boot)
 	char *tok, *save;
 	int size;
 
-	ASSERT_LT(0, read_text("/proc/cmdline", self->cmdline, sizeof(self->cmdline)));
+	ASSERT_EQ(0, cs_read_file("/proc/cmdline", self->cmdline, sizeof(self->cmdline)));
 	self->value = NULL;
-	for (tok = strtok_r(self->cmdline, "\n ", &save); tok;
-	     tok = strtok_r(NULL, "\n ", &save)) {
+	for (tok = strtok_r(self->cmdline, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
 		if (!strncmp(tok, "coresched=", 10))
 			self->value = tok + 10;
 		else if (!strcmp(tok, "coresched"))

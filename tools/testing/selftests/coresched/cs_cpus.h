@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the core scheduling selftests, these and the KVM ones
- * (../kvm/x86_64/coresched_*), need of the machine: the clock, short sysfs
- * files, CPU lists, online CPUs and SMT siblings.  Header-only, so that
- * both build systems can use it.
+ * (../kvm/x86_64/coresched_*), need of the machine: the clock, the
+ * coresched= mode, short sysfs files, CPU lists, online CPUs and SMT
+ * siblings.  Header-only, so that both build systems can use it.
  */
 #ifndef CS_CPUS_H
 #define CS_CPUS_H
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #define CS_CPU_DIR	"/sys/devices/system/cpu"
+#define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
 
 /* CLOCK_MONOTONIC, in ns. */
 static inline uint64_t cs_now_ns(void)
@@ -45,6 +46,14 @@ static inline int cs_read_file(const char *path, char *buf, size_t size)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
+}
+
+/* The mode this boot runs in ("off", "on", "vm", "vm,strict"), NULL without one. */
+static inline const char *cs_kernel_mode(void)
+{
+	static char mode[16];
+
+	return cs_read_file(CS_MODE_FILE, mode, sizeof(mode)) ? NULL : mode;
 }
 
 static inline int cs_write_file(const char *path, const char *val)
@@ -126,39 +135,26 @@ static inline bool cs_cpu_siblings(int cpu, cpu_set_t *set)
 	return !cs_read_file(path, buf, sizeof(buf)) && cs_parse_cpu_list(buf, set);
 }
 
-/* Is @a online with an online SMT sibling @b (if < 0, its first one)? */
-static inline bool cs_sibling_of(int a, int *b, cpu_set_t *sibs)
-{
-	int cpu;
-
-	if (!cs_cpu_online(a) || !cs_cpu_siblings(a, sibs))
-		return false;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (cpu == a || !CPU_ISSET(cpu, sibs) || (*b >= 0 && cpu != *b))
-			continue;
-		if (!cs_cpu_online(cpu))
-			continue;
-		*b = cpu;
-		return true;
-	}
-	return false;
-}
-
 /*
  * Two online SMT siblings of one core, @a (if < 0, the first CPU that has
- * one) and @b (if < 0, its first one), and in @sibs that core's CPUs;
- * false if there are none.
+ * one) and @b (if < 0, its first one), and in @sibs (if not NULL) that
+ * core's CPUs; false if there are none.
  */
 static inline bool cs_pick_siblings(int *a, int *b, cpu_set_t *sibs)
 {
-	int cpu;
+	cpu_set_t own;
+	int x, y;
 
-	if (*a >= 0)
-		return cs_sibling_of(*a, b, sibs);
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (cs_sibling_of(cpu, b, sibs)) {
-			*a = cpu;
-			return true;
+	sibs = sibs ?: &own;
+	for (x = *a < 0 ? 0 : *a; x < CPU_SETSIZE && (*a < 0 || x == *a); x++) {
+		if (!cs_cpu_online(x) || !cs_cpu_siblings(x, sibs))
+			continue;
+		for (y = *b < 0 ? 0 : *b; y < CPU_SETSIZE && (*b < 0 || y == *b); y++) {
+			if (y != x && CPU_ISSET(y, sibs) && cs_cpu_online(y)) {
+				*a = x;
+				*b = y;
+				return true;
+			}
 		}
 	}
 	return false;

@@ -88,16 +88,17 @@ static struct cs_seg *shm_both(void *shm, int nr_tasks, int i)
 	return shm_segs(shm, nr_tasks + i);
 }
 
-/* Append [@start, @end] to a list of @n segments: false if it is full. */
-static bool append(struct cs_seg *list, unsigned int *n, uint64_t start,
-		   uint64_t end)
+/* Append [@start, @end] to a list of @n segments; a full one overflows. */
+static void append(struct cs_seg *list, unsigned int *n, int *overflow,
+		   uint64_t start, uint64_t end)
 {
-	if (*n == CS_MAX_SEGS)
-		return false;
+	if (*n == CS_MAX_SEGS) {
+		*overflow = 1;
+		return;
+	}
 	list[*n].start = start;
 	list[*n].end = end;
 	(*n)++;
-	return true;
 }
 
 static void cpu_time(struct cs_reading *r)
@@ -127,15 +128,14 @@ static void step(struct cs_spin *w, uint64_t now)
 {
 	struct cs_shared *sh = w->sh;
 	unsigned long c = __atomic_load_n(&sh->count[w->i ^ 1].v, __ATOMIC_RELAXED);
-	bool ok = true;
 
 	if (now - w->prev > CS_GAP_NS) {
-		ok &= append(w->segs, &sh->nr_segs[w->i], w->first, w->prev);
+		append(w->segs, &sh->nr_segs[w->i], &sh->overflow[w->i], w->first, w->prev);
 		w->first = now;
 	} else if (c != w->seen && c - w->seen <= CS_WITNESS_MAX) {
 		if (w->both_first && w->prev - w->both_last > CS_GAP_NS) {
-			ok &= append(w->both, &sh->nr_both[w->i], w->both_first,
-				     w->both_last);
+			append(w->both, &sh->nr_both[w->i], &sh->overflow[w->i],
+			       w->both_first, w->both_last);
 			w->both_first = 0;
 		}
 		if (!w->both_first)
@@ -145,8 +145,6 @@ static void step(struct cs_spin *w, uint64_t now)
 	w->seen = c;
 	__atomic_store_n(&sh->count[w->i].v, sh->count[w->i].v + 1, __ATOMIC_RELAXED);
 	w->prev = now;
-	if (!ok)
-		sh->overflow[w->i] = 1;
 }
 
 /*
@@ -182,11 +180,9 @@ static void spin(struct cs_run *run, int i)
 				cpu[CPU_MID_BEGIN + phase] = cpu[CPU_MID_BEGIN + phase - 1];
 		}
 	}
-	if (!append(w.segs, &sh->nr_segs[i], w.first, w.prev))
-		sh->overflow[i] = 1;
-	if (w.both_first &&
-	    !append(w.both, &sh->nr_both[i], w.both_first, w.both_last))
-		sh->overflow[i] = 1;
+	append(w.segs, &sh->nr_segs[i], &sh->overflow[i], w.first, w.prev);
+	if (w.both_first)
+		append(w.both, &sh->nr_both[i], &sh->overflow[i], w.both_first, w.both_last);
 	cpu_time(&cpu[CPU_END]);
 	for (; phase < 2; phase++)
 		cpu[CPU_MID_BEGIN + phase] = cpu[CPU_END];
@@ -413,13 +409,6 @@ void cs_run_free(struct cs_run *run)
 	run->shm = NULL;
 }
 
-static void window(const struct cs_run *run, enum cs_part part,
-		   uint64_t *from, uint64_t *to)
-{
-	*from = part == CS_AFTER ? run->t_mid_end : run->t_start;
-	*to = part == CS_BEFORE ? run->t_mid_begin : run->t_end;
-}
-
 /* The time @n segments cover in [@from, @to); the longest piece in @longest. */
 static uint64_t covered(const struct cs_seg *segs, unsigned int n,
 			uint64_t from, uint64_t to, uint64_t *longest)
@@ -508,28 +497,24 @@ static void guest_share(const struct cs_run *run, enum cs_part part,
 void cs_result(const struct cs_run *run, enum cs_part part,
 	       struct cs_result *res)
 {
-	uint64_t from, to;
+	uint64_t from = part == CS_AFTER ? run->t_mid_end : run->t_start;
+	uint64_t to = part == CS_BEFORE ? run->t_mid_begin : run->t_end;
 	double w;
 	int i;
 
-	window(run, part, &from, &to);
 	res->window_ns = to > from ? to - from : 0;
 	w = res->window_ns ? res->window_ns / 100.0 : 1;
 	res->longest_ns = 0;
 	res->clock_overlap = cs_clock_overlap_ns(run, 0, 1, from, to) / w;
 	for (i = 0; i < 2; i++) {
 		const struct cs_task *t = &run->task[i];
-		uint64_t both = covered(t->both, t->nr_both, from, to,
-					&res->longest_ns);
 
-		res->both[i] = both / w;
-	}
-	/* Either task's witness is evidence enough. */
-	res->overlap = res->both[0] > res->both[1] ? res->both[0] : res->both[1];
-	for (i = 0; i < 2; i++) {
+		res->both[i] = covered(t->both, t->nr_both, from, to, &res->longest_ns) / w;
 		res->ran[i] = cs_ran_ns(run, i, from, to) / w;
 		res->segs[i] = segs_in(run, i, from, to);
 	}
+	/* Either task's witness is evidence enough. */
+	res->overlap = res->both[0] > res->both[1] ? res->both[0] : res->both[1];
 	res->chance = res->ran[0] * res->ran[1] / 100;
 	guest_share(run, part, res);
 }

@@ -24,13 +24,6 @@
 
 const char *cs_mode;
 
-const char *cs_kernel_mode(void)
-{
-	static char mode[16];
-
-	return cs_read_file(CS_MODE_FILE, mode, sizeof(mode)) ? NULL : mode;
-}
-
 int cs_options(int argc, char **argv, const char *opts,
 	       void (*opt)(int c, const char *arg))
 {
@@ -181,48 +174,51 @@ int cs_parse_num(const char *s, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
-/* A file of CPU @cpu's sysfs directory (@cpu < 0: of the directory). */
-static int cpu_read(int cpu, const char *file, char *buf, size_t size)
-{
-	char path[PATH_MAX];
-
-	if (cpu < 0)
-		snprintf(path, sizeof(path), CS_CPU_DIR "/%s", file);
-	else
-		snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/%s", cpu, file);
-	return cs_read_file(path, buf, size);
-}
-
+/* An integer in file @file of CPU @cpu's sysfs directory; -1 if none. */
 static int cpu_read_int(int cpu, const char *file)
 {
-	char buf[64];
+	char path[PATH_MAX], buf[64];
 
-	return cpu_read(cpu, file, buf, sizeof(buf)) ? -1 : atoi(buf);
+	snprintf(path, sizeof(path), CS_CPU_DIR "/cpu%d/%s", cpu, file);
+	return cs_read_file(path, buf, sizeof(buf)) ? -1 : atoi(buf);
 }
 
 int cs_find_siblings(int core[2])
 {
-	cpu_set_t sibs;
-
 	core[0] = -1;
 	core[1] = -1;
-	return cs_pick_siblings(&core[0], &core[1], &sibs) ? 0 : -ENOENT;
+	return cs_pick_siblings(&core[0], &core[1], NULL) ? 0 : -ENOENT;
 }
 
 bool cs_smt_active(void)
 {
-	return cpu_read_int(-1, "smt/active") == 1;
+	char buf[8];
+
+	return !cs_read_file(CS_CPU_DIR "/smt/active", buf, sizeof(buf)) && !strcmp(buf, "1");
+}
+
+/* No CPU before the @i-th has its package (and, with @core, its core). */
+static bool first_of(const int *pkg, const int *core, int i)
+{
+	int j;
+
+	for (j = 0; j < i; j++) {
+		if (pkg[j] == pkg[i] && (!core || core[j] == core[i]))
+			return false;
+	}
+	return true;
 }
 
 int cs_topology(struct cs_topo *topo)
 {
 	int pkg[CS_MAX_CPUS], core[CS_MAX_CPUS];
-	int nr = 0, cpu, i, j, n, cores;
+	int nr = 0, cpu, i, n, cores;
 	cpu_set_t online, sibs;
 	char buf[256];
 
 	memset(topo, 0, sizeof(*topo));
-	if (cpu_read(-1, "online", buf, sizeof(buf)) || !cs_parse_cpu_list(buf, &online))
+	if (cs_read_file(CS_CPU_DIR "/online", buf, sizeof(buf)) ||
+	    !cs_parse_cpu_list(buf, &online))
 		return -ENOENT;
 	if (CPU_COUNT(&online) > CS_MAX_CPUS)
 		return -E2BIG;
@@ -242,21 +238,12 @@ int cs_topology(struct cs_topo *topo)
 		nr++;
 	}
 	topo->cpus = nr;
-	/* Count each package once, and each (package, core) once. */
 	for (i = 0; i < nr; i++) {
-		for (j = 0; j < i && pkg[j] != pkg[i]; j++)
-			;
-		if (j < i)
+		if (!first_of(pkg, NULL, i))
 			continue;
 		topo->packages++;
-		cores = 0;
-		for (n = 0; n < nr; n++) {
-			for (j = 0; j < n; j++) {
-				if (pkg[j] == pkg[n] && core[j] == core[n])
-					break;
-			}
-			cores += pkg[n] == pkg[i] && j == n;
-		}
+		for (cores = 0, n = i; n < nr; n++)
+			cores += pkg[n] == pkg[i] && first_of(pkg, core, n);
 		if (cores > topo->cores)
 			topo->cores = cores;
 	}
@@ -286,6 +273,5 @@ int cs_schedstats(bool on, bool *old)
 		return ret;
 	if (old)
 		*old = buf[0] == '1';
-	ret = write_text(path, on ? "1" : "0", 1);
-	return ret < 0 ? ret : 0;
+	return cs_write_file(path, on ? "1" : "0");
 }

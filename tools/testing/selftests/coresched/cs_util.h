@@ -18,12 +18,9 @@
 #include "../cgroup/cgroup_util.h"
 #include "cs_cpus.h"
 
-#define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
 #define CS_MAX_CPUS	64
 #define NSEC_PER_MSEC	1000000ULL
 
-/* The mode this boot runs in ("off", "on", "vm", "vm,strict"), NULL without one. */
-const char *cs_kernel_mode(void);
 /*
  * The mode the checks follow: the one -m claims, else the kernel's.  A test
  * told the wrong mode still checks what that mode promises, so that it

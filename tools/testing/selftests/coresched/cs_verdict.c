@@ -74,8 +74,9 @@ static void add(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-void cs_explain(char *buf, size_t size, const struct cs_result *res,
-		enum cs_expect expect)
+/* The figures that decided cs_verdict(), in words. */
+static void cs_explain(char *buf, size_t size, const struct cs_result *res,
+		       enum cs_expect expect)
 {
 	double least = shared_floor(res);
 
@@ -178,19 +179,17 @@ int cs_trial(struct cs_trial *t)
 void cs_trial_explain(char *buf, size_t size, const struct cs_trial *t)
 {
 	static const char * const part[] = { "before: ", "; after: " };
-	size_t n = 0;
+	size_t n;
 	int i;
 
 	buf[0] = '\0';
 	if (t->err) {
-		snprintf(buf, size, "measurement failed: %s", strerror(-t->err));
+		add(buf, size, "measurement failed: %s", strerror(-t->err));
 		return;
 	}
-	for (i = 0; i < t->parts && n < size; i++) {
-		n += snprintf(buf + n, size - n, "%s", t->parts > 1 ? part[i] : "");
-		if (n >= size)
-			break;
+	for (i = 0; i < t->parts; i++) {
+		add(buf, size, "%s", t->parts > 1 ? part[i] : "");
+		n = strlen(buf);
 		cs_explain(buf + n, size - n, &t->res[i], t->expect[i]);
-		n += strlen(buf + n);
 	}
 }

@@ -74,9 +74,6 @@ enum cs_expect {
 #define CS_STARVED	(-1)	/* the host kept the tasks apart: no verdict */
 
 int cs_verdict(const struct cs_result *res, enum cs_expect expect);
-/* The figures that decided cs_verdict(), in words. */
-void cs_explain(char *buf, size_t size, const struct cs_result *res,
-		enum cs_expect expect);
 
 /*
  * A judged measurement of two tasks, measured again while the host starves

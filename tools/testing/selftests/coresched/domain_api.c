@@ -233,11 +233,11 @@ static pid_t exec_child(struct __test_metadata *_metadata)
 		_exit(1);
 	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	for (i = 0; i < 10000 && strcmp(comm, "sh\n"); i++) {
+	for (i = 0; i < 10000 && strcmp(comm, "sh"); i++) {
 		usleep(1000);
-		read_text(path, comm, sizeof(comm));
+		cs_read_file(path, comm, sizeof(comm));
 	}
-	ASSERT_STREQ("sh\n", comm);
+	ASSERT_STREQ("sh", comm);
 	return pid;
 }
 

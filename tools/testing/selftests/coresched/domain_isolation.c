@@ -76,6 +76,15 @@ static int setup_tree(struct __test_metadata *_metadata, int core[2])
 	return cs_cg_tag(CG "/d1", true) ?: cs_cg_tag(CG "/d2", true);
 }
 
+/* @cg below CG, valid until the next call. */
+static const char *in_cg(const char *cg)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), CG "/%s", cg);
+	return path;
+}
+
 /* Under coresched=off every tag and cookie must be refused. */
 static int refused(int ret)
 {
@@ -163,25 +172,19 @@ FIXTURE_TEARDOWN(domains)
 
 static int tag(const char *cg, bool on)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), CG "/%s", cg);
-	return refused(cs_cg_tag(path, on));
+	return refused(cs_cg_tag(in_cg(cg), on));
 }
 
 /* Each try starts from the variant's tags, the tasks in their cgroups. */
 static int place_setup(struct cs_run *run)
 {
 	const struct place *v = run->arg;
-	char path[128];
 	int i, ret;
 
 	ret = (v->mid_tag ? tag(v->mid_tag, false) : 0) ?:
 	      (v->tag ? tag(v->tag, true) : 0);
-	for (i = 0; i < 2 && !ret; i++) {
-		snprintf(path, sizeof(path), CG "/%s", v->cg[i]);
-		ret = cg_enter(path, run->task[i].pid);
-	}
+	for (i = 0; i < 2 && !ret; i++)
+		ret = cg_enter(in_cg(v->cg[i]), run->task[i].pid);
 	if (ret || v->cookies == NO_COOKIES)
 		return ret;
 	return refused(v->cookies == SAME_COOKIE ? cs_setup_same(run) :
@@ -191,12 +194,10 @@ static int place_setup(struct cs_run *run)
 static int place_midway(struct cs_run *run)
 {
 	const struct place *v = run->arg;
-	char path[128];
 
 	if (v->mid_tag || v->mid_untag)
 		return tag(v->mid_tag ?: v->mid_untag, !!v->mid_tag);
-	snprintf(path, sizeof(path), CG "/%s", v->mid_move);
-	return cg_enter(path, run->task[1].pid);
+	return cg_enter(in_cg(v->mid_move), run->task[1].pid);
 }
 
 TEST_F_TIMEOUT(domains, measured, 120)
@@ -241,7 +242,6 @@ FIXTURE_TEARDOWN(force_idle)
 static pid_t spinner(struct __test_metadata *_metadata, int cpu, const char *cg)
 {
 	pid_t parent = getpid(), pid = fork();
-	char path[128];
 
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -251,8 +251,7 @@ static pid_t spinner(struct __test_metadata *_metadata, int cpu, const char *cg)
 		for (;;)
 			;
 	}
-	snprintf(path, sizeof(path), CG "/%s", cg);
-	ASSERT_EQ(0, cg_enter(path, pid));
+	ASSERT_EQ(0, cg_enter(in_cg(cg), pid));
 	return pid;
 }
 
@@ -269,10 +268,7 @@ static double task_ms(pid_t pid)
 
 static long long cgroup_us(const char *cg)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), CG "/%s", cg);
-	return cg_read_key_long(path, "cpu.stat", FORCE_IDLE " ");
+	return cg_read_key_long(in_cg(cg), "cpu.stat", FORCE_IDLE " ");
 }
 
 /*

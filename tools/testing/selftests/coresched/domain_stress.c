@@ -96,7 +96,7 @@ static const char * const leaves[] = {
 /* Parents of the cgroups that come and go: a/eN and n/eN. */
 static const char * const slot_parents[] = { "a", "n" };
 
-enum kind { SPINNER, SPINNER2, FORKER };
+enum kind { SPINNER, SPINNER2, FORKER, NR_KINDS };
 
 /* Shared with the workers. */
 struct shared {
@@ -277,7 +277,6 @@ static __noreturn void fail(const char *what)
 
 static void start_workers(void)
 {
-	static const enum kind kinds[] = { SPINNER, SPINNER2, FORKER };
 	pid_t parent = getpid();
 	int i;
 
@@ -288,7 +287,7 @@ static void start_workers(void)
 			fail("cannot fork a worker");
 		if (!pid) {
 			cs_die_with_parent(parent);
-			worker(i, kinds[i % 3]);
+			worker(i, i % NR_KINDS);
 		}
 		/* Here too: the group must exist before any prctl of ours. */
 		setpgid(pid, pid);
@@ -375,25 +374,20 @@ static pid_t random_tid(unsigned int *seed)
 /* CREATE, SHARE_TO (from our own cookie) and SHARE_FROM, any scope. */
 static void *prctler(void *arg)
 {
+	static const int cmds[] = {
+		PR_SCHED_CORE_CREATE, PR_SCHED_CORE_SHARE_TO, PR_SCHED_CORE_SHARE_FROM,
+	};
 	unsigned int seed = (long)arg;
-	int ret;
 
 	while (running()) {
 		pid_t tid = random_tid(&seed);
 		int scope = rand_r(&seed) % 3;
+		int cmd = cmds[rand_r(&seed) % 3];
 
-		switch (rand_r(&seed) % 3) {
-		case 0:
-			ret = cs_prctl(PR_SCHED_CORE_CREATE, tid, scope, 0);
-			break;
-		case 1:
-			ret = cs_prctl(PR_SCHED_CORE_SHARE_TO, tid, scope, 0);
-			break;
-		default:
-			ret = cs_prctl(PR_SCHED_CORE_SHARE_FROM, tid, 0, 0);
-			break;
-		}
-		count(OP_PRCTL, ret);
+		/* SHARE_FROM takes no scope. */
+		if (cmd == PR_SCHED_CORE_SHARE_FROM)
+			scope = 0;
+		count(OP_PRCTL, cs_prctl(cmd, tid, scope, 0));
 	}
 	return NULL;
 }
@@ -489,20 +483,12 @@ static int nr_tasks;
 static int task_cgroup(pid_t pid, pid_t tid, char *buf, size_t size)
 {
 	char path[64], line[256];
-	FILE *f;
-	int ret = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", pid, tid);
-	f = fopen(path, "r");
-	if (!f)
+	if (cs_read_file(path, line, sizeof(line)) || strncmp(line, "0::/", 4))
 		return -1;
-	if (fgets(line, sizeof(line), f) && !strncmp(line, "0::/", 4)) {
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(buf, size, "%s", line + 4);
-		ret = 0;
-	}
-	fclose(f);
-	return ret;
+	snprintf(buf, size, "%s", line + 4);
+	return 0;
 }
 
 /* The nearest cgroup at or above @t's whose cpu.core_sched is 1. */
@@ -573,13 +559,12 @@ static bool collect(void)
 			if (de->d_name[0] == '.')
 				continue;
 			t->tid = atoi(de->d_name);
-			if (task_cgroup(workers[i], t->tid, t->cgroup, sizeof(t->cgroup)) ||
-			    task_cookie(t->tid, &t->task_cookie)) {
-				closedir(dir);
-				return false;
+			err = task_cgroup(workers[i], t->tid, t->cgroup, sizeof(t->cgroup)) ||
+			      task_cookie(t->tid, &t->task_cookie);
+			if (!err) {
+				task_domain(t);
+				t->cookie = cs_get(t->tid, &err);
 			}
-			task_domain(t);
-			t->cookie = cs_get(t->tid, &err);
 			if (err) {
 				closedir(dir);
 				return false;
@@ -591,22 +576,16 @@ static bool collect(void)
 	return true;
 }
 
-static uint64_t cookie_of(const struct task *t, bool task_cookie)
-{
-	return task_cookie ? t->task_cookie : t->cookie;
-}
-
 /* How many different cookies (or task cookies) the tasks hold. */
 static int count_distinct(bool task_cookie)
 {
+	uint64_t c[MAX_TASKS];
 	int i, j, n = 0;
 
 	for (i = 0; i < nr_tasks; i++) {
-		for (j = 0; j < i; j++) {
-			if (cookie_of(&tasks[j], task_cookie) ==
-			    cookie_of(&tasks[i], task_cookie))
-				break;
-		}
+		c[i] = task_cookie ? tasks[i].task_cookie : tasks[i].cookie;
+		for (j = 0; j < i && c[j] != c[i]; j++)
+			;
 		n += j == i;
 	}
 	return n;
@@ -695,7 +674,6 @@ static void slab_shrink(void)
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir = opendir(SLAB_DIR);
-	int fd;
 
 	if (!dir)
 		return;
@@ -703,12 +681,8 @@ static void slab_shrink(void)
 		if (de->d_name[0] == '.' || de->d_type == DT_LNK)
 			continue;
 		snprintf(path, sizeof(path), SLAB_DIR "/%s/shrink", de->d_name);
-		fd = open(path, O_WRONLY);
-		if (fd < 0)
-			continue;
-		if (write(fd, "1", 1) != 1)
+		if (cs_write_file(path, "1"))
 			ksft_print_msg("cannot shrink %s\n", de->d_name);
-		close(fd);
 	}
 	closedir(dir);
 }

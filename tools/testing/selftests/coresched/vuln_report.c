@@ -52,9 +52,8 @@ FIXTURE_SETUP(vuln)
 	char path[256];
 
 	snprintf(path, sizeof(path), VULN_DIR "%s", variant->file);
-	if (read_text(path, self->line, sizeof(self->line)) < 0)
+	if (cs_read_file(path, self->line, sizeof(self->line)))
 		SKIP(return, "no %s", path);
-	self->line[strcspn(self->line, "\n")] = '\0';
 	TH_LOG("%s: %s", variant->file, self->line);
 }
 
@@ -134,7 +133,7 @@ TEST(mds_idle_clear)
 	char mds[256];
 	int said;
 
-	if (read_text(VULN_DIR "mds", mds, sizeof(mds)) < 0 ||
+	if (cs_read_file(VULN_DIR "mds", mds, sizeof(mds)) ||
 	    !strstr(mds, "Clear CPU buffers"))
 		SKIP(return, "mds: the kernel clears no CPU buffers here");
 	if (!cs_smt_active())
