@@ -409,15 +409,12 @@ int main(int argc, char *argv[])
 {
 	struct vcpu_thread *ts[2];
 	uint64_t c1[VM1_VCPUS], c2, got[2];
-	bool vm_mode, in_run, done, cleared, no_file;
+	bool vm_mode, in_run, done, cleared;
 	int want = cs_mode_option(argc, argv), cpu;
 	long took;
 
 	ksft_print_header();
-	want = cs_test_mode(want, CS_MODE_ON, &no_file);
-	vm_mode = want != CS_MODE_ON;
-	ksft_print_msg("coresched=%s%s\n", cs_mode_names[want],
-		       no_file ? " (no mode file: tested as on)" : "");
+	vm_mode = cs_test_mode(want, CS_MODE_ON) != CS_MODE_ON;
 
 	/* The VMM thread clears with what it has: it must have nothing. */
 	TEST_ASSERT(!cs_cookie_of(0), "the VMM thread has a cookie already");

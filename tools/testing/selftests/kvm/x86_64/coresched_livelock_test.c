@@ -135,7 +135,7 @@ static void *vcpu_thread(void *arg)
 int main(int argc, char *argv[])
 {
 	int want = cs_mode_option(argc, argv);
-	bool vm_mode, no_file;
+	bool vm_mode;
 	vm_vaddr_t st_gva;
 	struct kvm_vm *vm;
 	cpu_set_t sibs;
@@ -151,14 +151,11 @@ int main(int argc, char *argv[])
 			       strerror(errno));
 	cookie = cs_cookie_of(0);
 
-	want = cs_test_mode(want, CS_MODE_ON, &no_file);
-	vm_mode = want != CS_MODE_ON;
+	vm_mode = cs_test_mode(want, CS_MODE_ON) != CS_MODE_ON;
 
 	if (!cs_pick_siblings(&cpu_a, &cpu_b, &sibs))
 		ksft_exit_skip("no core with two online SMT siblings\n");
-	ksft_print_msg("coresched=%s%s; vCPU A on cpu%d, polling thread B on cpu%d\n",
-		       cs_mode_names[want], no_file ? " (no mode file: tested as on)" : "",
-		       cpu_a, cpu_b);
+	ksft_print_msg("vCPU A on cpu%d, polling thread B on cpu%d\n", cpu_a, cpu_b);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_STEAL_TIME));

@@ -154,11 +154,14 @@ struct stretch {
 
 /* Guest memory shared by the vCPUs and the host (through addr_gva2hva()). */
 struct timeline {
+	/* Zeroed before each run; the stops are the host's, the rest the guest's. */
+	struct {
+		uint32_t a_stop, b_stop, c_stop;
+		uint32_t a_logging;
+		uint64_t b_samples, b_exits, b_timeouts;
+	} run;
 	/* Set by the host. */
 	uint32_t kind;
-	uint32_t a_stop;
-	uint32_t b_stop;
-	uint32_t c_stop;
 	uint32_t c_apic_id;
 	uint64_t brk;
 	uint64_t a_log_gva;
@@ -168,16 +171,10 @@ struct timeline {
 	uint64_t b_gap;
 	uint64_t b_wait_max;
 	uint64_t c_settle;
-	uint64_t hlt_count;
-	uint64_t max_exits;
 	/* Set by the guest. */
-	uint32_t a_logging;
 	uint64_t c_halted;
 	uint64_t c_wakes;
 	uint64_t a_stretches;
-	uint64_t b_samples;
-	uint64_t b_exits;
-	uint64_t b_timeouts;
 	uint64_t hist_over;
 	uint32_t hist[HIST_BINS];
 };
@@ -212,28 +209,24 @@ static void guest_a(void)
 		brk = READ_ONCE(tl.brk);
 		max = READ_ONCE(tl.a_log_max);
 		n = 0;
-		WRITE_ONCE(tl.a_logging, 1);
+		WRITE_ONCE(tl.run.a_logging, 1);
 		first = rdtsc();
 		last = first;
 		/* The last reading follows the stop: the log spans every event. */
 		do {
-			stop = READ_ONCE(tl.a_stop);
+			stop = READ_ONCE(tl.run.a_stop);
 			now = rdtsc();
 			count_delta(now - last);
 			if (now - last > brk) {
-				if (n < max) {
-					log[n].first = first;
-					log[n].last = last;
-				}
+				if (n < max)
+					log[n] = (struct stretch){ first, last };
 				n++;
 				first = now;
 			}
 			last = now;
 		} while (!stop);
-		if (n < max) {
-			log[n].first = first;
-			log[n].last = last;
-		}
+		if (n < max)
+			log[n] = (struct stretch){ first, last };
 		WRITE_ONCE(tl.a_stretches, n + 1);
 		GUEST_SYNC1(STAGE_LOGGED);
 	}
@@ -299,20 +292,21 @@ static void guest_b_exit(uint32_t kind)
 		asm volatile("outb %%al, %%dx" : : "a"(0), "d"(TIMELINE_PORT));
 		break;
 	case KIND_HLT:
-		x2apic_write_reg(APIC_TMICT, tl.hlt_count);
+		/* The APIC timer counts at KVM's default bus frequency, 1 GHz. */
+		x2apic_write_reg(APIC_TMICT, HLT_TIMER_US * 1000);
 		asm volatile("sti; hlt; cli");
 		break;
 	case KIND_IPI:
 		/* Only an IPI to a blocked vCPU has its thread to wake. */
 		if (!wait_change(&tl.c_halted, 0)) {
-			tl.b_timeouts++;
+			tl.run.b_timeouts++;
 			break;
 		}
 		spin_ticks(tl.c_settle);
 		wakes = READ_ONCE(tl.c_wakes);
 		send_ipi_to_c();
 		if (!wait_change(&tl.c_wakes, wakes))
-			tl.b_timeouts++;
+			tl.run.b_timeouts++;
 		break;
 	}
 }
@@ -335,7 +329,7 @@ static void guest_b(void)
 
 	for (;;) {
 		kind = READ_ONCE(tl.kind);
-		for (n = 0; n < tl.max_exits && !READ_ONCE(tl.b_stop); n++) {
+		for (n = 0; n < MAX_EXITS && !READ_ONCE(tl.run.b_stop); n++) {
 			spin_ticks(tl.b_gap);
 			if (nr_samples < tl.b_log_max)
 				samples[nr_samples++] = rdtsc();
@@ -344,8 +338,8 @@ static void guest_b(void)
 		/* C waits for one more IPI to see that the run is over. */
 		if (kind == KIND_IPI)
 			send_ipi_to_c();
-		WRITE_ONCE(tl.b_exits, n);
-		WRITE_ONCE(tl.b_samples, nr_samples);
+		WRITE_ONCE(tl.run.b_exits, n);
+		WRITE_ONCE(tl.run.b_samples, nr_samples);
 		nr_samples = 0;
 		GUEST_SYNC1(STAGE_B_DONE);
 	}
@@ -360,7 +354,7 @@ static void guest_c(void)
 		asm volatile("sti; hlt; cli");
 		WRITE_ONCE(tl.c_halted, 0);
 		WRITE_ONCE(tl.c_wakes, tl.c_wakes + 1);
-		if (READ_ONCE(tl.c_stop))
+		if (READ_ONCE(tl.run.c_stop))
 			GUEST_SYNC1(STAGE_C_DONE);
 	}
 }
@@ -442,10 +436,9 @@ static void pick_cpus(void)
 
 	TEST_ASSERT(cs_pick_siblings(&cpu_a, &cpu_b, &sibs),
 		    "no online SMT siblings to run A (cpu%d) and B (cpu%d) on", cpu_a, cpu_b);
-	for (cpu = 0; cpu_c < 0 && cpu < CPU_SETSIZE; cpu++) {
+	for (cpu = 0; cpu_c < 0 && cpu < CPU_SETSIZE; cpu++)
 		if (!CPU_ISSET(cpu, &sibs) && cs_cpu_online(cpu))
 			cpu_c = cpu;
-	}
 	if (cpu_c < 0)
 		cpu_c = cpu_b;
 }
@@ -458,11 +451,6 @@ struct stats {
 	uint64_t val[NR_STATS];
 	int nr;
 };
-
-static void stats_read(struct stats *st)
-{
-	st->nr = cs_read_stats(st->name, st->val, NR_STATS);
-}
 
 static void stats_print(const char *kind, struct stats *a, struct stats *b)
 {
@@ -1013,7 +1001,6 @@ enum outcome {
 
 struct tally {
 	struct verdict host, idle, irqs, guest;
-	uint64_t runs;
 };
 
 static void add_up(struct verdict *sum, struct verdict *v)
@@ -1139,24 +1126,19 @@ static bool run_kind(enum kind kind, struct tally *t)
 	bool ok = true;
 	size_t i, nr;
 
-	WRITE_ONCE(sh->kind, kind);
-	WRITE_ONCE(sh->a_stop, 0);
-	WRITE_ONCE(sh->b_stop, 0);
-	WRITE_ONCE(sh->c_stop, 0);
-	WRITE_ONCE(sh->a_logging, 0);
-	WRITE_ONCE(sh->b_exits, 0);
-	WRITE_ONCE(sh->b_samples, 0);
-	WRITE_ONCE(sh->b_timeouts, 0);
+	/* No vCPU runs between two runs. */
+	memset(&sh->run, 0, sizeof(sh->run));
+	sh->kind = kind;
 	uread.nr = 0;
 	WRITE_ONCE(sleeper_stop, 0);
 	trace_write("trace", "");
-	stats_read(&st0);
+	st0.nr = cs_read_stats(st0.name, st0.val, NR_STATS);
 	vcpu_device_attr_get(vcpus[ROLE_A], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &a_offset);
 	vcpu_device_attr_get(vcpus[ROLE_B], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &b_offset);
 
 	pthread_create(&ta, NULL, a_thread, NULL);
 	t0 = cs_now_ms();
-	while (!READ_ONCE(sh->a_logging)) {
+	while (!READ_ONCE(sh->run.a_logging)) {
 		TEST_ASSERT(cs_now_ms() - t0 < START_TIMEOUT_S * 1000, "A did not start logging");
 		usleep(1000);
 	}
@@ -1170,8 +1152,8 @@ static bool run_kind(enum kind kind, struct tally *t)
 		pthread_create(&tb, NULL, b_thread, NULL);
 	}
 	usleep(RUN_MS * 1000);
-	WRITE_ONCE(sh->c_stop, 1);
-	WRITE_ONCE(sh->b_stop, 1);
+	WRITE_ONCE(sh->run.c_stop, 1);
+	WRITE_ONCE(sh->run.b_stop, 1);
 	WRITE_ONCE(sleeper_stop, 1);
 	if (kind == KIND_IDLE) {
 		pthread_join(ts, NULL);
@@ -1181,17 +1163,17 @@ static bool run_kind(enum kind kind, struct tally *t)
 			pthread_join(tc, NULL);
 	}
 	trace_write("tracing_on", "0");
-	WRITE_ONCE(sh->a_stop, 1);
+	WRITE_ONCE(sh->run.a_stop, 1);
 	pthread_join(ta, NULL);
-	stats_read(&st1);
+	st1.nr = cs_read_stats(st1.name, st1.val, NR_STATS);
 	vcpu_device_attr_get(vcpus[ROLE_A], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &off_a);
 	vcpu_device_attr_get(vcpus[ROLE_B], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &off_b);
 
 	nr = sh->a_stretches < sh->a_log_max ? sh->a_stretches : sh->a_log_max;
 	print_a(name, nr);
 	if (kind != KIND_IDLE)
-		ksft_print_msg("%s: B: %lu exits%s\n", name, sh->b_exits,
-			       sh->b_timeouts ? ", some waits for C timed out" : "");
+		ksft_print_msg("%s: B: %lu exits%s\n", name, sh->run.b_exits,
+			       sh->run.b_timeouts ? ", some waits for C timed out" : "");
 
 	read_trace(kind, &all, &lost);
 	for (i = 0; i < all.nr; i++) {
@@ -1209,7 +1191,7 @@ static bool run_kind(enum kind kind, struct tally *t)
 	for (i = 0; i < uread.nr; i++)
 		add_event(&host, uread.tsc[i], true, kind == KIND_IO ? "B's thread" : "sleeper",
 			  1, false);
-	for (i = 0; i < sh->b_samples && i < sh->b_log_max; i++)
+	for (i = 0; i < sh->run.b_samples && i < sh->b_log_max; i++)
 		add_event(&guest, b_log[i] - b_offset, false, "B in guest mode", 1, false);
 	judge(&host, nr, &vh);
 	judge(&idle, nr, &vi);
@@ -1242,7 +1224,6 @@ static bool run_kind(enum kind kind, struct tally *t)
 	add_up(&t->idle, &vi);
 	add_up(&t->irqs, &vw);
 	add_up(&t->guest, &vg);
-	t->runs++;
 
 	free(all.ev);
 	free(host.ev);
@@ -1252,31 +1233,10 @@ static bool run_kind(enum kind kind, struct tally *t)
 	return ok;
 }
 
-/*
- * A's TSC offset from the host's, as KVM reports it.  It is checked where
- * it matters, in a_thread(): the TSC the guest reads between two host
- * readings.  KVM's own computation of the guest TSC (MSR_IA32_TSC read
- * from userspace) is not a check of it: it can differ from what the guest
- * reads, e.g. when KVM could not apply the TSC frequency it chose.
- */
-static void tsc_setup(void)
-{
-	struct kvm_vcpu *a = vcpus[ROLE_A];
-	int khz;
-
-	TEST_REQUIRE(!__vcpu_has_device_attr(a, KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET));
-	vcpu_device_attr_get(a, KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &a_offset);
-
-	khz = __vcpu_ioctl(a, KVM_GET_TSC_KHZ, NULL);
-	TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ: %d", khz);
-	tsc_khz = khz;
-	ksft_print_msg("TSC: %lu kHz, A's offset %ld\n", tsc_khz,
-		       (int64_t)a_offset);
-}
-
 static void vm_setup(void)
 {
 	uint64_t log_pages = (A_LOG_BYTES + B_LOG_BYTES) / getpagesize();
+	int khz;
 
 	/* The extra pages buy the page tables of the log's mapping. */
 	vm = __vm_create_with_vcpus(VM_SHAPE_DEFAULT, 3, log_pages, guest_code, vcpus);
@@ -1301,13 +1261,24 @@ static void vm_setup(void)
 	sh->b_log_max = B_LOG_BYTES / sizeof(uint64_t);
 	sh->c_apic_id = vcpus[ROLE_C]->id;
 
-	tsc_setup();
+	/*
+	 * A's TSC offset from the host's, as KVM reports it.  It is checked
+	 * where it matters, in a_thread(): the TSC the guest reads between two
+	 * host readings.  KVM's own computation of the guest TSC (MSR_IA32_TSC
+	 * read from userspace) is not a check of it: it can differ from what
+	 * the guest reads, e.g. when KVM could not apply the TSC frequency it
+	 * chose.
+	 */
+	TEST_REQUIRE(!__vcpu_has_device_attr(vcpus[ROLE_A], KVM_VCPU_TSC_CTRL,
+					     KVM_VCPU_TSC_OFFSET));
+	vcpu_device_attr_get(vcpus[ROLE_A], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &a_offset);
+	khz = __vcpu_ioctl(vcpus[ROLE_A], KVM_GET_TSC_KHZ, NULL);
+	TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ: %d", khz);
+	tsc_khz = khz;
+	ksft_print_msg("TSC: %lu kHz, A's offset %ld\n", tsc_khz, (int64_t)a_offset);
 	sh->b_gap = us_to_ticks(B_GAP_US);
 	sh->b_wait_max = us_to_ticks(B_WAIT_MAX_US);
 	sh->c_settle = us_to_ticks(C_SETTLE_US);
-	/* The APIC timer counts at KVM's default bus frequency, 1 GHz. */
-	sh->hlt_count = HLT_TIMER_US * 1000;
-	sh->max_exits = MAX_EXITS;
 
 	uread.max = 1 << 20;
 	uread.tsc = calloc(uread.max, sizeof(*uread.tsc));
@@ -1329,7 +1300,7 @@ static void help(const char *name)
 int main(int argc, char *argv[])
 {
 	const char *hotplug_seq = NULL;
-	bool kinds[NR_KINDS] = { 0 }, any = false, no_file;
+	bool kinds[NR_KINDS] = { 0 }, any = false;
 	char *copy, *tok, *save;
 	int opt, k, run, want = -1, plan = 0;
 	enum outcome res;
@@ -1374,13 +1345,12 @@ int main(int argc, char *argv[])
 
 	ksft_print_header();
 
-	mode = cs_test_mode(want, CS_MODE_OFF, &no_file);
+	mode = cs_test_mode(want, CS_MODE_OFF);
 
 	if (hotplug_seq)
 		hotplug(hotplug_seq);
 	pick_cpus();
-	ksft_print_msg("coresched=%s; A on cpu%d, B on cpu%d, C on cpu%d\n",
-		       cs_mode_names[mode], cpu_a, cpu_b, cpu_c);
+	ksft_print_msg("A on cpu%d, B on cpu%d, C on cpu%d\n", cpu_a, cpu_b, cpu_c);
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_VCPU_ATTRIBUTES));
 	vm_setup();

@@ -81,16 +81,15 @@ static inline int cs_mode_option(int argc, char *argv[])
 /*
  * The mode to test: @want (-1: the kernel's), which the kernel must run
  * in.  A kernel without the mode file has no isolation of VMs: it is
- * tested as "on", and *@no_file says so.  A kernel in a mode below
+ * tested as "on", and the test says so.  A kernel in a mode below
  * @lowest has nothing for the test to test: it skips.
  */
-static inline enum cs_mode cs_test_mode(int want, enum cs_mode lowest, bool *no_file)
+static inline enum cs_mode cs_test_mode(int want, enum cs_mode lowest)
 {
 	char buf[32];
 	int have = -1;
 
-	*no_file = !cs_read_mode(buf, sizeof(buf));
-	if (!*no_file) {
+	if (cs_read_mode(buf, sizeof(buf))) {
 		have = cs_mode_of(buf, CS_MODE_OFF);
 		if (have < 0)
 			ksft_exit_fail_msg("unknown mode '%s' in " CS_MODE_FILE "\n", buf);
@@ -105,6 +104,8 @@ static inline enum cs_mode cs_test_mode(int want, enum cs_mode lowest, bool *no_
 	if (have >= 0 && have != want)
 		ksft_exit_fail_msg("-m %s, but the kernel runs coresched=%s\n",
 				   cs_mode_names[want], cs_mode_names[have]);
+	ksft_print_msg("coresched=%s%s\n", cs_mode_names[want],
+		       have < 0 ? " (no mode file: tested as on)" : "");
 	return want;
 }
 
