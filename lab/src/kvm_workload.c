@@ -262,8 +262,8 @@ static void *vcpu_thread(void *arg)
 
 int main(int argc, char **argv)
 {
-	char names[MAX_STATS][32], buf[16];
-	const char *mode = buf;
+	char names[MAX_STATS][32];
+	const char *mode;
 	uint64_t before[MAX_STATS], after[MAX_STATS], start[MAX_VMS][MAX_VCPUS];
 	uint64_t total = 0, min = UINT64_MAX, user = 0, intr = 0, n, t0, t1;
 	struct kvm_vcpu *vcpus[MAX_VCPUS];
@@ -326,7 +326,8 @@ int main(int argc, char **argv)
 		kvm_vm_free(threads[i][0].vm);
 	}
 
-	if (!cs_read_mode(buf, sizeof(buf)) || !buf[0])
+	mode = cs_kernel_mode();
+	if (!mode || !*mode)
 		mode = "none";
 	printf("workload=%s vms=%d vcpus=%d vcpus_per_vm=%d cpus=%s cookie=%s mode=%s",
 	       workload_names[wl], nr_vms, nr_vms * nr_vcpus, nr_vcpus, cpulist,

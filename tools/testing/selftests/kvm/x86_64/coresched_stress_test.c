@@ -455,8 +455,7 @@ int main(int argc, char *argv[])
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t least = UINT64_MAX;
 	uint64_t exits = 0, eintr = 0, deadline, waited = 0, ns = 0;
-	char buf[32];
-	const char *mode = NULL, *have = cs_read_mode(buf, sizeof(buf)) ? buf : "none";
+	const char *mode = NULL, *have = cs_kernel_mode() ?: "none";
 	bool kvm_required = false, vm_mode, checker, joined = true, done = true, stat;
 	double seconds = 10;
 	int opt, i, j;

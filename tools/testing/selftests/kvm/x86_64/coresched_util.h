@@ -19,7 +19,6 @@
 
 #include "../../coresched/cs_cpus.h"
 
-#define CS_MODE_FILE	"/sys/kernel/debug/sched/coresched/mode"
 #define CS_STATS_FILE	"/sys/kernel/debug/sched/coresched/stats"
 
 enum cs_mode {
@@ -40,13 +39,6 @@ static const char * const cs_mode_names[] = {
 static inline uint64_t cs_now_ms(void)
 {
 	return cs_now_ns() / 1000000;
-}
-
-/* The kernel's mode, as the mode file names it; false without the file. */
-static inline bool cs_read_mode(char *buf, size_t size)
-{
-	buf[0] = '\0';
-	return !cs_read_file(CS_MODE_FILE, buf, size);
 }
 
 /*
@@ -86,10 +78,10 @@ static inline int cs_mode_option(int argc, char *argv[])
  */
 static inline enum cs_mode cs_test_mode(int want, enum cs_mode lowest)
 {
-	char buf[32];
+	const char *buf = cs_kernel_mode();
 	int have = -1;
 
-	if (cs_read_mode(buf, sizeof(buf))) {
+	if (buf) {
 		have = cs_mode_of(buf, CS_MODE_OFF);
 		if (have < 0)
 			ksft_exit_fail_msg("unknown mode '%s' in " CS_MODE_FILE "\n", buf);
