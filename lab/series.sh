@@ -11,7 +11,8 @@
 # usage: series.sh [--bisect]
 #   --bisect   also build every patch of the series in order (the kernel of
 #              each step with the lab config, compiled and linked
-#              incrementally, in build/bisect)
+#              incrementally, in build/bisect; see below for what each
+#              step compiles)
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -67,20 +68,26 @@ if [ $bisect = 1 ]; then
 	# Every patch builds on its own: at each patch, olddefconfig (its
 	# Kconfig drops what it does not know yet), then the kernel is
 	# compiled and linked (vmlinux) incrementally from the patch before.
-	# kbuild compiles what the patch changed: its sources, the objects
-	# that use the config symbols it changed, and, of the objects that
-	# include a header it changed, those that the change can break
-	# (lab/bisect-select.py; its headers are made to look old, and those
-	# objects are deleted).  At the tip the headers are made new again,
-	# so that the tip is compiled whole.  bzImage, which only packs
-	# vmlinux, is made once, at the tip.  The objects stay in build/bisect
-	# between runs; a patch whose tree (with this config) built before is
-	# not built again, so that after an edit only the patches from the
-	# first changed one on are checked, each still from its predecessor's
-	# objects.  The compiler's objects are shared through ccache with the
-	# vanilla kernel (the base's) and the patched one (the tip's).
-	# A work tree of its own that stays: checking out the next patch
-	# touches only the files it changes, which kbuild then rebuilds.
+	# kbuild compiles the sources the patch changed and the objects that
+	# use the config symbols it changed.  Of the objects that include a
+	# header it changed, lab/bisect-select.py chooses those the change
+	# may break, by the names it changes (a heuristic: the script says
+	# what it cannot see); the header is made to look old and those
+	# objects are deleted, so that only they are compiled.  The vmlinux
+	# of such a patch is linked from objects compiled at different
+	# patches: the link shows that every symbol is defined, not a kernel
+	# to boot.  At the tip the headers are made new again and the tip is
+	# compiled whole, and bzImage, which only packs vmlinux, is made.
+	# The objects stay in build/bisect between runs; a patch whose tree
+	# (with this config) built before is not built again, so that after
+	# an edit only the patches from the first changed one on are checked,
+	# each from its predecessor's objects (.lab-at: the commit they were
+	# compiled at; .lab-pending: a run stopped between making headers
+	# look old and deleting the objects, after which the next patch is
+	# compiled as kbuild alone would).  The compiler's objects are shared
+	# through ccache with the vanilla kernel (the base's) and the patched
+	# one (the tip's).  A work tree of its own that stays: checking out
+	# the next patch touches only the files it changes.
 	src=$BUILD/bisect/src/linux obj=$BUILD/bisect/obj
 	if ! git -C "$src" rev-parse -q --verify HEAD > /dev/null 2>&1; then
 		rm -rf "$src"
@@ -100,15 +107,23 @@ if [ $bisect = 1 ]; then
 		done
 	}
 	cfg=$(sha256sum < "$BUILD/obj/.config" | cut -d' ' -f1)
+	lab=$(cat "$LAB/series.sh" "$LAB/bisect-select.py" | sha256sum | cut -d' ' -f1)
 	i=0 total=$SECONDS built=0
 	for c in $(git_base rev-list --reverse base.."$tip"); do
 		i=$((i + 1))
-		key="$(git_base rev-parse "$c^{tree}") $cfg $(cat "$LAB/series.sh" "$LAB/bisect-select.py" | sha256sum | cut -d' ' -f1)"
+		key="$(git_base rev-parse "$c^{tree}") $cfg $lab"
+		[ "$c" != "$tip" ] || key="$key whole"
 		if [ $built = 0 ] && grep -qxF "$key" "$verified"; then
 			say "build-check $i/$n: built before: $(git_base log -1 --format=%s "$c")"
 			continue
 		fi
-		from=$(git -C "$src" rev-parse HEAD)
+		from=$(cat "$obj/.lab-at" 2> /dev/null) || from=
+		if [ -f "$obj/.lab-pending" ] || [ -z "$from" ]; then
+			sort -u "$old" | touch_in "$src"
+			: > "$old"
+			rm -f "$obj/.lab-pending"
+			from=
+		fi
 		git -C "$src" checkout -q --detach "$c"
 		cp "$BUILD/obj/.config" "$obj/.config"
 		start=$SECONDS
@@ -116,16 +131,22 @@ if [ $bisect = 1 ]; then
 			sort -u "$old" | touch_in "$src"
 			: > "$old"
 			what="the tip, whole"
+		elif [ -z "$from" ]; then
+			what="as kbuild alone would"
 		else
 			"$LAB/bisect-select.py" "$obj" "$src" "$from" "$c" \
 				> "$obj/select-$i" 2> "$obj/select-$i.log" ||
 				die "patch $i: bisect-select.py failed: $(cat "$obj/select-$i.log")"
+			touch "$obj/.lab-pending"
 			awk '$1 == "header" { print $2 }' "$obj/select-$i" |
 				tee -a "$old" | touch_in "$src" -d @946684800
 			awk '$1 == "target" { print $2 }' "$obj/select-$i" |
 				(cd "$obj" && xargs -r rm -f --)
 			what="$(awk '$1 == "target"' "$obj/select-$i" | wc -l) chosen for its headers"
 		fi
+		# Deleted objects are compiled again whatever happens next.
+		echo "$c" > "$obj/.lab-at"
+		rm -f "$obj/.lab-pending"
 		if ! make -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \
 			-j"$JOBS" olddefconfig vmlinux > "$obj/build-$i.log" 2>&1; then
 			tail -n 20 "$obj/build-$i.log" >&2

@@ -16,8 +16,8 @@
 #   tap        a failing test point and a test that never started fail
 #   nospec     the speculation barrier check fails on an image without
 #              the barrier
-#   bisect     the per-patch build check chooses what a header change can
-#              break
+#   bisect     the per-patch build check chooses what each kind of header
+#              change can break
 #
 # usage: lab-selftest.sh [SECTION...]   (default: all of them)
 set -uo pipefail
@@ -390,15 +390,19 @@ EOT
 }
 
 # --- what the per-patch build check compiles --------------------------------
-# lab/bisect-select.py on a small tree and its kbuild records: a patch that
-# renames a struct member in a header must choose the targets that name
-# it, directly, through a macro of the header, or by taking the struct's
-# size (b, c, e; and g, which names a parameter like it: a word is
-# enough), and not d and f, which include the header and name none of
-# those; a changed #include chooses every target that includes the
-# header; a changed comment, one of them, for the header's own code.
+# lab/bisect-select.py on a small tree and its kbuild records, patch by
+# patch: each must choose the targets it can break.  A renamed member:
+# those that name it, directly (b; and g, whose parameter is named like
+# it: a word is enough), through a macro of the header (c), or by taking
+# the struct's size (e); not d and f, which include the header and name
+# none of those.  A comment: none.  A typedef: those that name what the
+# header declares with it (h).  A declaration nothing names: one target
+# (b), for the header's own code.  A member added under a balanced
+# #ifdef: those that take the struct's size.  A statement of an inline function,
+# a conditional around existing code, an #include: all of them.  And in
+# every case but the comment, the target that generates a header (k.s).
 st_bisect() {
-	local name="lab: the per-patch build check compiles every target a header change can break"
+	local name="lab: the per-patch build check chooses the targets each kind of header change can break"
 	local d=$tmp/bisect src obj t got ok=1 why=
 	src=$d/src obj=$d/obj
 	mkdir -p "$src/include" "$obj"
@@ -410,8 +414,13 @@ struct s {
 	int y;
 };
 
+typedef int s_t;
+s_t s_get(struct s *p);
 #define S_Y(p) ((p)->y)
-static inline int s_x(struct s *p) { return p->x; }
+static inline int s_x(struct s *p)
+{
+	return p->x;
+}
 EOT
 	echo 'int b(struct s *p) { return p->y; }' > "$src/b.c"
 	echo 'int c(struct s *p) { return S_Y(p); }' > "$src/c.c"
@@ -419,9 +428,11 @@ EOT
 	echo 'int e[sizeof(struct s) == 8 ? 1 : -1];' > "$src/e.c"
 	echo 'int f(struct s *p) { return p->x; }' > "$src/f.c"
 	echo 'int g(struct s *y) { return 0; }' > "$src/g.c"
-	for t in b c d e f g; do
-		printf '%s\n' "source_$t.o := ../src/$t.c" "" "deps_$t.o := \\" \
-			"  ../src/include/a.h \\" "" > "$obj/.$t.o.cmd"
+	echo 'long h(struct s *p) { return s_get(p); }' > "$src/h.c"
+	echo 'int k;' > "$src/k.c"
+	for t in b.o c.o d.o e.o f.o g.o h.o k.s; do
+		printf '%s\n' "source_$t := ../src/${t%.?}.c" "" "deps_$t := \\" \
+			"  ../src/include/a.h \\" "" > "$obj/.$t.cmd"
 	done
 	bs_commit() {
 		git -C "$src" add -A &&
@@ -435,13 +446,28 @@ EOT
 	bs_commit base
 	sed -i 's/int y;/int z;/' "$src/include/a.h"
 	bs_commit rename
-	bs_case "a renamed member" "b.o c.o e.o g.o "
+	bs_case "a renamed member" "b.o c.o e.o g.o k.s "
 	sed -i 's/a struct/the struct/' "$src/include/a.h"
 	bs_commit comment
-	bs_case "a changed comment" "b.o "
+	bs_case "a changed comment" ""
+	sed -i 's/typedef int s_t;/typedef long s_t;/' "$src/include/a.h"
+	bs_commit typedef
+	bs_case "a changed typedef" "h.o k.s "
+	sed -i 's/^typedef long s_t;/&\nint s_unused;/' "$src/include/a.h"
+	bs_commit declaration
+	bs_case "a declaration nothing names" "b.o k.s "
+	sed -i 's/^\tint x;/&\n#ifdef CONFIG_W\n\tint w;\n#endif/' "$src/include/a.h"
+	bs_commit member
+	bs_case "a member under a new #ifdef" "e.o k.s "
+	sed -i 's/return p->x;/return p->xx;/' "$src/include/a.h"
+	bs_commit statement
+	bs_case "a statement of an inline function" "b.o c.o d.o e.o f.o g.o h.o k.s "
+	sed -i 's/^static inline int s_x/#ifdef CONFIG_X\nint s_new;\n&/; $a #endif' "$src/include/a.h"
+	bs_commit guard
+	bs_case "a conditional around existing code" "b.o c.o d.o e.o f.o g.o h.o k.s "
 	sed -i '1i #include "m.h"' "$src/include/a.h"
 	bs_commit include
-	bs_case "a new #include" "b.o c.o d.o e.o f.o g.o "
+	bs_case "a new #include" "b.o c.o d.o e.o f.o g.o h.o k.s "
 	if [ $ok = 1 ]; then
 		rec pass "$name"
 	else
