@@ -5,8 +5,8 @@
 #
 #   1. host: the trees, the three kernels, the initramfs, the series
 #      (git am onto the pristine base, every patch builds), style gates,
-#      one quick benchmark round, the lab's own tests (last, beside the
-#      per-patch builds)
+#      one quick benchmark round, the lab's own tests (while a kernel
+#      the guest runs need is still building, else last)
 #   2. guest: the kselftests of lab/guest/tests.list on each run of
 #      lab/runs.list (kernel, SMT topology, mode, CPU model)
 #
@@ -150,6 +150,16 @@ wait_bg() {
 	return "$(cat "$bg/$1" 2> /dev/null || echo 1)"
 }
 
+# The lab's own tests, once.
+selftested=0
+lab_selftests() {
+	[ $selftested = 0 ] && [ $initramfs = 1 ] && [ "${good[bzImage]}" = 1 ] ||
+		return 0
+	selftested=1
+	say "the lab's own tests"
+	phase "the lab's own tests" "$LAB/tests/lab-selftest.sh"
+}
+
 say "the lab's lists (runs, tests, expected skips)"
 "$LAB/tap.py" lists
 
@@ -166,6 +176,9 @@ for k in bzImage vanilla/bzImage debug/bzImage; do
 	if [ -n "$runs" ]; then
 		planned=$(for r in $planned; do case ",$runs," in *",$r,"*) echo "$r" ;; esac; done)
 	fi
+	# The lab's own tests need only the patched kernel: they run while
+	# the background would otherwise be waited for, else last.
+	[ -f "$bg/$k" ] || [ "$k" = bzImage ] || lab_selftests
 	case $k in
 	bzImage) ;;
 	vanilla/bzImage) wait_bg "$k" && good[$k]=1 ;;	# the benchmark needs it
@@ -195,13 +208,7 @@ awk '!/^#/ && NF && $2 != "bzImage" && $2 != "vanilla/bzImage" &&
 while read -r name; do
 	rec fail "$name: boot" "lab/runs.list: a kernel make test does not build"
 done
-# The lab's own tests last: by now the background is down to the
-# per-patch builds, which leave most of a core idle (each patch's
-# configuring and linking is serial), and these take it.
-if [ $initramfs = 1 ] && [ "${good[bzImage]}" = 1 ]; then
-	say "the lab's own tests"
-	phase "the lab's own tests" "$LAB/tests/lab-selftest.sh"
-fi
+lab_selftests
 wait_bg finished || rec fail "host: the background builds" "they did not finish, see $BUILD/test/bg.out"
 wait "$bgpid"
 cat "$BUILD/test/log.bg" >> "$log"
