@@ -97,6 +97,12 @@ def targets(obj, src):
     return deps, sources
 
 
+def strip(t):
+    """T without comments (blanks, lines kept) and with empty literals"""
+    return NOISE.sub(lambda m: re.sub(r'[^\n]', ' ', m.group(0))
+                     if m.group(0)[0] == '/' else '""', t)
+
+
 _text = {}
 
 
@@ -108,8 +114,7 @@ def text(src, f):
                 t = fh.read()
         except OSError:
             t = ''
-        _text[f] = NOISE.sub(lambda m: re.sub(r'[^\n]', ' ', m.group(0))
-                             if m.group(0)[0] == '/' else '""', t)
+        _text[f] = strip(t)
     return _text[f]
 
 
@@ -211,9 +216,7 @@ def structs_at(t, lines):
 
 def change(src, old, h):
     """(names, structs), or None when every target must be compiled"""
-    a = git(src, 'show', f'{old}:{h}', ok=(0, 128))
-    a = NOISE.sub(lambda m: re.sub(r'[^\n]', ' ', m.group(0))
-                  if m.group(0)[0] == '/' else '""', a)
+    a = strip(git(src, 'show', f'{old}:{h}', ok=(0, 128)))
     b = text(src, h)
     al = [ln.rstrip() for ln in a.split('\n')]
     bl = [ln.rstrip() for ln in b.split('\n')]

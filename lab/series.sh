@@ -106,6 +106,12 @@ if [ $bisect = 1 ]; then
 			[ ! -f "$d/$f" ] || touch "$@" "$d/$f"
 		done
 	}
+	# headers_new: the headers made to look old look new again, so that
+	# kbuild compiles everything that includes them
+	headers_new() {
+		sort -u "$old" | touch_in "$src"
+		: > "$old"
+	}
 	cfg=$(sha256sum < "$BUILD/obj/.config" | cut -d' ' -f1)
 	lab=$(cat "$LAB/series.sh" "$LAB/bisect-select.py" | sha256sum | cut -d' ' -f1)
 	i=0 total=$SECONDS built=0
@@ -119,8 +125,7 @@ if [ $bisect = 1 ]; then
 		fi
 		from=$(cat "$obj/.lab-at" 2> /dev/null) || from=
 		if [ -f "$obj/.lab-pending" ] || [ -z "$from" ]; then
-			sort -u "$old" | touch_in "$src"
-			: > "$old"
+			headers_new
 			rm -f "$obj/.lab-pending"
 			from=
 		fi
@@ -128,8 +133,7 @@ if [ $bisect = 1 ]; then
 		cp "$BUILD/obj/.config" "$obj/.config"
 		start=$SECONDS
 		if [ "$c" = "$tip" ]; then
-			sort -u "$old" | touch_in "$src"
-			: > "$old"
+			headers_new
 			what="the tip, whole"
 		elif [ -z "$from" ]; then
 			what="as kbuild alone would"
