@@ -56,7 +56,7 @@ initrd=$BUILD/initramfs.cpio.gz
 if [ "$name" != shell ]; then
 	mkdir -p "$out"
 	rm -f "$out"/{console.log,results.log,qemu.log,qemu.cmd,cmdline,run.info} \
-		"$out"/{verdict,results.tsv,initrd.cpio.gz}
+		"$out"/{verdict,results.tsv,initrd.cpio.gz,hang,hang-registers.txt}
 fi
 [ -f "$kernel" ] || die "no kernel $kernel: run make first"
 [ -f "$initrd" ] || die "no initramfs $initrd: run make first"
@@ -109,15 +109,90 @@ if [ "$name" = shell ]; then
 fi
 
 console=$out/console.log results=$out/results.log
-run=(timeout -k 10 "$timeout" "${qemu[@]}" -monitor none
+monitor=$out/monitor.sock
+run=(timeout -k 10 "$timeout" "${qemu[@]}"
+     -monitor "unix:$monitor,server=on,wait=off"
      -serial "file:$console" -serial "file:$results")
 printf '%q ' "${run[@]}" > "$out/qemu.cmd"
 echo >> "$out/qemu.cmd"
 echo "$cmdline" > "$out/cmdline"
+
+# Every CPU's registers and the top of its stack, from QEMU's monitor, into
+# hang-registers.txt: where a guest that hangs is stuck (a console that
+# stops mid-splat says nothing more).  Map the addresses with the
+# kernel's System.map.
+dump_registers() {
+	python3 - "$monitor" "$ncpu" > "$out/hang-registers.txt" 2>&1 <<'EOF' || true
+import socket, sys
+sock, ncpu = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sock)
+cmds = ['info registers -a']
+for cpu in range(ncpu):
+    cmds += ['cpu %d' % cpu, 'x /64gx $rsp']
+def drain():
+    out = b''
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    return out.decode(errors='replace').replace('\r', '')
+drain()
+for c in cmds:
+    s.sendall(c.encode() + b'\n')
+    sys.stdout.write(drain())
+EOF
+}
+
+# A guest whose CPUs all halt for good (nothing printed, QEMU's threads
+# idle) is a hang that no timer inside it reports: stop it after
+# LAB_IDLE_HANG seconds (default 180, 0: never) rather than at the
+# timeout.  A silent guest that computes runs on.  Either way, the
+# registers are saved before the guest is killed.
+watch_guest() {
+	local tpid=$1 q t=0 win_t=0 size last=-1 ticks win_ticks=0 dumped=0
+	local idle=${LAB_IDLE_HANG:-180} tck st
+	tck=$(getconf CLK_TCK)
+	while sleep 5 && kill -0 "$tpid" 2>/dev/null; do
+		t=$((t + 5))
+		q=$(pgrep -P "$tpid" | head -n 1) || continue
+		read -r -a st < "/proc/$q/stat" 2>/dev/null || continue
+		ticks=$((st[13] + st[14]))
+		size=$(cat "$console" "$results" 2>/dev/null | wc -c)
+		if [ "$size" != "$last" ]; then
+			last=$size win_t=$t win_ticks=$ticks
+		elif [ "$idle" -gt 0 ] && [ $((t - win_t)) -ge "$idle" ]; then
+			# Under 3% of a host CPU: a guest that only halts.
+			if [ $(((ticks - win_ticks) * 100 / tck)) -ge $((idle * 3)) ]; then
+				win_t=$t win_ticks=$ticks
+			else
+				dump_registers
+				echo "every CPU halted and nothing printed for ${idle}s (hang)" > "$out/hang"
+				kill "$q"
+				return
+			fi
+		fi
+		if [ $dumped = 0 ] && [ $t -ge $((timeout - 15)) ]; then
+			dump_registers
+			dumped=1
+		fi
+	done
+}
+
 start=$SECONDS
 rc=0
-"${run[@]}" </dev/null 2> "$out/qemu.log" || rc=$?
+"${run[@]}" </dev/null 2> "$out/qemu.log" &
+tpid=$!
+watch_guest "$tpid" &
+wait "$tpid" || rc=$?
+wait
 took=$((SECONDS - start))
+rm -f "$monitor"
 touch "$console" "$results"
 cat > "$out/run.info" <<EOF
 script=$name
@@ -130,6 +205,7 @@ append=$append
 timeout=$timeout
 qemu_rc=$rc
 seconds=$took
+hang=$(cat "$out/hang" 2>/dev/null || true)
 EOF
 
 exec "$LAB/judge.sh" --console "$out"

@@ -41,7 +41,9 @@ splats=$(tr -d '\r' < "$console" 2>/dev/null | grep -n -a -E "$splat_re" |
 	 head -n 20)
 
 verdict=ok why=''
-if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+if [ -n "$(info hang)" ]; then
+	verdict=timeout why="the guest was killed: $(info hang)"
+elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	verdict=timeout why="the guest was killed after ${timeout}s (hang)"
 elif grep -q -a 'Kernel panic' "$console"; then
 	verdict=panic why="the guest kernel panicked"
@@ -66,6 +68,8 @@ else
 	fi
 	echo "  console tail:" >&2
 	tail -n 15 "$console" | sed 's/^/    /' >&2
+	[ ! -s "$dir/hang-registers.txt" ] ||
+		echo "  each CPU's registers and stack: $dir/hang-registers.txt" >&2
 fi
 status=0
 [ "$verdict" = ok ] || status=1

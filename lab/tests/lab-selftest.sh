@@ -134,6 +134,25 @@ st_guest() {
 	expect panic panic --timeout 120 --append lab.fault=PANIC fault
 	expect warning splat --timeout 120 --append lab.fault=WARNING fault
 	expect hang timeout --timeout 20 --append lab.fault=HUNG fault
+	st_idle_hang
+}
+
+# A guest that halts for good is stopped long before its timeout, and
+# leaves each CPU's registers.
+st_idle_hang() {
+	local name="lab: a guest whose CPUs all halt is stopped early, registers saved"
+	local d=$tmp/idle-hang got took cpus
+	LAB_IDLE_HANG=30 "$LAB/boot.sh" --out "$d" --timeout 600 \
+		--append lab.fault=HUNG fault > "$d.out" 2>&1
+	got=$(cat "$d/verdict" 2>/dev/null)
+	took=$(sed -n 's/^seconds=//p' "$d/run.info" 2>/dev/null)
+	cpus=$(grep -c '^RIP=' "$d/hang-registers.txt" 2>/dev/null)
+	if [ "$got" = timeout ] && [ "${took:-600}" -lt 300 ] && [ "${cpus:-0}" -ge 2 ] &&
+	   grep -q 'every CPU halted' "$d.out"; then
+		rec pass "$name"
+	else
+		rec fail "$name" "verdict=$got took=${took}s registers of ${cpus} CPUs"
+	fi
 }
 
 # --- the isolation verdict ---------------------------------------------------
