@@ -155,11 +155,11 @@ EOF
 # timeout.  A silent guest that computes runs on.  Either way, the
 # registers are saved before the guest is killed.
 watch_guest() {
-	local tpid=$1 q t=0 win_t=0 size last=-1 ticks win_ticks=0 dumped=0
-	local idle=${LAB_IDLE_HANG:-180} tck st
+	local tpid=$1 q t win_t=0 size last=-1 ticks win_ticks=0 dumped=0
+	local idle=${LAB_IDLE_HANG:-180} tck st t0=$SECONDS
 	tck=$(getconf CLK_TCK)
 	while sleep 5 && kill -0 "$tpid" 2>/dev/null; do
-		t=$((t + 5))
+		t=$((SECONDS - t0))
 		q=$(pgrep -P "$tpid" | head -n 1) || continue
 		read -r -a st < "/proc/$q/stat" 2>/dev/null || continue
 		ticks=$((st[13] + st[14]))
