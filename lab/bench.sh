@@ -100,7 +100,7 @@ cp "$BUILD/initramfs.cpio.gz" "$snap/initramfs.cpio.gz"
 # boot.sh too, and what it calls to judge a run: bash reads a script as
 # it runs it, and an edit meanwhile would derail a boot.
 mkdir -p "$snap/lab"
-cp "$LAB/boot.sh" "$LAB/lib.sh" "$LAB/judge.sh" "$LAB/splat.re" \
+cp "$LAB/boot.sh" "$LAB/lib.sh" "$LAB/judge.sh" "$LAB/hang-dump.py" "$LAB/splat.re" \
    "$LAB/splat.allow" "$snap/lab/"
 
 # A fair comparison needs the two kernels built from one config.

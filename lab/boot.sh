@@ -117,44 +117,12 @@ printf '%q ' "${run[@]}" > "$out/qemu.cmd"
 echo >> "$out/qemu.cmd"
 echo "$cmdline" > "$out/cmdline"
 
-# Every CPU's registers, the top of its stack and, where the kernel's
-# System.map is at hand, its per-CPU current task and preempt count
-# (pcpu_hot), from QEMU's monitor (QMP), into hang-registers.txt: where a guest
-# that hangs is stuck (a console that stops mid-splat says nothing more).
-# Map the addresses with the kernel's System.map.
+# Where a hung guest is stuck, into hang-registers.txt (lab/hang-dump.py):
+# a console that stops mid-splat says nothing more.
 hot=$(awk '$3 == "pcpu_hot" { print $1 }' "$(dirname "$kernel")/obj/System.map" 2>/dev/null || true)
 dump_registers() {
-	python3 - "$monitor" "$ncpu" "${hot:-}" > "$out/hang-registers.txt" 2>&1 <<'EOF' || true
-import json, re, socket, sys
-sock, ncpu, hot = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(20)
-s.connect(sock)
-f = s.makefile('rw')
-def qmp(cmd, **args):
-    f.write(json.dumps({'execute': cmd, 'arguments': args}) + '\n')
-    f.flush()
-    while True:
-        reply = json.loads(f.readline())
-        if 'return' in reply or 'error' in reply:
-            return reply.get('return', reply.get('error'))
-def hmp(line):
-    text = qmp('human-monitor-command', **{'command-line': line})
-    print('(qemu) ' + line)
-    print(text if isinstance(text, str) else json.dumps(text))
-    return text if isinstance(text, str) else ''
-f.readline()
-qmp('qmp_capabilities')
-regs = hmp('info registers -a')
-gs = re.findall(r'^GS =\w+ ([0-9a-f]+)', regs, re.M)
-rsp = re.findall(r'\bRSP=([0-9a-f]+)', regs)
-for cpu in range(min(ncpu, len(rsp))):
-    hmp('cpu %d' % cpu)
-    if hot and cpu < len(gs):
-        print('# CPU %d: pcpu_hot: current_task, then cpu_number:preempt_count' % cpu)
-        hmp('x /2gx 0x%x' % (int(gs[cpu], 16) + int(hot, 16)))
-    hmp('x /64gx 0x' + rsp[cpu])
-EOF
+	python3 "$LAB/hang-dump.py" "$monitor" "$ncpu" ${hot:+"$hot"} \
+		> "$out/hang-registers.txt" 2>&1 || true
 }
 
 # A guest whose CPUs all halt for good (nothing printed, QEMU's threads
