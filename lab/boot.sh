@@ -130,9 +130,13 @@ dump_registers() {
 # LAB_IDLE_HANG seconds (default 180, 0: never) rather than at the
 # timeout.  A silent guest that computes runs on.  Either way, the
 # registers are saved before the guest is killed.
+#
+# A guest that printed a splat has failed its run; if it then stops
+# printing for LAB_SPLAT_HANG seconds (default 120), it is stopped too (a
+# deadlock spins until the timeout, and a debug run's is 40 minutes).
 watch_guest() {
-	local tpid=$1 q t win_t=0 size last=-1 ticks win_ticks=0 dumped=0
-	local idle=${LAB_IDLE_HANG:-180} tck st t0=$SECONDS
+	local tpid=$1 q t win_t=0 size last=-1 ticks win_ticks=0 dumped=0 quiet=0
+	local idle=${LAB_IDLE_HANG:-180} splat=${LAB_SPLAT_HANG:-120} tck st t0=$SECONDS
 	tck=$(getconf CLK_TCK)
 	while sleep 5 && kill -0 "$tpid" 2>/dev/null; do
 		t=$((SECONDS - t0))
@@ -141,7 +145,12 @@ watch_guest() {
 		ticks=$((st[13] + st[14]))
 		size=$(cat "$console" "$results" 2>/dev/null | wc -c)
 		if [ "$size" != "$last" ]; then
-			last=$size win_t=$t win_ticks=$ticks
+			last=$size win_t=$t win_ticks=$ticks quiet=$t
+		elif [ $((t - quiet)) -ge "$splat" ] && [ -n "$(console_splats "$console")" ]; then
+			dump_registers
+			echo "a splat on the console, then nothing printed for ${splat}s" > "$out/hang"
+			kill "$q"
+			return
 		elif [ "$idle" -gt 0 ] && [ $((t - win_t)) -ge "$idle" ]; then
 			# Under 3% of a host CPU: a guest that only halts.
 			if [ $(((ticks - win_ticks) * 100 / tck)) -ge $((idle * 3)) ]; then

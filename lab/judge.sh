@@ -32,13 +32,7 @@ info() { sed -n "s/^$1=//p" "$dir/run.info"; }
 rc=$(info qemu_rc) timeout=$(info timeout) took=$(info seconds)
 label="$(info script) ($(info smp)$(sed -n 's/^append=\(..*\)/, \1/p' "$dir/run.info"), ${took}s)"
 
-splat_re=$(sed '/^#/d; /^$/d' "$LAB/splat.re" | tr '\n' '|' | sed 's/|$//')
-[ -n "$splat_re" ] || die "no splat regex in $LAB/splat.re"
-allow=$(sed '/^#/d; /^$/d' "$LAB/splat.allow")
-# The serial console ends its lines with CR LF.
-splats=$(tr -d '\r' < "$console" 2>/dev/null | grep -n -a -E "$splat_re" |
-	 if [ -n "$allow" ]; then grep -v -E -e "$allow"; else cat; fi |
-	 head -n 20)
+splats=$(console_splats "$console")
 
 verdict=ok why=''
 if [ -n "$(info hang)" ]; then

@@ -67,3 +67,16 @@ hash_inputs() {
 		fi
 	done | sed "s|$TOP/||" | sha256sum | cut -d' ' -f1
 }
+
+# The lines of a guest's console that fail its run, numbered, 20 at most:
+# those of lab/splat.re but for lab/splat.allow's.
+console_splats() {
+	local re allow
+	re=$(sed '/^#/d; /^$/d' "$LAB/splat.re" | tr '\n' '|' | sed 's/|$//')
+	[ -n "$re" ] || die "no splat regex in $LAB/splat.re"
+	allow=$(sed '/^#/d; /^$/d' "$LAB/splat.allow")
+	# The serial console ends its lines with CR LF.
+	tr -d '\r' < "$1" 2>/dev/null | grep -n -a -E "$re" |
+		if [ -n "$allow" ]; then grep -v -E -e "$allow"; else cat; fi |
+		head -n 20
+}

@@ -153,6 +153,20 @@ st_idle_hang() {
 	else
 		rec fail "$name" "verdict=$got took=${took}s registers of ${cpus} CPUs"
 	fi
+	# A WARNING, then silence (the guest only sleeps: the idle rule is off).
+	name="lab: a guest silent after a splat is stopped early, registers saved"
+	d=$tmp/splat-hang
+	LAB_IDLE_HANG=0 LAB_SPLAT_HANG=30 "$LAB/boot.sh" --out "$d" --timeout 600 \
+		--append lab.fault=WARNHUNG fault > "$d.out" 2>&1
+	got=$(cat "$d/verdict" 2>/dev/null)
+	took=$(sed -n 's/^seconds=//p' "$d/run.info" 2>/dev/null)
+	cpus=$(grep -c '^RIP=' "$d/hang-registers.txt" 2>/dev/null)
+	if [ "$got" = timeout ] && [ "${took:-600}" -lt 300 ] && [ "${cpus:-0}" -ge 2 ] &&
+	   grep -q 'a splat on the console' "$d.out"; then
+		rec pass "$name"
+	else
+		rec fail "$name" "verdict=$got took=${took}s registers of ${cpus} CPUs"
+	fi
 }
 
 # --- the isolation verdict ---------------------------------------------------
