@@ -142,7 +142,7 @@ st_guest() {
 st_idle_hang() {
 	local name="lab: a guest whose CPUs all halt is stopped early, registers saved"
 	local d=$tmp/idle-hang got took cpus
-	LAB_IDLE_HANG=30 "$LAB/boot.sh" --out "$d" --timeout 600 \
+	LAB_IDLE_HANG=15 "$LAB/boot.sh" --out "$d" --timeout 600 \
 		--append lab.fault=HUNG fault > "$d.out" 2>&1
 	got=$(cat "$d/verdict" 2>/dev/null)
 	took=$(sed -n 's/^seconds=//p' "$d/run.info" 2>/dev/null)
@@ -156,7 +156,7 @@ st_idle_hang() {
 	# A WARNING, then silence (the guest only sleeps: the idle rule is off).
 	name="lab: a guest silent after a splat is stopped early, registers saved"
 	d=$tmp/splat-hang
-	LAB_IDLE_HANG=0 LAB_SPLAT_HANG=30 "$LAB/boot.sh" --out "$d" --timeout 600 \
+	LAB_IDLE_HANG=0 LAB_SPLAT_HANG=10 "$LAB/boot.sh" --out "$d" --timeout 600 \
 		--append lab.fault=WARNHUNG fault > "$d.out" 2>&1
 	got=$(cat "$d/verdict" 2>/dev/null)
 	took=$(sed -n 's/^seconds=//p' "$d/run.info" 2>/dev/null)
