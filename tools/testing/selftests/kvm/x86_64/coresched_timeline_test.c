@@ -79,6 +79,9 @@
 #define LOG_GPA			0x100000000ULL
 #define A_LOG_BYTES		(32ULL << 20)
 #define B_LOG_BYTES		(8ULL << 20)
+#define B_LOG_GPA		(LOG_GPA + A_LOG_BYTES)
+#define A_LOG_MAX		(A_LOG_BYTES / sizeof(struct stretch))
+#define B_LOG_MAX		(B_LOG_BYTES / sizeof(uint64_t))
 
 /*
  * B's time in guest mode between exits: A, kicked out by the exit before,
@@ -136,8 +139,7 @@ struct timeline {
 	} run;
 	/* Set by the host. */
 	uint32_t kind, c_apic_id;
-	uint64_t brk, a_log_gva, a_log_max, b_log_gva, b_log_max;
-	uint64_t b_gap, b_wait_max, c_settle;
+	uint64_t brk, b_gap, b_wait_max, c_settle;
 	/* Set by the guest. */
 	uint64_t c_halted, c_wakes, a_stretches, hist_over;
 	uint32_t hist[HIST_BINS];
@@ -155,8 +157,8 @@ static void count_delta(uint64_t delta)
 
 static void guest_a(void)
 {
-	struct stretch *log = (struct stretch *)tl.a_log_gva;
-	uint64_t first, last, now, brk, max, n, i;
+	struct stretch *log = (struct stretch *)LOG_GPA;
+	uint64_t first, last, now, brk, n, i;
 	bool stop;
 
 	for (;;) {
@@ -171,7 +173,6 @@ static void guest_a(void)
 		GUEST_SYNC1(STAGE_CALIBRATED);
 
 		brk = READ_ONCE(tl.brk);
-		max = READ_ONCE(tl.a_log_max);
 		n = 0;
 		WRITE_ONCE(tl.run.a_logging, 1);
 		first = rdtsc();
@@ -182,14 +183,14 @@ static void guest_a(void)
 			now = rdtsc();
 			count_delta(now - last);
 			if (now - last > brk) {
-				if (n < max)
+				if (n < A_LOG_MAX)
 					log[n] = (struct stretch){ first, last };
 				n++;
 				first = now;
 			}
 			last = now;
 		} while (!stop);
-		if (n < max)
+		if (n < A_LOG_MAX)
 			log[n] = (struct stretch){ first, last };
 		WRITE_ONCE(tl.a_stretches, n + 1);
 		GUEST_SYNC1(STAGE_LOGGED);
@@ -283,7 +284,7 @@ static void guest_b_exit(uint32_t kind)
  */
 static void guest_b(void)
 {
-	uint64_t *samples = (uint64_t *)tl.b_log_gva;
+	uint64_t *samples = (uint64_t *)B_LOG_GPA;
 	uint64_t n, nr_samples = 0;
 	uint32_t kind;
 
@@ -295,7 +296,7 @@ static void guest_b(void)
 		kind = READ_ONCE(tl.kind);
 		for (n = 0; n < MAX_EXITS && !READ_ONCE(tl.run.b_stop); n++) {
 			spin_ticks(tl.b_gap);
-			if (nr_samples < tl.b_log_max)
+			if (nr_samples < B_LOG_MAX)
 				samples[nr_samples++] = rdtsc();
 			guest_b_exit(kind);
 		}
@@ -345,12 +346,10 @@ static enum cs_mode mode;
 static pid_t c_tid;
 
 /* Host TSC readings of the test's own threads on B's CPU. */
-struct readings {
+static struct {
 	uint64_t *tsc;
 	size_t nr, max;
-};
-
-static struct readings uread;
+} uread;
 static int sleeper_stop;
 
 static uint64_t us_to_ticks(uint64_t us)
@@ -363,10 +362,10 @@ static double ticks_to_us(uint64_t ticks)
 	return ticks * 1000.0 / tsc_khz;
 }
 
-static void record(struct readings *r, uint64_t tsc)
+static void record(uint64_t tsc)
 {
-	if (r->nr < r->max)
-		r->tsc[r->nr++] = tsc;
+	if (uread.nr < uread.max)
+		uread.tsc[uread.nr++] = tsc;
 }
 
 /* "2-,3+": CPU 2 offline, then CPU 3 online; each step must take. */
@@ -606,18 +605,16 @@ static bool in_wait(uint64_t t)
  * while it waits to enter guest mode with interrupts enabled, which the
  * trace cannot tell from others: all of them count as the exception.
  */
-enum b_state {
-	B_HOST,
-	B_KICKING,
-	B_IDLE,
-	B_IRQ,
-};
+enum b_state { B_HOST, B_KICKING, B_IDLE, B_IRQ };
 
-static const char * const b_state_names[] = {
-	[B_HOST]	= "",
-	[B_KICKING]	= " (B waiting for its kick)",
-	[B_IDLE]	= " (B's CPU idle)",
-	[B_IRQ]		= " (an interrupt)",
+static const struct {
+	enum class class;
+	const char *where;
+} b_states[] = {
+	[B_HOST]	= { CL_HOST, "" },
+	[B_KICKING]	= { CL_HOST, " (B waiting for its kick)" },
+	[B_IDLE]	= { CL_IDLE, " (B's CPU idle)" },
+	[B_IRQ]		= { CL_IRQS, " (an interrupt)" },
 };
 
 static enum b_state b_state(struct event *ev)
@@ -748,7 +745,7 @@ static void judge(struct events *e, size_t nr, struct verdict *v)
 				v->ex[v->crossed].name = e->v[i].name;
 				v->ex[v->crossed].ran_before = t - a_log[s].first;
 				v->ex[v->crossed].ran_after = a_log[s].last - t;
-				v->ex[v->crossed].where = b_state_names[b_state(&e->v[i])];
+				v->ex[v->crossed].where = b_states[b_state(&e->v[i])].where;
 			}
 			v->contested++;
 			v->crossed++;
@@ -844,11 +841,11 @@ static void handle_io(struct kvm_vcpu *b)
 		    b->run->io.port);
 	/* Known host code on B's CPU, stamped as it runs. */
 	t0 = rdtsc();
-	record(&uread, t0);
+	record(t0);
 	last = t0;
 	while ((t = rdtsc()) - t0 < spin) {
 		if (t - last >= step) {
-			record(&uread, t);
+			record(t);
 			last = t;
 		}
 		pause_a_while();
@@ -900,7 +897,7 @@ static void *sleeper_thread(void *arg)
 	kvm_pin_this_task_to_pcpu(cpu_b);
 	while (!READ_ONCE(sleeper_stop)) {
 		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-		record(&uread, rdtsc());
+		record(rdtsc());
 	}
 	return NULL;
 }
@@ -1027,9 +1024,6 @@ static bool decide(enum kind kind, struct verdict *t)
 /* One run of @kind, added to the counts @t of every class; false on a violation. */
 static bool run_kind(enum kind kind, struct verdict *t)
 {
-	static const enum class of_state[] = {
-		[B_HOST] = CL_HOST, [B_KICKING] = CL_HOST, [B_IDLE] = CL_IDLE, [B_IRQ] = CL_IRQS,
-	};
 	const char *name = kind_names[kind];
 	struct events all = { 0 }, cl[NR_CLASSES] = { 0 };
 	struct verdict v[NR_CLASSES];
@@ -1078,7 +1072,7 @@ static bool run_kind(enum kind kind, struct verdict *t)
 	vcpu_device_attr_get(vcpus[ROLE_A], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &off_a);
 	vcpu_device_attr_get(vcpus[ROLE_B], KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, &off_b);
 
-	nr = sh->a_stretches < sh->a_log_max ? sh->a_stretches : sh->a_log_max;
+	nr = sh->a_stretches < A_LOG_MAX ? sh->a_stretches : A_LOG_MAX;
 	print_a(name, nr);
 	if (kind != KIND_IDLE)
 		ksft_print_msg("%s: B: %lu exits%s\n", name, sh->run.b_exits,
@@ -1086,14 +1080,14 @@ static bool run_kind(enum kind kind, struct verdict *t)
 
 	read_trace(kind, &all, &lost);
 	for (i = 0; i < all.nr; i++)
-		add_event(&cl[of_state[b_state(&all.v[i])]], all.v[i].tsc - a_offset,
+		add_event(&cl[b_states[b_state(&all.v[i])].class], all.v[i].tsc - a_offset,
 			  all.v[i].own, all.v[i].name, all.v[i].pid, all.v[i].irq);
 	if (lost)
 		ksft_print_msg("%s: %lu trace events lost (overrun)\n", name, lost);
 	for (i = 0; i < uread.nr; i++)
 		add_event(&cl[CL_HOST], uread.tsc[i], true,
 			  kind == KIND_IO ? "B's thread" : "sleeper", 1, false);
-	for (i = 0; i < sh->run.b_samples && i < sh->b_log_max; i++)
+	for (i = 0; i < sh->run.b_samples && i < B_LOG_MAX; i++)
 		add_event(&cl[CL_GUEST], b_log[i] - b_offset, false, class_names[CL_GUEST], 1,
 			  false);
 	for (c = 0; c < NR_CLASSES; c++) {
@@ -1145,12 +1139,8 @@ static void vm_setup(void)
 				    log_pages, 0);
 	virt_map(vm, LOG_GPA, LOG_GPA, log_pages);
 	a_log = addr_gva2hva(vm, LOG_GPA);
-	b_log = addr_gva2hva(vm, LOG_GPA + A_LOG_BYTES);
+	b_log = addr_gva2hva(vm, B_LOG_GPA);
 	sh = addr_gva2hva(vm, (vm_vaddr_t)&tl);
-	sh->a_log_gva = LOG_GPA;
-	sh->a_log_max = A_LOG_BYTES / sizeof(struct stretch);
-	sh->b_log_gva = LOG_GPA + A_LOG_BYTES;
-	sh->b_log_max = B_LOG_BYTES / sizeof(uint64_t);
 	sh->c_apic_id = vcpus[ROLE_C]->id;
 
 	/*
