@@ -66,11 +66,8 @@
 #define MOVE_PAUSE_US	20000
 #define FORK_WAIT_MS	500
 
-/* The longest stress -d accepts. */
-#define MAX_SECONDS		600
-
-/* How long the workers may take to go quiet once told to stop. */
-#define QUIET_TIMEOUT_MS	30000
+#define MAX_SECONDS		600	/* the longest -d */
+#define QUIET_TIMEOUT_MS	30000	/* for the workers to go quiet once told to stop */
 /*
  * Unreclaimable slab may stay this far above its starting point: per-CPU
  * slab caches and partly used slabs that the churn left behind, and under
@@ -89,9 +86,7 @@ static const char * const tag_cgs[] = {
 };
 
 /* Cgroups that hold tasks. */
-static const char * const leaves[] = {
-	"a/a1/x", "a/a1/y", "a/a2", "b", "n/n1",
-};
+static const char * const leaves[] = { "a/a1/x", "a/a1/y", "a/a2", "b", "n/n1" };
 
 /* Parents of the cgroups that come and go: a/eN and n/eN. */
 static const char * const slot_parents[] = { "a", "n" };
@@ -102,8 +97,7 @@ enum kind { SPINNER, SPINNER2, FORKER, NR_KINDS };
 struct shared {
 	int stop;
 	pid_t tid2[NR_WORKERS];		/* SPINNER2's second thread */
-	unsigned long forks;			/* children forked */
-	unsigned long reaped;			/* and reaped */
+	unsigned long forks, reaped;	/* children forked, and reaped */
 };
 
 static struct shared *sh;
@@ -119,12 +113,8 @@ struct op_count {
 	unsigned long ok, failed;
 };
 
-static struct op_count ops[] = {
-	{ .name = "tag" }, { .name = "move" }, { .name = "prctl" },
-	{ .name = "mkdir/rmdir" },
-};
-
 enum { OP_TAG, OP_MOVE, OP_PRCTL, OP_CGROUP };
+static struct op_count ops[] = { { "tag" }, { "move" }, { "prctl" }, { "mkdir/rmdir" } };
 
 static unsigned long long seconds = 20;
 
@@ -203,10 +193,9 @@ static void fork_loop(void)
 			__atomic_add_fetch(&sh->forks, 1, __ATOMIC_RELAXED);
 			seed++;
 		}
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n; i++)
 			if (wait(NULL) > 0)
 				__atomic_add_fetch(&sh->reaped, 1, __ATOMIC_RELAXED);
-		}
 	}
 }
 
@@ -650,7 +639,6 @@ static int check_cookies(void)
 			const struct task *b = &tasks[j];
 			bool same = !strcmp(a->domain, b->domain) &&
 				    a->task_cookie == b->task_cookie;
-
 			bool equal = a->cookie == b->cookie;
 
 			if (same == equal)

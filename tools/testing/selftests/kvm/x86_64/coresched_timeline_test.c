@@ -694,10 +694,9 @@ struct verdict {
 	uint64_t events, own, contested, crossed, before, after;
 	uint64_t gap_min, gap_med, lead_med;
 	/* The first events crossed: what, and A's stretch around them. */
-	struct {
-		const char *name;
+	struct example {
+		const char *name, *where;
 		uint64_t ran_before, ran_after;
-		const char *where;
 	} ex[NR_EXAMPLES];
 };
 
@@ -741,12 +740,10 @@ static void judge(struct events *e, size_t nr, struct verdict *v)
 			continue;
 		}
 		if (t <= a_log[s].last) {
-			if (v->crossed < NR_EXAMPLES) {
-				v->ex[v->crossed].name = e->v[i].name;
-				v->ex[v->crossed].ran_before = t - a_log[s].first;
-				v->ex[v->crossed].ran_after = a_log[s].last - t;
-				v->ex[v->crossed].where = b_states[b_state(&e->v[i])].where;
-			}
+			if (v->crossed < NR_EXAMPLES)
+				v->ex[v->crossed] = (struct example){ e->v[i].name,
+					b_states[b_state(&e->v[i])].where, t - a_log[s].first,
+					a_log[s].last - t };
 			v->contested++;
 			v->crossed++;
 		} else if (a_log[s].last > prev) {
