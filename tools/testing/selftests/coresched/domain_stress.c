@@ -108,13 +108,11 @@ static int nr_workers;		/* started */
 static int quiet_pipe[2];
 static uint64_t deadline_ns;
 
-struct op_count {
+enum { OP_TAG, OP_MOVE, OP_PRCTL, OP_CGROUP };
+static struct {
 	const char *name;
 	unsigned long ok, failed;
-};
-
-enum { OP_TAG, OP_MOVE, OP_PRCTL, OP_CGROUP };
-static struct op_count ops[] = { { "tag" }, { "move" }, { "prctl" }, { "mkdir/rmdir" } };
+} ops[] = { { "tag" }, { "move" }, { "prctl" }, { "mkdir/rmdir" } };
 
 static unsigned long long seconds = 20;
 
@@ -133,14 +131,6 @@ static void count(int op, int ret)
 	__atomic_add_fetch(ret ? &ops[op].failed : &ops[op].ok, 1, __ATOMIC_RELAXED);
 }
 
-static void spin_us(unsigned int us)
-{
-	uint64_t end = cs_now_ns() + us * 1000ULL;
-
-	while (cs_now_ns() < end)
-		;
-}
-
 static void nap_us(unsigned int us)
 {
 	struct timespec ts = { .tv_nsec = us * 1000L };
@@ -151,8 +141,11 @@ static void nap_us(unsigned int us)
 /* Run and sleep in turns until told to stop. */
 static void spin_loop(void)
 {
+	uint64_t end;
+
 	while (!stopping()) {
-		spin_us(200);
+		for (end = cs_now_ns() + 200000; cs_now_ns() < end;)
+			;
 		nap_us(200);
 	}
 }
@@ -428,10 +421,9 @@ static void run_stress(unsigned int seconds)
 	unsigned int i;
 
 	deadline_ns = cs_now_ns() + seconds * 1000000000ULL;
-	for (i = 0; i < ARRAY_SIZE(fn); i++) {
+	for (i = 0; i < ARRAY_SIZE(fn); i++)
 		if (pthread_create(&threads[i], NULL, fn[i], (void *)(long)(i + 1)))
 			fail("pthread_create");
-	}
 	for (i = 0; i < ARRAY_SIZE(fn); i++)
 		pthread_join(threads[i], NULL);
 }
@@ -720,10 +712,8 @@ FIXTURE_SETUP(stress)
 	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));
 	for (i = 0; i < ARRAY_SIZE(tag_cgs); i++) {
 		snprintf(path, sizeof(path), CG "/%s", tag_cgs[i]);
-		for (j = 0; j < ARRAY_SIZE(parents); j++) {
-			if (!strcmp(tag_cgs[i], parents[j]))
-				break;
-		}
+		for (j = 0; j < ARRAY_SIZE(parents) && strcmp(tag_cgs[i], parents[j]); j++)
+			;
 		ASSERT_EQ(0, cs_cg_make(path, j < ARRAY_SIZE(parents)));
 	}
 }
