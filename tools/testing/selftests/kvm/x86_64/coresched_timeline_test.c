@@ -50,7 +50,6 @@
  * seen running at once); a crossing where the mode forbids one fails the
  * kind at once.
  */
-#include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -531,36 +530,24 @@ static int cmp_event(const void *a, const void *b)
 static bool parse_trace_line(char *line, int *pid, uint64_t *tsc, bool *irq, char *name,
 			     char **fields)
 {
-	char *open, *p, *end, flags[16];
-	int n;
+	char *open, *p, flags[16];
+	int n = 0, len;
 
 	for (open = strchr(line, '['); open; open = strchr(open + 1, '[')) {
-		p = open + 1;
-		if (!isdigit((unsigned char)*p))
-			continue;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (*p == ']')
+		if (sscanf(open, "[%*[0-9]]%n", &n) >= 0 && n)
 			break;
 	}
 	if (!open || line[0] == '#')
 		return false;
-
-	end = open;
-	while (end > line && end[-1] == ' ')
-		end--;
-	p = end;
-	while (p > line && isdigit((unsigned char)p[-1]))
-		p--;
-	if (p == end || p == line || p[-1] != '-')
+	/* The pid: the digits after the last '-' before "[cpu]", as comms hold any. */
+	*open = '\0';
+	p = strrchr(line, '-');
+	if (!p || p[1] < '0' || p[1] > '9' ||
+	    sscanf(open + n, " %15s %lu: %63[^:]:%n", flags, tsc, name, &len) != 3)
 		return false;
-	*pid = atoi(p);
-
-	p = strchr(open, ']') + 1;
-	if (sscanf(p, " %15s %lu: %63[^:]:%n", flags, tsc, name, &n) != 3)
-		return false;
+	*pid = atoi(p + 1);
 	*irq = strlen(flags) > 2 && strchr("hsHzZ", flags[2]);
-	*fields = p + n;
+	*fields = open + n + len;
 	return true;
 }
 
