@@ -491,23 +491,24 @@ struct events {
 	size_t nr, max;
 };
 
-/* A new element at the end of *@pv, an array of *@nr elements of @size in room for *@max. */
-static void *push(void *pv, size_t *nr, size_t *max, size_t size)
+/* @v, an array of @nr elements of @size with room for *@max, with room for one more. */
+static void *grow(void *v, size_t nr, size_t *max, size_t size)
 {
-	void **v = pv;
-
-	if (*nr == *max) {
-		*max = *max ? 2 * *max : 1024;
-		*v = realloc(*v, *max * size);
-		TEST_ASSERT(*v, "out of memory");
-	}
-	return (char *)*v + (*nr)++ * size;
+	if (nr < *max)
+		return v;
+	*max = *max ? 2 * *max : 1024;
+	v = realloc(v, *max * size);
+	TEST_ASSERT(v, "out of memory");
+	return v;
 }
 
 static void add_event(struct events *e, uint64_t host_tsc, bool own, const char *name,
 		      int pid, bool irq)
 {
-	struct event *ev = push(&e->v, &e->nr, &e->max, sizeof(*ev));
+	struct event *ev;
+
+	e->v = grow(e->v, e->nr, &e->max, sizeof(*e->v));
+	ev = &e->v[e->nr++];
 
 	*ev = (struct event){ .tsc = host_tsc + a_offset, .pid = pid, .irq = irq, .own = own };
 	snprintf(ev->name, sizeof(ev->name), "%s", name);
@@ -661,8 +662,9 @@ static void read_trace(enum kind kind, struct events *all, uint64_t *lost)
 		    sscanf(fields, " kind=%15s ns=%lu", wait, &ns) == 2) {
 			if (!strcmp(wait, "enter"))
 				continue;
-			*(struct stretch *)push(&kick_waits.v, &kick_waits.nr, &kick_waits.max,
-						sizeof(struct stretch)) = (struct stretch){
+			kick_waits.v = grow(kick_waits.v, kick_waits.nr, &kick_waits.max,
+					    sizeof(*kick_waits.v));
+			kick_waits.v[kick_waits.nr++] = (struct stretch){
 				tsc + a_offset - ns * tsc_khz / 1000000, tsc + a_offset };
 		}
 		own = own_events[kind] && !strcmp(name, own_events[kind]) &&
