@@ -77,7 +77,10 @@ struct cs_shared {
 	struct cs_reading cpu[CS_MAX_TASKS][CPU_READINGS];
 };
 
-/* The @i-th list of segments: worker @i's, or nr_tasks on, co-running's. */
+/*
+ * The @i-th list of segments: worker @i's running segments and, from
+ * nr_tasks on, worker (@i - nr_tasks)'s pieces of witnessed co-running.
+ */
 static struct cs_seg *shm_segs(void *shm, int i)
 {
 	return (struct cs_seg *)((char *)shm + sizeof(struct cs_shared)) +

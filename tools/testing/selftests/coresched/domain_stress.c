@@ -144,7 +144,7 @@ static void spin_loop(void)
 	uint64_t end;
 
 	while (!stopping()) {
-		for (end = cs_now_ns() + 200000; cs_now_ns() < end;)
+		for (end = cs_now_ns() + 200 * 1000; cs_now_ns() < end;)
 			;
 		nap_us(200);
 	}
