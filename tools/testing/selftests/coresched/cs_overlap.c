@@ -77,15 +77,14 @@ struct cs_shared {
 	struct cs_reading cpu[CS_MAX_TASKS][CPU_READINGS];
 };
 
+/*
+ * The @i-th list of segments: worker @i's running segments and, from
+ * nr_tasks on, worker (@i - nr_tasks)'s pieces of witnessed co-running.
+ */
 static struct cs_seg *shm_segs(void *shm, int i)
 {
 	return (struct cs_seg *)((char *)shm + sizeof(struct cs_shared)) +
 		(size_t)i * CS_MAX_SEGS;
-}
-
-static struct cs_seg *shm_both(void *shm, int nr_tasks, int i)
-{
-	return shm_segs(shm, nr_tasks + i);
 }
 
 /* Append [@start, @end] to a list of @n segments; a full one overflows. */
@@ -163,7 +162,7 @@ static void spin(struct cs_run *run, int i)
 	struct cs_spin w = {
 		.sh = sh,
 		.segs = shm_segs(run->shm, i),
-		.both = shm_both(run->shm, run->nr_tasks, i),
+		.both = shm_segs(run->shm, run->nr_tasks + i),
 		.i = i,
 	};
 
@@ -202,17 +201,6 @@ static void close_fd(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
-}
-
-static void close_pipes(struct cs_pipes *p)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		close_fd(&p->ready[i]);
-		close_fd(&p->go[i]);
-		close_fd(&p->done[i]);
-	}
 }
 
 /* A worker, which dies with the test. */
@@ -354,7 +342,7 @@ static void collect(struct cs_run *run)
 		run->task[i].overflow = sh->overflow[i];
 		run->task[i].segs = shm_segs(run->shm, i);
 		run->task[i].nr_both = sh->nr_both[i];
-		run->task[i].both = shm_both(run->shm, run->nr_tasks, i);
+		run->task[i].both = shm_segs(run->shm, run->nr_tasks + i);
 	}
 }
 
@@ -396,7 +384,11 @@ int cs_measure(struct cs_run *run)
 			ret = -ENOSPC;
 	}
 out:
-	close_pipes(&p);
+	for (i = 0; i < 2; i++) {
+		close_fd(&p.ready[i]);
+		close_fd(&p.go[i]);
+		close_fd(&p.done[i]);
+	}
 	if (ret)
 		cs_run_free(run);
 	return ret;

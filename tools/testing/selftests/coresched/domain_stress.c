@@ -66,11 +66,8 @@
 #define MOVE_PAUSE_US	20000
 #define FORK_WAIT_MS	500
 
-/* The longest stress -d accepts. */
-#define MAX_SECONDS		600
-
-/* How long the workers may take to go quiet once told to stop. */
-#define QUIET_TIMEOUT_MS	30000
+#define MAX_SECONDS		600	/* the longest -d */
+#define QUIET_TIMEOUT_MS	30000	/* for the workers to go quiet once told to stop */
 /*
  * Unreclaimable slab may stay this far above its starting point: per-CPU
  * slab caches and partly used slabs that the churn left behind, and under
@@ -89,9 +86,7 @@ static const char * const tag_cgs[] = {
 };
 
 /* Cgroups that hold tasks. */
-static const char * const leaves[] = {
-	"a/a1/x", "a/a1/y", "a/a2", "b", "n/n1",
-};
+static const char * const leaves[] = { "a/a1/x", "a/a1/y", "a/a2", "b", "n/n1" };
 
 /* Parents of the cgroups that come and go: a/eN and n/eN. */
 static const char * const slot_parents[] = { "a", "n" };
@@ -102,8 +97,7 @@ enum kind { SPINNER, SPINNER2, FORKER, NR_KINDS };
 struct shared {
 	int stop;
 	pid_t tid2[NR_WORKERS];		/* SPINNER2's second thread */
-	unsigned long forks;			/* children forked */
-	unsigned long reaped;			/* and reaped */
+	unsigned long forks, reaped;	/* children forked, and reaped */
 };
 
 static struct shared *sh;
@@ -114,17 +108,11 @@ static int nr_workers;		/* started */
 static int quiet_pipe[2];
 static uint64_t deadline_ns;
 
-struct op_count {
+enum { OP_TAG, OP_MOVE, OP_PRCTL, OP_CGROUP };
+static struct {
 	const char *name;
 	unsigned long ok, failed;
-};
-
-static struct op_count ops[] = {
-	{ .name = "tag" }, { .name = "move" }, { .name = "prctl" },
-	{ .name = "mkdir/rmdir" },
-};
-
-enum { OP_TAG, OP_MOVE, OP_PRCTL, OP_CGROUP };
+} ops[] = { { "tag" }, { "move" }, { "prctl" }, { "mkdir/rmdir" } };
 
 static unsigned long long seconds = 20;
 
@@ -143,14 +131,6 @@ static void count(int op, int ret)
 	__atomic_add_fetch(ret ? &ops[op].failed : &ops[op].ok, 1, __ATOMIC_RELAXED);
 }
 
-static void spin_us(unsigned int us)
-{
-	uint64_t end = cs_now_ns() + us * 1000ULL;
-
-	while (cs_now_ns() < end)
-		;
-}
-
 static void nap_us(unsigned int us)
 {
 	struct timespec ts = { .tv_nsec = us * 1000L };
@@ -161,8 +141,11 @@ static void nap_us(unsigned int us)
 /* Run and sleep in turns until told to stop. */
 static void spin_loop(void)
 {
+	uint64_t end;
+
 	while (!stopping()) {
-		spin_us(200);
+		for (end = cs_now_ns() + 200 * 1000; cs_now_ns() < end;)
+			;
 		nap_us(200);
 	}
 }
@@ -203,10 +186,9 @@ static void fork_loop(void)
 			__atomic_add_fetch(&sh->forks, 1, __ATOMIC_RELAXED);
 			seed++;
 		}
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n; i++)
 			if (wait(NULL) > 0)
 				__atomic_add_fetch(&sh->reaped, 1, __ATOMIC_RELAXED);
-		}
 	}
 }
 
@@ -439,10 +421,9 @@ static void run_stress(unsigned int seconds)
 	unsigned int i;
 
 	deadline_ns = cs_now_ns() + seconds * 1000000000ULL;
-	for (i = 0; i < ARRAY_SIZE(fn); i++) {
+	for (i = 0; i < ARRAY_SIZE(fn); i++)
 		if (pthread_create(&threads[i], NULL, fn[i], (void *)(long)(i + 1)))
 			fail("pthread_create");
-	}
 	for (i = 0; i < ARRAY_SIZE(fn); i++)
 		pthread_join(threads[i], NULL);
 }
@@ -650,7 +631,6 @@ static int check_cookies(void)
 			const struct task *b = &tasks[j];
 			bool same = !strcmp(a->domain, b->domain) &&
 				    a->task_cookie == b->task_cookie;
-
 			bool equal = a->cookie == b->cookie;
 
 			if (same == equal)
@@ -732,10 +712,8 @@ FIXTURE_SETUP(stress)
 	ASSERT_EQ(0, cg_write(".", "cgroup.subtree_control", "+cpu"));
 	for (i = 0; i < ARRAY_SIZE(tag_cgs); i++) {
 		snprintf(path, sizeof(path), CG "/%s", tag_cgs[i]);
-		for (j = 0; j < ARRAY_SIZE(parents); j++) {
-			if (!strcmp(tag_cgs[i], parents[j]))
-				break;
-		}
+		for (j = 0; j < ARRAY_SIZE(parents) && strcmp(tag_cgs[i], parents[j]); j++)
+			;
 		ASSERT_EQ(0, cs_cg_make(path, j < ARRAY_SIZE(parents)));
 	}
 }

@@ -105,13 +105,11 @@ static void *vcpu_thread_fn(void *arg)
 static void start_vm(struct vcpu_thread *threads, int nr)
 {
 	struct kvm_vcpu *vcpus[MAX_VCPUS];
-	struct kvm_vm *vm;
+	struct kvm_vm *vm = vm_create_with_vcpus(nr, guest_code, vcpus);
 	int i;
 
-	vm = vm_create_with_vcpus(nr, guest_code, vcpus);
 	for (i = 0; i < nr; i++) {
-		threads[i].vm = vm;
-		threads[i].vcpu = vcpus[i];
+		threads[i] = (struct vcpu_thread){ .vm = vm, .vcpu = vcpus[i] };
 		vcpu_args_set(vcpus[i], 1, i);
 		pthread_create(&threads[i].thread, NULL, vcpu_thread_fn, &threads[i]);
 	}
@@ -176,16 +174,6 @@ static long wait_cookies(struct vcpu_thread **ts, int nr, uint64_t *cookies, lon
 			return -1;
 		usleep(POLL_US);
 	}
-}
-
-static void pin_thread(pid_t tid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(tid, sizeof(set), &set),
-		    "pinning %d to cpu%d: %s", tid, cpu, strerror(errno));
 }
 
 /*
@@ -411,6 +399,7 @@ int main(int argc, char *argv[])
 	uint64_t c1[VM1_VCPUS], c2, got[2];
 	bool vm_mode, in_run, done, cleared;
 	int want = cs_mode_option(argc, argv), cpu;
+	cpu_set_t hold_set;
 	long took;
 
 	ksft_print_header();
@@ -433,8 +422,11 @@ int main(int argc, char *argv[])
 	wait_running(vm1_threads, VM1_VCPUS);
 	wait_running(vm2_threads, VM2_VCPUS);
 	/* The threads to clear; VM 1's other vCPU runs anywhere. */
-	pin_thread(vm1_threads[0].tid, hold_cpu);
-	pin_thread(vm2_threads[0].tid, hold_cpu);
+	CPU_ZERO(&hold_set);
+	CPU_SET(hold_cpu, &hold_set);
+	TEST_ASSERT(!sched_setaffinity(vm1_threads[0].tid, sizeof(hold_set), &hold_set) &&
+		    !sched_setaffinity(vm2_threads[0].tid, sizeof(hold_set), &hold_set),
+		    "pinning the threads to clear to cpu%d: %s", hold_cpu, strerror(errno));
 
 	c1[0] = cs_cookie_of(vm1_threads[0].tid);
 	c1[1] = cs_cookie_of(vm1_threads[1].tid);

@@ -218,32 +218,27 @@ static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 		"pf_emulate", "insn_emulation", "tlb_flush",
 	};
 	char path[96], line[128], key[64];
+	int n = cs_read_stats(names, v, NR_WHERE - ARRAY_SIZE(sched) - ARRAY_SIZE(kvm) - 1);
 	unsigned int i;
 	double val;
-	int n;
 	FILE *f;
 
-	n = cs_read_stats(names, v, NR_WHERE - ARRAY_SIZE(sched) - ARRAY_SIZE(kvm) - 1);
 	for (i = 0; i < ARRAY_SIZE(kvm); i++) {
 		snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/%s",
 			 t->vm_tid, t->vm->fd, kvm[i]);
-		f = fopen(path, "r");
-		if (f && fscanf(f, "%lu", &v[n]) == 1)
-			snprintf(names[n++], sizeof(names[0]), "kvm %s", kvm[i]);
-		if (f)
-			fclose(f);
+		if (cs_read_file(path, line, sizeof(line)) || line[0] < '0' || line[0] > '9')
+			continue;
+		v[n] = strtoull(line, NULL, 10);
+		snprintf(names[n++], sizeof(names[0]), "kvm %s", kvm[i]);
 	}
 	snprintf(path, sizeof(path), "/proc/self/task/%d/sched", t->tid);
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s : %lf", key, &val) != 2)
-			continue;
-		for (i = 0; i < ARRAY_SIZE(sched); i++) {
-			if (!strstr(key, sched[i]))
-				continue;
+		for (i = 0; i < ARRAY_SIZE(sched) && !strstr(line, sched[i]); i++)
+			;
+		if (i < ARRAY_SIZE(sched) && sscanf(line, "%63s : %lf", key, &val) == 2) {
 			snprintf(names[n], sizeof(names[n]), "%s", sched[i]);
 			v[n++] = val;
-			break;
 		}
 	}
 	if (f)
@@ -263,11 +258,9 @@ static void print_where(struct vcpu_thread *t)
 	char names[2][NR_WHERE][32], path[64], line[512];
 	uint64_t v[2][NR_WHERE];
 	int n, m, i;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", t->tid);
-	f = fopen(path, "r");
-	if (f && fgets(line, sizeof(line), f) && strrchr(line, ')')) {
+	if (!cs_read_file(path, line, sizeof(line)) && strrchr(line, ')')) {
 		/* After the command's ")": the state is field 3, the CPU 39. */
 		char *field = strtok(strrchr(line, ')') + 1, " "), *state = field;
 
@@ -276,8 +269,6 @@ static void print_where(struct vcpu_thread *t)
 		ksft_print_msg("  thread %d: state %s on CPU %s\n", t->tid,
 			       state ?: "?", field ?: "?");
 	}
-	if (f)
-		fclose(f);
 	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d", t->vm_tid, t->vm->fd);
 	if (access(path, R_OK))
 		ksft_print_msg("  no %s: no KVM stats\n", path);

@@ -21,20 +21,9 @@
 
 #define CS_STATS_FILE	"/sys/kernel/debug/sched/coresched/stats"
 
-enum cs_mode {
-	CS_MODE_OFF,
-	CS_MODE_ON,
-	CS_MODE_VM,
-	CS_MODE_VM_STRICT,
-	CS_NR_MODES,
-};
+enum cs_mode { CS_MODE_OFF, CS_MODE_ON, CS_MODE_VM, CS_MODE_VM_STRICT, CS_NR_MODES };
 
-static const char * const cs_mode_names[] = {
-	[CS_MODE_OFF]	    = "off",
-	[CS_MODE_ON]	    = "on",
-	[CS_MODE_VM]	    = "vm",
-	[CS_MODE_VM_STRICT] = "vm,strict",
-};
+static const char * const cs_mode_names[] = { "off", "on", "vm", "vm,strict" };
 
 static inline uint64_t cs_now_ms(void)
 {
@@ -122,16 +111,15 @@ static inline int cs_read_stats(char (*names)[32], uint64_t *values, int max)
 /* The invariant checker's count of violations; false without the checker. */
 static inline bool cs_read_violations(uint64_t *n)
 {
-	FILE *f = fopen(CS_STATS_FILE, "r");
-	bool found = false;
-	char line[128];
+	char names[32][32];
+	uint64_t val[32];
+	int i;
 
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "violations %lu", n) == 1;
-	fclose(f);
-	return found;
+	for (i = cs_read_stats(names, val, 32) - 1; i >= 0 && strcmp(names[i], "violations"); i--)
+		;
+	if (i >= 0)
+		*n = val[i];
+	return i >= 0;
 }
 
 /* Wait for @sem across signals; any other error fails the test. */
