@@ -109,9 +109,14 @@ if [ "$name" = shell ]; then
 fi
 
 console=$out/console.log results=$out/results.log
-# A short path: QEMU refuses a socket path over 107 bytes.
-qmpdir=$(mktemp -d /tmp/lab-qmp.XXXXXX)
-monitor=$qmpdir/qmp.sock
+# QEMU refuses a socket path over 107 bytes: a short one then (qemu.cmd,
+# booted again by hand, needs that directory made first).
+qmpdir=''
+monitor=$out/qmp.sock
+if [ ${#monitor} -gt 100 ]; then
+	qmpdir=$(mktemp -d /tmp/lab-qmp.XXXXXX)
+	monitor=$qmpdir/qmp.sock
+fi
 run=(timeout -k 10 "$timeout" "${qemu[@]}"
      -monitor none -qmp "unix:$monitor,server=on,wait=off"
      -serial "file:$console" -serial "file:$results")
@@ -201,13 +206,13 @@ tpid=$!
 watch_guest "$tpid" &
 wpid=$!
 # Interrupted, take QEMU and the watcher along, and leave no socket.
-trap 'kill "$tpid" "$wpid" 2>/dev/null; rm -rf "$qmpdir"; exit 130' INT TERM
+trap 'kill "$tpid" "$wpid" 2>/dev/null; rm -rf "$monitor" ${qmpdir:+"$qmpdir"}; exit 130' INT TERM
 wait "$tpid" || rc=$?
 # The watcher ends at once unless it is saving a dump.
 kill "$wpid" 2>/dev/null || true
 wait "$wpid" || true
 trap - INT TERM
-rm -rf "$qmpdir"
+rm -rf "$monitor" ${qmpdir:+"$qmpdir"}
 took=$((SECONDS - start))
 touch "$console" "$results"
 cat > "$out/run.info" <<EOF
