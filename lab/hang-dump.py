@@ -43,6 +43,7 @@ def main():
         text = qmp('human-monitor-command', **args)
         if not isinstance(text, str):
             text = json.dumps(text)
+        text = text.replace('\r', '')
         print('(qemu%s) %s' % ('' if cpu is None else ' cpu %d' % cpu, line))
         print(text)
         return text
