@@ -96,6 +96,9 @@ rm -rf "$snap"
 mkdir -p "$snap" "$data" "$runs"
 cp "$BUILD/bzImage" "$snap/patched.bzImage"
 cp "$BUILD/vanilla/bzImage" "$snap/vanilla.bzImage"
+# Their symbols, for a hung guest's dump (boot.sh).
+cp "$BUILD/obj/System.map" "$snap/patched.System.map" 2>/dev/null || true
+cp "$BUILD/vanilla/obj/System.map" "$snap/vanilla.System.map" 2>/dev/null || true
 cp "$BUILD/initramfs.cpio.gz" "$snap/initramfs.cpio.gz"
 # boot.sh too, and what it calls to judge a run: bash reads a script as
 # it runs it, and an edit meanwhile would derail a boot.

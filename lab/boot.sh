@@ -56,7 +56,7 @@ initrd=$BUILD/initramfs.cpio.gz
 if [ "$name" != shell ]; then
 	mkdir -p "$out"
 	rm -f "$out"/{console.log,results.log,qemu.log,qemu.cmd,cmdline,run.info} \
-		"$out"/{verdict,results.tsv,initrd.cpio.gz,hang,hang-registers.txt}
+		"$out"/{verdict,results.tsv,initrd.cpio.gz,hang,hang-registers.txt,System.map}
 fi
 [ -f "$kernel" ] || die "no kernel $kernel: run make first"
 [ -f "$initrd" ] || die "no initramfs $initrd: run make first"
@@ -109,61 +109,91 @@ if [ "$name" = shell ]; then
 fi
 
 console=$out/console.log results=$out/results.log
+# QEMU refuses a socket path over 107 bytes: a short one then (qemu.cmd,
+# booted again by hand, needs that directory made first).
+qmpdir=''
 monitor=$out/qmp.sock
+if [ ${#monitor} -gt 100 ]; then
+	qmpdir=$(mktemp -d /tmp/lab-qmp.XXXXXX)
+	monitor=$qmpdir/qmp.sock
+fi
 run=(timeout -k 10 "$timeout" "${qemu[@]}"
      -monitor none -qmp "unix:$monitor,server=on,wait=off"
      -serial "file:$console" -serial "file:$results")
 printf '%q ' "${run[@]}" > "$out/qemu.cmd"
 echo >> "$out/qemu.cmd"
 echo "$cmdline" > "$out/cmdline"
+: > "$console"
+: > "$results"
+
+# The kernel's symbols go with the run, to read its dump by: a rebuild
+# replaces the build's System.map.
+for map in "${kernel%.bzImage}.System.map" "$(dirname "$kernel")/obj/System.map"; do
+	if [ -f "$map" ]; then
+		cp "$map" "$out/System.map"
+		break
+	fi
+done
+hot=$(awk '$3 == "pcpu_hot" { print $1 }' "$out/System.map" 2>/dev/null || true)
 
 # Where a hung guest is stuck, into hang-registers.txt (lab/hang-dump.py):
-# a console that stops mid-splat says nothing more.
-hot=$(awk '$3 == "pcpu_hot" { print $1 }' "$(dirname "$kernel")/obj/System.map" 2>/dev/null || true)
+# a console that stops mid-splat says nothing more.  @1: "stop" to leave
+# the guest stopped, "cont" to let it run on.
 dump_registers() {
-	python3 "$LAB/hang-dump.py" "$monitor" "$ncpu" ${hot:+"$hot"} \
+	timeout 120 python3 "$LAB/hang-dump.py" "$1" "$monitor" "$ncpu" ${hot:+"$hot"} \
 		> "$out/hang-registers.txt" 2>&1 || true
 }
 
-# A guest whose CPUs all halt for good (nothing printed, QEMU's threads
-# idle) is a hang that no timer inside it reports: stop it after
-# LAB_IDLE_HANG seconds (default 180, 0: never) rather than at the
-# timeout.  A silent guest that computes runs on.  Either way, the
-# registers are saved before the guest is killed.
+# A guest that prints nothing and leaves QEMU idle (under 3% of a host
+# CPU) for LAB_IDLE_HANG seconds (default 300, 0: never) is taken as hung
+# and stopped then, not at its timeout: no test of the lab sleeps that
+# long without a word (a guest whose timers stopped never wakes; the lab
+# saw two).  A silent guest that computes runs on.
 #
-# A guest that printed a splat has failed its run; if it then stops
-# printing for LAB_SPLAT_HANG seconds (default 120), it is stopped too (a
-# deadlock spins until the timeout, and a debug run's is 40 minutes).
+# A guest that printed a splat has failed its run; if its tests then print
+# nothing for LAB_SPLAT_HANG seconds (default 120, 0: never), it is
+# stopped too: a deadlock spins until the timeout (a debug run's is 40
+# minutes), and the soft lockup detector's reports keep the console busy.
+#
+# The registers are saved before the guest is killed, and 15 s before its
+# timeout.  The watcher stops with the run.
 watch_guest() {
-	local tpid=$1 q t win_t=0 size last=-1 ticks win_ticks=0 dumped=0 quiet=0
-	local idle=${LAB_IDLE_HANG:-180} splat=${LAB_SPLAT_HANG:-120} tck st t0=$SECONDS
+	local tpid=$1 q t st ticks win_t=0 win_ticks=0 dumped=0
+	local size last=-1 rsize rlast=-1 quiet=0 why=''
+	local idle=${LAB_IDLE_HANG:-300} splat=${LAB_SPLAT_HANG:-120} tck t0=$SECONDS
 	tck=$(getconf CLK_TCK)
-	while sleep 5 && kill -0 "$tpid" 2>/dev/null; do
+	trap 'exit 0' TERM
+	while sleep 5 & wait $!; kill -0 "$tpid" 2>/dev/null; do
 		t=$((SECONDS - t0))
 		q=$(pgrep -P "$tpid" | head -n 1) || continue
-		read -r -a st < "/proc/$q/stat" 2>/dev/null || continue
+		{ read -r -a st < "/proc/$q/stat"; } 2>/dev/null || continue
 		ticks=$((st[13] + st[14]))
-		size=$(cat "$console" "$results" 2>/dev/null | wc -c)
+		size=$(cat "$console" "$results" 2>/dev/null | wc -c || true)
+		rsize=$(wc -c < "$results" 2>/dev/null || true)
+		[ "$rsize" = "$rlast" ] || rlast=$rsize quiet=$t
 		if [ "$size" != "$last" ]; then
-			last=$size win_t=$t win_ticks=$ticks quiet=$t
-		elif [ $((t - quiet)) -ge "$splat" ] && [ -n "$(console_splats "$console")" ]; then
-			dump_registers
-			echo "a splat on the console, then nothing printed for ${splat}s" > "$out/hang"
-			kill "$q"
-			return
+			last=$size win_t=$t win_ticks=$ticks
 		elif [ "$idle" -gt 0 ] && [ $((t - win_t)) -ge "$idle" ]; then
-			# Under 3% of a host CPU: a guest that only halts.
 			if [ $(((ticks - win_ticks) * 100 / tck)) -ge $((idle * 3)) ]; then
 				win_t=$t win_ticks=$ticks
 			else
-				dump_registers
-				echo "every CPU halted and nothing printed for ${idle}s (hang)" > "$out/hang"
-				kill "$q"
-				return
+				why="nothing printed and QEMU idle for ${idle}s (hang)"
 			fi
 		fi
+		if [ -z "$why" ] && [ "$splat" -gt 0 ] && [ $((t - quiet)) -ge "$splat" ] &&
+		   [ -n "$(console_splats "$console")" ]; then
+			why="a splat on the console, then no test output for ${splat}s"
+		fi
+		if [ -n "$why" ]; then
+			trap '' TERM
+			dump_registers stop
+			kill "$tpid" 2>/dev/null && echo "$why" > "$out/hang"
+			return 0
+		fi
 		if [ $dumped = 0 ] && [ $t -ge $((timeout - 15)) ]; then
-			dump_registers
+			trap '' TERM
+			dump_registers cont
+			trap 'exit 0' TERM
 			dumped=1
 		fi
 	done
@@ -174,10 +204,16 @@ rc=0
 "${run[@]}" </dev/null 2> "$out/qemu.log" &
 tpid=$!
 watch_guest "$tpid" &
+wpid=$!
+# Interrupted, take QEMU and the watcher along, and leave no socket.
+trap 'kill "$tpid" "$wpid" 2>/dev/null; rm -rf "$monitor" ${qmpdir:+"$qmpdir"}; exit 130' INT TERM
 wait "$tpid" || rc=$?
-wait
+# The watcher ends at once unless it is saving a dump.
+kill "$wpid" 2>/dev/null || true
+wait "$wpid" || true
+trap - INT TERM
+rm -rf "$monitor" ${qmpdir:+"$qmpdir"}
 took=$((SECONDS - start))
-rm -f "$monitor"
 touch "$console" "$results"
 cat > "$out/run.info" <<EOF
 script=$name

@@ -35,7 +35,9 @@ label="$(info script) ($(info smp)$(sed -n 's/^append=\(..*\)/, \1/p' "$dir/run.
 splats=$(console_splats "$console")
 
 verdict=ok why=''
-if [ -n "$(info hang)" ]; then
+if [ -n "$(info hang)" ] && [ -n "$splats" ]; then
+	verdict=splat why="the console holds kernel splats (the guest was stopped: $(info hang))"
+elif [ -n "$(info hang)" ]; then
 	verdict=timeout why="the guest was killed: $(info hang)"
 elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	verdict=timeout why="the guest was killed after ${timeout}s (hang)"
@@ -62,7 +64,7 @@ else
 	fi
 	echo "  console tail:" >&2
 	tail -n 15 "$console" | sed 's/^/    /' >&2
-	[ ! -s "$dir/hang-registers.txt" ] ||
+	! grep -q '^RIP=' "$dir/hang-registers.txt" 2>/dev/null ||
 		echo "  each CPU's registers and stack: $dir/hang-registers.txt" >&2
 fi
 status=0

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest script for the lab's own tests: provoke the failure named by
 # lab.fault= through LKDTM (WARNING, PANIC), hang (HUNG; after a
-# WARNING: WARNHUNG), print the TAP
+# WARNING: WARNHUNG), compute 40 s in silence (SPIN), print the TAP
 # of a failing test and of a test that never starts (TAP), judge two
 # untagged tasks as if they had to be isolated (ISOLATED: cs_measure
 # untagged, whose exit code must say "contradicted"), provoke a WARNING
@@ -11,6 +11,9 @@ echo "# provoking $LAB_FAULT"
 case $LAB_FAULT in
 NONE)	;;
 HUNG)	sleep 100000 ;;
+SPIN)
+	end=$(($(date +%s) + 40))
+	while [ "$(date +%s)" -lt "$end" ]; do :; done ;;
 WARNHUNG)
 	echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT
 	sleep 100000 ;;

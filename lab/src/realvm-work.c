@@ -14,7 +14,8 @@
  *	pinned to CPU_A and one pinned to CPU_B, for MS ms from when the
  *	first is pinned, and one round trip at least: each message wakes a
  *	task sleeping on the other CPU (a cross-CPU wakeup, an IPI when that
- *	CPU idles); COUNT is the messages each side received
+ *	CPU idles); COUNT is the messages each side received; a side that
+ *	waits 60 s for a message fails
  *
  * Exit status: 0, or 1 if a task could not be pinned, did not stay on
  * its CPU, or a pipe failed.
@@ -22,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +112,14 @@ static int spin(long long ms)
 	return reap();
 }
 
+/* A message awaited this long is lost: the side fails, it does not hang. */
+#define MESSAGE_WAIT_S	60
+
+static void on_alarm(int sig)
+{
+	(void)sig;	/* only to interrupt read() */
+}
+
 /*
  * Echo every byte from @in to @out until @in ends; with @first, send one
  * first and stop once @ms have passed since it was pinned, after one
@@ -119,12 +129,14 @@ static int spin(long long ms)
  */
 static int bounce(int cpu, int in, int out, int first, long long ms)
 {
+	struct sigaction sa = { .sa_handler = on_alarm };
 	unsigned long long got = 0;
 	long long end;
 	char c = 'x';
+	ssize_t n;
 	int rc = 0;
 
-	if (pin(cpu))
+	if (pin(cpu) || sigaction(SIGALRM, &sa, NULL))
 		return 1;
 	end = now_ms() + ms;
 	for (;;) {
@@ -134,7 +146,16 @@ static int bounce(int cpu, int in, int out, int first, long long ms)
 			rc = 1;
 			break;
 		}
-		if (read(in, &c, 1) != 1) {
+		alarm(MESSAGE_WAIT_S);
+		n = read(in, &c, 1);
+		alarm(0);
+		if (n < 0 && errno == EINTR) {
+			fprintf(stderr, "realvm: the cpu%d side had no message for %d s\n",
+				cpu, MESSAGE_WAIT_S);
+			rc = 1;
+			break;
+		}
+		if (n != 1) {
 			/* The first side closing its pipe ends the other side. */
 			rc = first;
 			break;
