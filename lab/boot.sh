@@ -147,8 +147,8 @@ dump_registers() {
 # A guest that prints nothing and leaves QEMU idle (under 3% of a host
 # CPU) for LAB_IDLE_HANG seconds (default 300, 0: never) is taken as hung
 # and stopped then, not at its timeout: no test of the lab sleeps that
-# long without a word (a guest whose timers stopped never wakes; the lab
-# saw two).  A silent guest that computes runs on.
+# long without a word (a guest whose timers stopped never wakes; two
+# guests stopped so, it seems).  A silent guest that computes runs on.
 #
 # A guest that printed a splat has failed its run; if its tests then print
 # nothing for LAB_SPLAT_HANG seconds (default 120, 0: never), it is
