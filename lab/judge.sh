@@ -17,8 +17,10 @@
 #
 # The files: RUNDIR/console.log (first serial port), results.log (second
 # serial port: what the guest script printed), run.info (QEMU's exit code,
-# the timeout), cmdline (the kernel command line), qemu.cmd (the exact
-# QEMU command, to boot the run again by hand).
+# the timeout, and why boot.sh stopped a hung guest early: hang=),
+# cmdline (the kernel command line), qemu.cmd (the exact QEMU command, to
+# boot the run again by hand); of a hung guest, hang-registers.txt and the
+# kernel's System.map.
 set -uo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
