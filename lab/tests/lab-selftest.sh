@@ -11,7 +11,10 @@
 #   guest      a guest kernel panic, a hang and a WARNING each fail the
 #              run, though the script itself finished; the same boot
 #              without a fault passes (the checks could otherwise pass on
-#              a harness that fails everything)
+#              a harness that fails everything); a guest silent and idle,
+#              or silent after a splat, is stopped early with each CPU's
+#              registers, preempt count and stack, and one that computes
+#              in silence is not
 #   isolated   the isolation verdict fails for tasks that share a core
 #   tap        a failing test point and a test that never started fail
 #   nospec     the speculation barrier check fails on an image without
