@@ -114,7 +114,7 @@ console=$out/console.log results=$out/results.log
 qmpdir=''
 monitor=$out/qmp.sock
 if [ ${#monitor} -gt 100 ]; then
-	qmpdir=$(mktemp -d /tmp/lab-qmp.XXXXXX)
+	qmpdir=$(mktemp -d)
 	monitor=$qmpdir/qmp.sock
 fi
 run=(timeout -k 10 "$timeout" "${qemu[@]}"
@@ -214,7 +214,6 @@ wait "$wpid" || true
 trap - INT TERM
 rm -rf "$monitor" ${qmpdir:+"$qmpdir"}
 took=$((SECONDS - start))
-touch "$console" "$results"
 cat > "$out/run.info" <<EOF
 script=$name
 kernel=$kernel
