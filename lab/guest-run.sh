@@ -4,17 +4,23 @@
 # One guest run of lab/runs.list, as "make test" boots it, judged as it
 # judges it: its records go to $LAB_RESULTS (tap.py guest).
 #
+# A run that fails with a console line that lab/retries.list expects of
+# it (test "boot") boots once more: the first attempt, kept beside as
+# build/runs/NAME.1, is a "retry" record and the second is the result.
+#
 # usage: guest-run.sh NAME [boot.sh options...]
 #   NAME    a run of lab/runs.list; its files go to build/runs/NAME
 #   the options are added to the run's own (e.g. --append lab.only=a/b,
 #   which makes the run fail for the tests it leaves out: for development)
+# $LAB_RUNS_LIST replaces lab/runs.list and $LAB_BOOT lab/boot.sh (the
+# lab's own tests).
 set -uo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 run=${1:?usage: guest-run.sh NAME [boot.sh options...]}
 shift
-line=$(awk -v r="$run" '$1 == r' "$LAB/runs.list")
+line=$(awk -v r="$run" '$1 == r' "${LAB_RUNS_LIST:-$LAB/runs.list}")
 [ -n "$line" ] || die "no run $run in lab/runs.list"
 read -r name kernel topo mode tmo cpu extra append <<< "$line"
 opts=()
@@ -27,10 +33,25 @@ while [ $# -gt 0 ]; do
 	*) opts+=("$1"); shift ;;
 	esac
 done
+dir=$BUILD/runs/$name
+boot() {
+	"${LAB_BOOT:-$LAB/boot.sh}" --kernel "$BUILD/$kernel" --topo "$topo" "${opts[@]}" \
+		--timeout "$tmo" --out "$dir" \
+		--append "lab.mode=$mode ${append:-}$extra_append" tests < /dev/null
+}
 say "guest run $name: $kernel, topology $topo, mode $mode"
-"$LAB/boot.sh" --kernel "$BUILD/$kernel" --topo "$topo" "${opts[@]}" \
-	--timeout "$tmo" --out "$BUILD/runs/$name" \
-	--append "lab.mode=$mode ${append:-}$extra_append" tests < /dev/null
+rm -rf "$dir.1"
+boot
 rc=$?
-"$LAB/tap.py" guest "$name" "$BUILD/runs/$name"
+first=$(console_splats "$dir/console.log" | head -n 1 | cut -d: -f2-)
+if [ $rc != 0 ] && [ -n "$first" ] &&
+   where=$("$LAB/tap.py" expects-retry "$name" boot "$first"); then
+	mv "$dir" "$dir.1"
+	"$LAB/tap.py" add retry "$name: boot" \
+		"booted again after: $first (expected: $where); the first attempt: $dir.1"
+	say "$name: booting again after a failure $where expects: $first"
+	boot
+	rc=$?
+fi
+"$LAB/tap.py" guest "$name" "$dir"
 exit $rc

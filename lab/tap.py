@@ -12,6 +12,9 @@ again after its first attempt failed), name, detail.
   tap.py lists                 one record: lab/runs.list, lab/guest/tests.list
                                and lab/skips.list agree with each other
   tap.py add STATUS NAME [DETAIL]   one record (host-side checks)
+  tap.py expects-retry RUN TEST TEXT   exit 0, printing where, if
+                               lab/retries.list expects that failure
+                               (TEST "boot": a whole run booted again)
   tap.py summary               per-test summary, then "N passed, N failed"
                                (", N skipped"); exit 1 on any failure
 
@@ -311,7 +314,8 @@ def guest(run, rundir):
 
 def lists():
     """The lists agree: every run plans tests, every test runs somewhere,
-    every expected skip and retry names a run that plans its test."""
+    every expected skip and retry names a run that plans its test (or
+    "boot", which every run does)."""
     name = 'lab: runs.list, tests.list, skips.list and retries.list agree'
     problems = []
     try:
@@ -338,9 +342,9 @@ def lists():
         for r in sorted(sruns) if sruns else order:
             if r not in runs:
                 problems.append('%s:%d: no run %s' % (f, n, r))
-            elif sruns and t not in plans[r]:
+            elif sruns and t != 'boot' and t not in plans[r]:
                 problems.append('%s:%d: run %s does not run %s' % (f, n, r, t))
-        if not sruns and not any(t in p for p in plans.values()):
+        if not sruns and t != 'boot' and not any(t in p for p in plans.values()):
             problems.append('%s:%d: no run runs %s' % (f, n, t))
     if problems:
         add('fail', name, '; '.join(problems))
@@ -395,6 +399,11 @@ def main(argv):
         lists()
     elif len(argv) >= 2 and argv[0] == 'add':
         add(argv[1], argv[2], ' '.join(argv[3:]))
+    elif len(argv) == 4 and argv[0] == 'expects-retry':
+        n = expected_skip(read_skips(RETRIES_LIST), argv[1], argv[2], argv[3])
+        if n is None:
+            return 1
+        print('%s:%d' % (os.path.basename(RETRIES_LIST), n))
     elif argv[:1] == ['summary']:
         return summary()
     else:

@@ -17,6 +17,9 @@
 #              in silence is not
 #   isolated   the isolation verdict fails for tasks that share a core
 #   tap        a failing test point and a test that never started fail
+#   reboot     a run that fails as lab/retries.list expects boots once
+#              more, and only its second attempt counts; any other
+#              failure fails at once
 #   nospec     the speculation barrier check fails on an image without
 #              the barrier
 #   bisect     the per-patch build check chooses what each kind of header
@@ -320,6 +323,70 @@ st_tap() {
 	expect "a run that ran no test fails" '^fail\tst: ran no test\t'
 }
 
+# --- a whole run booted again ---------------------------------------------
+# lab/guest-run.sh's decision, on a stand-in for boot.sh that writes the
+# files of a run whose kernel panics (PANIC: every attempt; ONCE: the
+# first only) or that passes: a panic retries.list expects boots once
+# more and the second attempt is the result; one it does not expect, or
+# one it expects of another run, fails at once.
+st_reboot() {
+	local d=$tmp/reboot c what panics list want n want_n got recs
+	mkdir -p "$d"
+	cat > "$d/boot" <<-'EOT'
+	#!/bin/bash
+	while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
+	n=$(( $(cat "$ST_COUNT" 2>/dev/null || echo 0) + 1 ))
+	echo $n > "$ST_COUNT"
+	rm -rf "$out"; mkdir -p "$out"
+	echo "lab.mode=st lab.run=tests" > "$out/cmdline"
+	printf '%s\n' "# lab-test-plan: lab/st-one" "# lab-test-begin: lab/st-one" \
+		"TAP version 13" "1..1" "ok 1 fine" "# lab-test-end: lab/st-one rc=0" \
+		"# lab: done rc=0" > "$out/results.log"
+	if [ "$ST_PANIC" = PANIC ] || { [ "$ST_PANIC" = ONCE ] && [ $n = 1 ]; }; then
+		printf '[ 77.4] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b\r\n' \
+			> "$out/console.log"
+		echo panic > "$out/verdict"
+		exit 1
+	fi
+	echo "[ 77.4] reboot: Power down" > "$out/console.log"
+	echo ok > "$out/verdict"
+	EOT
+	chmod +x "$d/boot"
+	echo "st bzImage 1,1,2 st 60 - -" > "$d/runs.list"
+	echo "st 60 lab/st-one" > "$d/tests.list"
+	echo "st boot Attempted to kill init! exitcode=0x0000000b" > "$d/expects"
+	echo "st boot Attempted to kill init! exitcode=0x00000004" > "$d/other"
+	echo "nost boot Attempted to kill init!" > "$d/otherrun"
+	for c in "once ONCE expects retry,pass" "twice PANIC expects retry,fail" \
+		 "unexpected ONCE other fail" "another-run ONCE otherrun fail"; do
+		read -r what panics list want <<< "$c"
+		recs=$d/$what.tsv
+		rm -f "$d/count"
+		ST_COUNT=$d/count ST_PANIC=$panics LAB_BOOT=$d/boot BUILD=$d/build \
+			LAB_RUNS_LIST=$d/runs.list LAB_TESTS_LIST=$d/tests.list \
+			LAB_RETRIES_LIST=$d/$list LAB_RESULTS=$recs \
+			"$LAB/guest-run.sh" st > "$d/$what.out" 2>&1
+		n=$(cat "$d/count")
+		got=$(grep -c -P '^retry\tst: boot\tbooted again after: .*Attempted to kill init' "$recs")
+		case $want in
+		retry,*) [ "$got" = 1 ] && [ -d "$d/build/runs/st.1" ] || n="$n, no retry record or no st.1" ;;
+		*) [ "$got" = 0 ] && [ ! -d "$d/build/runs/st.1" ] || n="$n, a retry record or st.1" ;;
+		esac
+		case $want in
+		*pass) grep -q -P '^pass\tst: boot, run to completion' "$recs" &&
+		       ! grep -q '^fail' "$recs" || n="$n, not passed" ;;
+		*) grep -q -P '^fail\tst: boot, run to completion' "$recs" || n="$n, not failed" ;;
+		esac
+		case $want in retry,*) want_n=2 ;; *) want_n=1 ;; esac
+		if [ "$n" = "$want_n" ]; then
+			rec pass "lab: a run that fails as retries.list expects boots once more ($what)"
+		else
+			rec fail "lab: a run that fails as retries.list expects boots once more ($what)" \
+				"boots: $n (wanted $want_n, then $want); records: $(cut -f1,2 "$recs" | tr '\t\n' ': ')"
+		fi
+	done
+}
+
 # --- judging a finished run again ----------------------------------------------
 # A finished run is judged from its files alone: judge.sh gives the same
 # verdict again; the saved QEMU command boots the same run again; a console
@@ -510,7 +577,7 @@ EOT
 	fi
 }
 
-all=(bad_patch warnings build guest settle isolated tap rejudge nospec bisect)
+all=(bad_patch warnings build guest settle isolated tap reboot rejudge nospec bisect)
 for section in "${@:-${all[@]}}"; do
 	case " ${all[*]} " in
 	*" ${section//-/_} "*) "st_${section//-/_}" ;;
