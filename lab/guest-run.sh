@@ -5,8 +5,10 @@
 # judges it: its records go to $LAB_RESULTS (tap.py guest).
 #
 # A run that fails with a console line that lab/retries.list expects of
-# it (test "boot") boots once more: the first attempt, kept beside as
-# build/runs/NAME.1, is a "retry" record and the second is the result.
+# it (test "boot": runs of the vanilla kernel only) boots once more: the
+# first attempt, kept beside as build/runs/NAME.1, is a "retry" record
+# that names the first console line that failed it and every failure
+# its tests had, and the second attempt is the run's result.
 #
 # usage: guest-run.sh NAME [boot.sh options...]
 #   NAME    a run of lab/runs.list; its files go to build/runs/NAME
@@ -44,11 +46,14 @@ rm -rf "$dir.1"
 boot
 rc=$?
 first=$(console_splats "$dir/console.log" | head -n 1 | cut -d: -f2-)
-if [ $rc != 0 ] && [ -n "$first" ] &&
+if [ $rc != 0 ] && [ -n "$first" ] && [ "$kernel" = vanilla/bzImage ] &&
    where=$("$LAB/tap.py" expects-retry "$name" boot "$first"); then
-	mv "$dir" "$dir.1"
+	LAB_RESULTS=$dir/attempt.tsv "$LAB/tap.py" guest "$name" "$dir"
+	failed=$(awk -F'\t' '$1 == "fail" { printf "%s%s", sep, $2; sep = "; " }' \
+		"$dir/attempt.tsv")
+	mv "$dir" "$dir.1" || die "cannot keep the first attempt of $name as $dir.1"
 	"$LAB/tap.py" add retry "$name: boot" \
-		"booted again after: $first (expected: $where); the first attempt: $dir.1"
+		"booted again after: $first (expected: $where); the first attempt ($dir.1) failed: $failed"
 	say "$name: booting again after a failure $where expects: $first"
 	boot
 	rc=$?

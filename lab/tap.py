@@ -86,14 +86,14 @@ def read_tests():
 
 
 def read_runs():
-    """runs.list: {name: (mode, line number)} and the names in order."""
+    """runs.list: {name: (mode, line number, kernel)} and the names in order."""
     runs, order = {}, []
     for n, f in lines_of(RUNS_LIST):
         if len(f) < 7:
             raise ValueError('%s:%d: fewer than 7 fields' % (RUNS_LIST, n))
         if f[0] in runs:
             raise ValueError('%s:%d: run %s twice' % (RUNS_LIST, n, f[0]))
-        runs[f[0]] = (f[3], n)
+        runs[f[0]] = (f[3], n, f[1])
         order.append(f[0])
     return runs, order
 
@@ -312,10 +312,22 @@ def guest(run, rundir):
             'verdict %s, see %s/console.log' % (verdict, rundir))
 
 
+def boot_retry_problems(f, n, sruns, runs):
+    """A "boot" entry: a whole run booted again after a failure of the base
+    tree, never a run of the series' kernels."""
+    if f != 'retries.list' or not sruns:
+        return ['%s:%d: "boot" is for retries.list, with the runs named' % (f, n)]
+    return ['%s:%d: run %s %s' % (f, n, r, 'does not exist' if r not in runs else
+                                   'boots %s, not the vanilla kernel' % runs[r][2])
+            for r in sorted(sruns)
+            if r not in runs or runs[r][2] != 'vanilla/bzImage']
+
+
 def lists():
     """The lists agree: every run plans tests, every test runs somewhere,
-    every expected skip and retry names a run that plans its test (or
-    "boot", which every run does)."""
+    every expected skip and retry names a run that plans its test; a whole
+    run booted again ("boot") is a retry of named runs of the vanilla
+    kernel only."""
     name = 'lab: runs.list, tests.list, skips.list and retries.list agree'
     problems = []
     try:
@@ -326,7 +338,7 @@ def lists():
     except (FileNotFoundError, ValueError, re.error) as e:
         add('fail', name, str(e))
         return
-    modes = set(m for m, _ in runs.values())
+    modes = set(v[0] for v in runs.values())
     plans = {r: plan_of(runs[r][0]) for r in order}
     for r in order:
         if not plans[r]:
@@ -339,12 +351,15 @@ def lists():
             problems.append('tests.list:%d: %s runs in no run (modes %s)' % (
                 n, t, ','.join(tmodes)))
     for f, sruns, t, _, n in skips:
+        if t == 'boot':
+            problems += boot_retry_problems(f, n, sruns, runs)
+            continue
         for r in sorted(sruns) if sruns else order:
             if r not in runs:
                 problems.append('%s:%d: no run %s' % (f, n, r))
-            elif sruns and t != 'boot' and t not in plans[r]:
+            elif sruns and t not in plans[r]:
                 problems.append('%s:%d: run %s does not run %s' % (f, n, r, t))
-        if not sruns and t != 'boot' and not any(t in p for p in plans.values()):
+        if not sruns and not any(t in p for p in plans.values()):
             problems.append('%s:%d: no run runs %s' % (f, n, t))
     if problems:
         add('fail', name, '; '.join(problems))

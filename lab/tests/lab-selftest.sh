@@ -325,12 +325,17 @@ st_tap() {
 
 # --- a whole run booted again ---------------------------------------------
 # lab/guest-run.sh's decision, on a stand-in for boot.sh that writes the
-# files of a run whose kernel panics (PANIC: every attempt; ONCE: the
-# first only) or that passes: a panic retries.list expects boots once
-# more and the second attempt is the result; one it does not expect, or
-# one it expects of another run, fails at once.
+# files of a run that fails or passes, as ST_FAIL says: PANIC (init
+# killed, every attempt), ONCE (the first attempt only, which also has a
+# failing test point), WARNPANIC (a WARNING, then that panic), QUIET
+# (fails with a clean console).  A panic retries.list expects of a run
+# of the vanilla kernel boots it once more, with the first attempt's
+# failures named, and the second attempt is the result; a failure the
+# list does not expect, a panic after another splat, the same panic on a
+# run of the series' kernel, and a clean console fail at once.  The
+# list check refuses a "boot" entry for a run of the series' kernel.
 st_reboot() {
-	local d=$tmp/reboot c what panics list want n want_n got recs
+	local d=$tmp/reboot c what fail list run want rc status n got detail recs
 	mkdir -p "$d"
 	cat > "$d/boot" <<-'EOT'
 	#!/bin/bash
@@ -339,52 +344,78 @@ st_reboot() {
 	echo $n > "$ST_COUNT"
 	rm -rf "$out"; mkdir -p "$out"
 	echo "lab.mode=st lab.run=tests" > "$out/cmdline"
+	point="ok 1 fine"
+	[ "$ST_FAIL" = ONCE ] && [ $n = 1 ] && point="not ok 1 broken"
 	printf '%s\n' "# lab-test-plan: lab/st-one" "# lab-test-begin: lab/st-one" \
-		"TAP version 13" "1..1" "ok 1 fine" "# lab-test-end: lab/st-one rc=0" \
+		"TAP version 13" "1..1" "$point" "# lab-test-end: lab/st-one rc=0" \
 		"# lab: done rc=0" > "$out/results.log"
-	if [ "$ST_PANIC" = PANIC ] || { [ "$ST_PANIC" = ONCE ] && [ $n = 1 ]; }; then
+	echo "[ 1.0] Linux version 6.12" > "$out/console.log"
+	[ "$ST_FAIL" = WARNPANIC ] && echo "[ 2.0] WARNING: CPU: 0 at somewhere" >> "$out/console.log"
+	if [ "$ST_FAIL" = QUIET ]; then
+		echo incomplete > "$out/verdict"
+		exit 1
+	fi
+	if [ "$ST_FAIL" != PASS ] && { [ "$ST_FAIL" != ONCE ] || [ $n = 1 ]; }; then
 		printf '[ 77.4] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b\r\n' \
-			> "$out/console.log"
+			>> "$out/console.log"
 		echo panic > "$out/verdict"
 		exit 1
 	fi
-	echo "[ 77.4] reboot: Power down" > "$out/console.log"
 	echo ok > "$out/verdict"
 	EOT
 	chmod +x "$d/boot"
-	echo "st bzImage 1,1,2 st 60 - -" > "$d/runs.list"
+	printf '%s\n' "van vanilla/bzImage 1,1,2 st 60 - -" "ser bzImage 1,1,2 st 60 - -" > "$d/runs.list"
 	echo "st 60 lab/st-one" > "$d/tests.list"
-	echo "st boot Attempted to kill init! exitcode=0x0000000b" > "$d/expects"
-	echo "st boot Attempted to kill init! exitcode=0x00000004" > "$d/other"
-	echo "nost boot Attempted to kill init!" > "$d/otherrun"
-	for c in "once ONCE expects retry,pass" "twice PANIC expects retry,fail" \
-		 "unexpected ONCE other fail" "another-run ONCE otherrun fail"; do
-		read -r what panics list want <<< "$c"
+	echo 'van,ser boot ^\[ 77\.4\] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b$' \
+		> "$d/expects"
+	echo "van,ser boot Attempted to kill init! exitcode=0x00000004" > "$d/other"
+	echo "nope boot Attempted to kill init!" > "$d/otherrun"
+	for c in "once van ONCE expects 2 0" "twice van PANIC expects 2 1" \
+		 "unexpected van ONCE other 1 1" "another-run van ONCE otherrun 1 1" \
+		 "after-a-warning van WARNPANIC expects 1 1" "series-kernel ser ONCE expects 1 1" \
+		 "clean-console van QUIET expects 1 1"; do
+		read -r what run fail list want rc <<< "$c"
 		recs=$d/$what.tsv
 		rm -f "$d/count"
-		ST_COUNT=$d/count ST_PANIC=$panics LAB_BOOT=$d/boot BUILD=$d/build \
+		ST_COUNT=$d/count ST_FAIL=$fail LAB_BOOT=$d/boot BUILD=$d/build \
 			LAB_RUNS_LIST=$d/runs.list LAB_TESTS_LIST=$d/tests.list \
 			LAB_RETRIES_LIST=$d/$list LAB_RESULTS=$recs \
-			"$LAB/guest-run.sh" st > "$d/$what.out" 2>&1
-		n=$(cat "$d/count")
-		got=$(grep -c -P '^retry\tst: boot\tbooted again after: .*Attempted to kill init' "$recs")
-		case $want in
-		retry,*) [ "$got" = 1 ] && [ -d "$d/build/runs/st.1" ] || n="$n, no retry record or no st.1" ;;
-		*) [ "$got" = 0 ] && [ ! -d "$d/build/runs/st.1" ] || n="$n, a retry record or st.1" ;;
-		esac
-		case $want in
-		*pass) grep -q -P '^pass\tst: boot, run to completion' "$recs" &&
-		       ! grep -q '^fail' "$recs" || n="$n, not passed" ;;
-		*) grep -q -P '^fail\tst: boot, run to completion' "$recs" || n="$n, not failed" ;;
-		esac
-		case $want in retry,*) want_n=2 ;; *) want_n=1 ;; esac
-		if [ "$n" = "$want_n" ]; then
-			rec pass "lab: a run that fails as retries.list expects boots once more ($what)"
+			"$LAB/guest-run.sh" "$run" > "$d/$what.out" 2>&1
+		status=$?
+		got="boots $(cat "$d/count"), exit $status"
+		detail=$(grep -P "^retry\t$run: boot\t" "$recs" | cut -f3)
+		n="lab: a run that fails as retries.list expects boots once more ($what)"
+		[ "$want" = 1 ] && n="lab: a run fails at once ($what)"
+		if [ "$want" = 2 ]; then
+			[[ "$detail" == "booted again after: [ 77.4] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b (expected: expects:1); the first attempt ($d/build/runs/$run.1) failed: "*"$run: boot, run to completion, console clean"* ]] &&
+				[ -d "$d/build/runs/$run.1" ] || got+=", retry record: ${detail:-none}"
+			[ "$fail" != ONCE ] || [[ "$detail" == *"failed: $run/lab/st-one: broken; "* ]] ||
+				got+=", the first attempt's failing point not named"
 		else
-			rec fail "lab: a run that fails as retries.list expects boots once more ($what)" \
-				"boots: $n (wanted $want_n, then $want); records: $(cut -f1,2 "$recs" | tr '\t\n' ': ')"
+			[ -z "$detail" ] && [ ! -d "$d/build/runs/$run.1" ] || got+=", a retry"
+		fi
+		if [ "$rc" = 0 ]; then
+			grep -q -P "^pass\t$run: boot, run to completion" "$recs" && ! grep -q '^fail' "$recs" ||
+				got+=", not passed"
+		else
+			grep -q -P "^fail\t$run: boot, run to completion" "$recs" || got+=", not failed"
+		fi
+		if [ "$got" = "boots $want, exit $rc" ]; then
+			rec pass "$n"
+		else
+			rec fail "$n" "$got (wanted $want boots, exit $rc); records: $(cut -f1,2 "$recs" | tr '\t\n' ': ')"
 		fi
 	done
+	echo "ser boot Attempted to kill init!" > "$d/series"
+	rm -f "$d/lists.tsv"
+	LAB_RUNS_LIST=$d/runs.list LAB_TESTS_LIST=$d/tests.list LAB_SKIPS_LIST=/dev/null \
+		LAB_RETRIES_LIST=$d/series LAB_RESULTS=$d/lists.tsv "$LAB/tap.py" lists
+	if grep -q -P '^fail\t.*\tretries.list:1: run ser boots bzImage, not the vanilla kernel' "$d/lists.tsv"; then
+		rec pass "lab: the list check refuses a whole run booted again on the series' kernel"
+	else
+		rec fail "lab: the list check refuses a whole run booted again on the series' kernel" \
+			"$(cat "$d/lists.tsv")"
+	fi
 }
 
 # --- judging a finished run again ----------------------------------------------
