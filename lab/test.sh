@@ -90,19 +90,21 @@ bg_chain() {
 	: > "$times"
 	renice -n 19 -p "$BASHPID" > /dev/null
 	ionice -c 3 -p "$BASHPID" 2> /dev/null
+	# The debug kernel first: its runs are the longest of all, so the
+	# sooner they can start, the sooner make test ends; the vanilla
+	# kernel's runs are short and come last.
+	step "build debug kernel" "$LAB/build.sh" debug
+	echo $? > "$bg/debug/bzImage"
 	step "build vanilla kernel" "$LAB/build.sh" vanilla
 	echo $? > "$bg/vanilla/bzImage"
-	# The debug kernel builds from the patched kernel's tree, and the
-	# per-patch builds start from its .config: both after it.  A chain
-	# whose make test was killed meanwhile ends here.
+	# The per-patch builds start from the patched kernel's .config.  A
+	# chain whose make test was killed meanwhile ends here.
 	local start=$SECONDS
 	while [ ! -f "$bg/patched" ]; do
 		kill -0 $$ 2> /dev/null || exit 1
 		sleep 5
 	done
 	printf '%s\t0\t%s\n' "$((SECONDS - start))" "waiting for the patched kernel" >> "$times"
-	step "build debug kernel" "$LAB/build.sh" debug
-	echo $? > "$bg/debug/bzImage"
 	if [ "${QUICK:-0}" = 1 ]; then
 		step "emit the series, git am onto the pristine base" "$LAB/series.sh"
 	else
@@ -118,7 +120,7 @@ set -m		# the chain in a process group of its own, to renice it whole
 bg_chain < /dev/null > "$BUILD/test/bg.out" 2>&1 &
 bgpid=$!
 set +m
-say "building the vanilla and debug kernels and every patch of the series in the background"
+say "building the debug and vanilla kernels and every patch of the series in the background"
 step "build patched kernel" "$LAB/build.sh" patched && good[bzImage]=1
 : > "$bg/patched"
 # Emulation does not speculate: the barrier after the kick wait is read
@@ -171,7 +173,7 @@ runs=${RUNS:-}
 for r in ${runs//,/ }; do
 	grep -q "^$r " "$LAB/runs.list" || rec fail "$r: boot" "RUNS names no run $r in lab/runs.list"
 done
-for k in bzImage vanilla/bzImage debug/bzImage; do
+for k in bzImage debug/bzImage vanilla/bzImage; do
 	planned=$(awk -v k="$k" '!/^#/ && NF && $2 == k { print $1 }' "$LAB/runs.list")
 	if [ -n "$runs" ]; then
 		planned=$(for r in $planned; do case ",$runs," in *",$r,"*) echo "$r" ;; esac; done)
