@@ -129,11 +129,7 @@ static void step(struct cs_spin *w, uint64_t now)
 	w->prev = now;
 }
 
-/*
- * Spin to the end of the window, reading our CPU time at each phase
- * change; a change never seen happened while we were not current: the
- * reading at the end stands for it.
- */
+/* Spin to the window's end, reading our CPU time at each phase change (if unseen: at the end). */
 static void spin(struct cs_run *run, int i)
 {
 	struct cs_shared *sh = run->shm;
@@ -168,10 +164,7 @@ static void spin(struct cs_run *run, int i)
 		cpu[CPU_MID_BEGIN + phase] = cpu[CPU_END];
 }
 
-/*
- * A worker writes a byte on ready once pinned; closing go starts them
- * all; done, never written to, reads EOF once every worker exited.
- */
+/* A byte on ready once pinned; go closed starts all; done, unwritten, EOF when all exited. */
 struct cs_pipes {
 	int ready[2], go[2], done[2];
 };
@@ -255,10 +248,7 @@ static void sleep_until(uint64_t t)
 		;
 }
 
-/*
- * Sleep until every worker is gone, then reap them: woken at the first
- * exit, the test (another cookie) could force a spinning worker idle.
- */
+/* Not waitpid(): woken at the first exit, the test (another cookie) could force idle. */
 static int reap_workers(struct cs_run *run, struct cs_pipes *p)
 {
 	int i, status, ret = 0;

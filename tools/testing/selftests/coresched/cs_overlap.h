@@ -43,10 +43,7 @@
  */
 #define CS_GAP_NS		20000ULL
 
-/*
- * The partner's count moves by about one per iteration when both run, by
- * more when we were off the CPU for more than a few microseconds.
- */
+/* Both running, the partner's count moves by about one per iteration; more if we were off. */
 #define CS_WITNESS_MAX		64
 
 /* The slowest clock reading that still resolves CS_GAP_NS. */

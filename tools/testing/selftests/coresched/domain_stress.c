@@ -120,7 +120,6 @@ static void nap_us(unsigned int us)
 	nanosleep(&ts, NULL);
 }
 
-/* Run and sleep in turns until told to stop. */
 static void spin_loop(void)
 {
 	uint64_t end;
@@ -170,7 +169,6 @@ static void fork_loop(void)
 	}
 }
 
-/* Tell the test the worker is quiet, then wait to be killed. */
 static __noreturn void quiet(int fd)
 {
 	char c = 0;
@@ -405,7 +403,6 @@ static void run_stress(unsigned int seconds)
 		pthread_join(threads[i], NULL);
 }
 
-/* Tell the workers to stop, and wait until each says it has. */
 static bool quiesce(void)
 {
 	uint64_t end = cs_now_ns() + QUIET_TIMEOUT_MS * 1000000ULL;
@@ -497,7 +494,6 @@ static int task_cookie(pid_t tid, uint64_t *cookie)
 	return status;
 }
 
-/* Everything about every thread of every worker. */
 static bool collect(void)
 {
 	char path[64];
@@ -534,7 +530,6 @@ static bool collect(void)
 	return true;
 }
 
-/* How many different cookies (or task cookies) the tasks hold. */
 static int count_distinct(bool task_cookie)
 {
 	uint64_t c[MAX_TASKS];
@@ -549,7 +544,6 @@ static int count_distinct(bool task_cookie)
 	return n;
 }
 
-/* How many tasks collected are in a domain. */
 static int in_domains(void)
 {
 	int i, n = 0;
