@@ -31,10 +31,7 @@
 #define HOTPLUG_PAUSE_US	50000
 /* A churned VM's vCPUs must both have run within this. */
 #define CHURN_RUN_MS		10000
-/*
- * For every thread to end once told to stop.  Generous: with four threads
- * per core, a vCPU thread moved by hotplug can wait tens of seconds.
- */
+/* For every thread to end: a vCPU thread moved by hotplug can wait tens of seconds. */
 #define JOIN_TIMEOUT_MS		120000
 /* A guest told to stop does within this, unless its vCPU cannot run. */
 #define STOP_GRACE_MS		30000
@@ -122,7 +119,6 @@ static void print_vcpu_state(struct vcpu_thread *t)
 		       sregs.efer);
 }
 
-/* Enter the guest until it is done, counting exits and EINTRs. */
 static void *vcpu_fn(void *arg)
 {
 	struct vcpu_thread *t = arg;
@@ -183,10 +179,7 @@ static int join(pthread_t t, uint64_t deadline_ms)
 
 #define NR_WHERE		48
 
-/*
- * Figures of @t's thread and guest, the coresched stats, @t's VM's KVM
- * stats from debugfs: a vCPU ioctl would wait for KVM_RUN's mutex.
- */
+/* @t's figures; KVM's from debugfs, as a vCPU ioctl would wait for KVM_RUN's mutex. */
 static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 {
 	static const char * const sched[] = {
@@ -298,7 +291,6 @@ static int core_prctl(int cmd, pid_t pid, uint64_t *cookie)
 	return r ? -errno : 0;
 }
 
-/* Wait until @t's guest counted, or @ms pass. */
 static bool wait_ran(struct vcpu_thread *t, uint64_t ms)
 {
 	uint64_t end = cs_now_ms() + ms;

@@ -60,10 +60,7 @@
 #define A_LOG_MAX		(A_LOG_BYTES / sizeof(struct stretch))
 #define B_LOG_MAX		(B_LOG_BYTES / sizeof(uint64_t))
 
-/*
- * B's time in guest mode between exits, for A to come back (milliseconds
- * when emulated) so that B's next exit has A to keep out.
- */
+/* B's time in guest mode between exits: A comes back, and B's next exit has it to keep out. */
 #define B_GAP_US		2000
 /* What B's thread spends in userspace per io exit, and how often it reads the TSC there. */
 #define IO_SPIN_US		5
@@ -113,11 +110,9 @@ struct timeline {
 		uint32_t a_logging;
 		uint64_t b_samples, b_exits, b_timeouts;
 	} run;
-	/* Set by the host. */
-	uint32_t kind, c_apic_id;
-	uint64_t brk, b_gap, b_wait_max, c_settle;
-	/* Set by the guest. */
-	uint64_t c_halted, c_wakes, a_stretches, hist_over;
+	uint32_t kind, c_apic_id;			/* the host's */
+	uint64_t brk, b_gap, b_wait_max, c_settle;	/* the host's */
+	uint64_t c_halted, c_wakes, a_stretches, hist_over;	/* the guest's */
 	uint32_t hist[HIST_BINS];
 };
 
@@ -299,8 +294,6 @@ static void guest_code(uint64_t role)
 	GUEST_ASSERT(role < ARRAY_SIZE(roles));
 	roles[role]();
 }
-
-/* Host side. */
 
 static struct kvm_vm *vm;
 static struct kvm_vcpu *vcpus[3];
