@@ -164,7 +164,7 @@ static void spin(struct cs_run *run, int i)
 		cpu[CPU_MID_BEGIN + phase] = cpu[CPU_END];
 }
 
-/* A byte on ready once pinned; go closed starts all; done, unwritten, EOF when all exited. */
+/* A byte on ready per pinned worker; closing go starts them all; done reads EOF once all exit. */
 struct cs_pipes {
 	int ready[2], go[2], done[2];
 };
@@ -248,7 +248,7 @@ static void sleep_until(uint64_t t)
 		;
 }
 
-/* Not waitpid(): woken at the first exit, the test (another cookie) could force idle. */
+/* Not waitpid(): woken at the first exit, the test (another cookie) would force workers idle. */
 static int reap_workers(struct cs_run *run, struct cs_pipes *p)
 {
 	int i, status, ret = 0;
@@ -276,7 +276,7 @@ static int run_window(struct cs_run *run, struct cs_pipes *p)
 	if (run->midway) {
 		sleep_until(sh->t_start + run->duration_ns / 2);
 		run->t_mid_begin = cs_now_ns();
-		/* Relaxed: seen an iteration late, far below the verdicts' margins. */
+		/* Relaxed: seen late, it moves an iteration's CPU time, far below the margins. */
 		__atomic_store_n(&sh->phase, 1, __ATOMIC_RELAXED);
 		ret = run->midway(run);
 		run->t_mid_end = cs_now_ns();

@@ -15,7 +15,7 @@
 #define CS_MAX_CPUS	64
 #define NSEC_PER_MSEC	1000000ULL
 
-/* The mode -m claims, else the kernel's: a wrong claim fails its promises' checks. */
+/* The mode -m claims, else the kernel's: a test checks the claimed mode's promises. */
 extern const char *cs_mode;
 
 static inline bool cs_mode_off(void)

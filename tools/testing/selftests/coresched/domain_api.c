@@ -198,7 +198,7 @@ static uint64_t born_with(struct __test_metadata *_metadata, pid_t pid, pid_t pa
 	return c;
 }
 
-/* A child that execs a shell waiting on its stdin: its pid, once it does. */
+/* A child that execs a shell reading a pipe we keep open: its pid, once it does. */
 static pid_t exec_child(struct __test_metadata *_metadata)
 {
 	char path[64], comm[16] = "";

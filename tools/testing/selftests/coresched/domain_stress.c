@@ -4,17 +4,17 @@
  * toggled on nested cgroups, tasks moved between them, processes forked,
  * task cookies created and shared, cgroups made and removed.  Then, all
  * quiet, every task's cookie must be what its domain (the nearest cgroup
- * at or above its own reading 1) and task cookie imply: equal for the same
- * domain and task cookie, else different; 0 for neither.  And the
- * unreclaimable slab must come back near where it started.
+ * at or above its own whose cpu.core_sched is 1) and task cookie imply:
+ * equal for the same domain and task cookie, else different; 0 for
+ * neither.  And the unreclaimable slab must come back near where it was.
  *
  * A task cookie is learnt without touching its task: a helper outside
  * every domain copies it (SHARE_FROM copies the task cookie only) and
  * reports its own cookie.
  *
  * Forkers execute the test again ("--forker"): children of one parent
- * share its root anon_vma, whose lock fork, exit and COW take; a preempted
- * holder among many runnable spinners held every fork up for 20 s.
+ * share its root anon_vma, whose lock fork, exit and COW take: a holder
+ * preempted among many runnable spinners once held every fork for 20 s.
  *
  * usage: domain_stress [-d SECONDS]   (default 20)
  */
@@ -56,7 +56,7 @@
 #define QUIET_TIMEOUT_MS	30000	/* for the workers to go quiet once told to stop */
 /*
  * Slab the churn may leave (per-CPU caches, partial slabs, debug
- * bookkeeping), polled for as freed cgroups wait for RCU.  A coarse check:
+ * bookkeeping), polled, as freed cgroups wait for RCU.  A coarse check:
  * domain_api's leak test is the precise one.
  */
 #define SLAB_SLACK_KB		4096

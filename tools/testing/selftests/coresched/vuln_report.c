@@ -5,8 +5,8 @@
  * isolation does not cover, and l1tf's guests still meet host code in the
  * windows the admin guide lists: "SMT vulnerable", or "SMT disabled".
  * Under vm an idle CPU may hand store buffer entries to a guest sibling:
- * where MDS buffers are cleared, they are before idle too, and the log
- * says so only then.
+ * where MDS buffers are cleared, vm clears them before idle too, and only
+ * vm's log says so.
  *
  * usage: vuln_report [-m off|on|vm|vm,strict]   (the mode the kernel runs in)
  */
@@ -83,7 +83,7 @@ TEST_F(vuln, smt)
 
 #define IDLE_CLEAR_MSG	"MDS: Clear CPU buffers before idle"
 
-/* 1 if the kernel log holds @msg, 0 if not, -1 if unreadable or records since boot are lost. */
+/* 1 if the log holds @msg, 0 if not, -1 if unreadable or records lost (first seq not 0). */
 static int kmsg_has(const char *msg)
 {
 	char rec[2048], *seq;

@@ -154,7 +154,7 @@ static long wait_cookies(struct vcpu_thread **ts, int nr, uint64_t *cookies, lon
 	}
 }
 
-/* Hold hold_cpu at real-time priority: the vCPU threads pinned there stay preempted. */
+/* @on: hold hold_cpu at RT priority, so that the vCPU threads pinned there stay preempted. */
 static void hold(bool on)
 {
 	struct sched_param sp = { .sched_priority = on ? 1 : 0 };

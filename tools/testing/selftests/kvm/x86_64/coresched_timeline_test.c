@@ -60,7 +60,7 @@
 #define A_LOG_MAX		(A_LOG_BYTES / sizeof(struct stretch))
 #define B_LOG_MAX		(B_LOG_BYTES / sizeof(uint64_t))
 
-/* B's time in guest mode between exits: A comes back, and B's next exit has it to keep out. */
+/* B's guest time between exits: A, kicked, comes back (ms when emulated) to be kept out again. */
 #define B_GAP_US		2000
 /* What B's thread spends in userspace per io exit, and how often it reads the TSC there. */
 #define IO_SPIN_US		5
@@ -913,7 +913,7 @@ static bool decide(enum kind kind, struct verdict *t)
 	}
 	ok &= told(name, CL_HOST, kind, t, mode < CS_MODE_VM);
 
-	/* Interrupts of an idle sibling: strict mode keeps A out, vm must not. */
+	/* Idle sibling's interrupts: strict keeps A out; in other modes A must be seen crossing. */
 	if (kind != KIND_HLT && kind != KIND_IDLE)
 		return ok;
 	if (mode == CS_MODE_VM_STRICT)
