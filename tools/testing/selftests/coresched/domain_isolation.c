@@ -24,7 +24,7 @@
 #define FORCE_IDLE	"core_sched.force_idle_usec"
 /*
  * One domain's forced idle, the control of two domains': not 0 on SMT4,
- * where tasks of no cookie run on the other siblings, but a tenth or less.
+ * where tasks of no cookie run on the other siblings, but well below.
  */
 #define FI_CONTROL_RATIO	4
 

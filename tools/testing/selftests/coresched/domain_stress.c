@@ -14,7 +14,7 @@
  *
  * Forkers execute the test again ("--forker"): children of one parent
  * share its root anon_vma, whose lock fork, exit and COW take: a holder
- * preempted among many runnable spinners once held every fork for 20 s.
+ * preempted among many runnable spinners holds every fork up.
  *
  * usage: domain_stress [-d SECONDS]   (default 20)
  */
