@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The coresched= boot parameter as this boot received it: the mode in
- * debugfs is the one asked for; a value the kernel does not know is
- * reported on the console, naming the parameter, the value and the
- * accepted values, while the default mode ("on") stays in force.
- * coresched=vm gives mode vm or, on a kernel built without VM isolation
- * (-n), mode on and a console line that says why.
+ * The coresched= of this boot: the mode is the one asked for; an unknown
+ * value is reported on the console and "on" stays; coresched=vm on a
+ * kernel without VM isolation (-n) gives on, and a line that says why.
  */
 #define _GNU_SOURCE
 #include <stdio.h>

@@ -1,10 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * What the core scheduling selftests, these and the KVM ones
- * (../kvm/x86_64/coresched_*), need of the machine: the clock, the
- * coresched= mode, short sysfs files, CPU lists, online CPUs and SMT
- * siblings.  Header-only, so that both build systems can use it.
- */
+/* The machine, for these and the KVM coresched tests: header-only, for both builds. */
 #ifndef CS_CPUS_H
 #define CS_CPUS_H
 
@@ -135,11 +130,7 @@ static inline bool cs_cpu_siblings(int cpu, cpu_set_t *set)
 	return !cs_read_file(path, buf, sizeof(buf)) && cs_parse_cpu_list(buf, set);
 }
 
-/*
- * Two online SMT siblings of one core, @a (if < 0, the first CPU that has
- * one) and @b (if < 0, its first one), and in @sibs (if not NULL) that
- * core's CPUs; false if there are none.
- */
+/* Online siblings @a and @b (< 0: the first), the core's CPUs in @sibs; false if none. */
 static inline bool cs_pick_siblings(int *a, int *b, cpu_set_t *sibs)
 {
 	cpu_set_t own;

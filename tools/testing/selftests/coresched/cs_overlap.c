@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * The overlap measurement of the isolation tests, see cs_overlap.h.
- */
+/* The overlap measurement of the isolation tests, see cs_overlap.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -20,10 +18,7 @@
 #define CLOCK_BATCHES	20
 #define CLOCK_BATCH	1000
 
-/*
- * The cheapest of a few batches: a batch during which the host preempted
- * the vCPU would overstate the cost of a reading.
- */
+/* The cheapest batch: one the host preempted would overstate the cost. */
 double cs_clock_cost_ns(void)
 {
 	uint64_t start, took, best = UINT64_MAX;
@@ -46,7 +41,6 @@ struct cs_count {
 	char pad[64 - sizeof(unsigned long)];
 };
 
-/* When a worker reads its CPU time: see cs_overlap.h. */
 struct cs_reading {
 	uint64_t cpu;		/* CLOCK_THREAD_CPUTIME_ID */
 	uint64_t at;		/* CLOCK_MONOTONIC, just before */
@@ -60,11 +54,7 @@ enum {
 	CPU_READINGS,
 };
 
-/*
- * The shared pages of a run: the workers' counts, the window, which every
- * worker reads once woken, the test's phase, then each worker's segments,
- * then each worker's pieces of witnessed co-running.
- */
+/* The shared pages of a run; then each worker's segments, then its pieces of overlap. */
 struct cs_shared {
 	struct cs_count count[CS_MAX_TASKS];
 	uint64_t t_start, t_end;
@@ -77,17 +67,13 @@ struct cs_shared {
 	struct cs_reading cpu[CS_MAX_TASKS][CPU_READINGS];
 };
 
-/*
- * The @i-th list of segments: worker @i's running segments and, from
- * nr_tasks on, worker (@i - nr_tasks)'s pieces of witnessed co-running.
- */
+/* Worker @i's segments; from nr_tasks on, worker (@i - nr_tasks)'s overlap. */
 static struct cs_seg *shm_segs(void *shm, int i)
 {
 	return (struct cs_seg *)((char *)shm + sizeof(struct cs_shared)) +
 		(size_t)i * CS_MAX_SEGS;
 }
 
-/* Append [@start, @end] to a list of @n segments; a full one overflows. */
 static void append(struct cs_seg *list, unsigned int *n, int *overflow,
 		   uint64_t start, uint64_t end)
 {
@@ -119,10 +105,7 @@ struct cs_spin {
 	unsigned long seen;		/* the partner's count, last read */
 };
 
-/*
- * One iteration ending at @now.  The partner's count moved by a little
- * since our last one: it ran while we did (CS_WITNESS_MAX).
- */
+/* One iteration ending at @now. */
 static void step(struct cs_spin *w, uint64_t now)
 {
 	struct cs_shared *sh = w->sh;
@@ -146,13 +129,7 @@ static void step(struct cs_spin *w, uint64_t now)
 	w->prev = now;
 }
 
-/*
- * Spin until the end of the window, recording when we ran and when we saw
- * our partner run too, and what CPU time the kernel gave us until the test
- * began its change and since it ended it (a system call each).  A change
- * we never saw happened while we were not current: the reading at the end
- * stands for it.
- */
+/* Spin to the window's end, reading our CPU time at each phase change (if unseen: at the end). */
 static void spin(struct cs_run *run, int i)
 {
 	struct cs_shared *sh = run->shm;
@@ -187,11 +164,7 @@ static void spin(struct cs_run *run, int i)
 		cpu[CPU_MID_BEGIN + phase] = cpu[CPU_END];
 }
 
-/*
- * The pipes between the test and its workers.  A worker writes a byte on
- * ready once pinned, then closes it; the test closes go to start them all;
- * nobody writes done: its read end sees EOF once every worker exited.
- */
+/* A byte on ready per pinned worker; closing go starts them all; done reads EOF once all exit. */
 struct cs_pipes {
 	int ready[2], go[2], done[2];
 };
@@ -203,7 +176,6 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* A worker, which dies with the test. */
 static void worker(struct cs_run *run, int i, struct cs_pipes *p)
 {
 	char c = 0;
@@ -276,12 +248,7 @@ static void sleep_until(uint64_t t)
 		;
 }
 
-/*
- * Sleep until every worker is gone, then reap them.  waitpid() would wake
- * at the first exit: the test, another cookie, would then be runnable
- * beside a worker still spinning, and could cost it forced idle that its
- * cgroup would be charged for.
- */
+/* Not waitpid(): woken at the first exit, the test (another cookie) would force workers idle. */
 static int reap_workers(struct cs_run *run, struct cs_pipes *p)
 {
 	int i, status, ret = 0;
@@ -298,7 +265,6 @@ static int reap_workers(struct cs_run *run, struct cs_pipes *p)
 	return ret;
 }
 
-/* Start the workers, run midway() at half time, wait for them. */
 static int run_window(struct cs_run *run, struct cs_pipes *p)
 {
 	struct cs_shared *sh = run->shm;
@@ -310,13 +276,7 @@ static int run_window(struct cs_run *run, struct cs_pipes *p)
 	if (run->midway) {
 		sleep_until(sh->t_start + run->duration_ns / 2);
 		run->t_mid_begin = cs_now_ns();
-		/*
-		 * Relaxed: nothing is published with the phase.  A worker
-		 * only takes a CPU-time snapshot when it sees it change, and
-		 * one that sees it late moves the CPU time of that delay
-		 * (a loop iteration) into the part before, far below the
-		 * verdicts' margins.
-		 */
+		/* Relaxed: seen late, it moves an iteration's CPU time, far below the margins. */
 		__atomic_store_n(&sh->phase, 1, __ATOMIC_RELAXED);
 		ret = run->midway(run);
 		run->t_mid_end = cs_now_ns();
@@ -465,10 +425,7 @@ static unsigned int segs_in(const struct cs_run *run, int i,
 	return n;
 }
 
-/*
- * The CPU time the kernel gave each task in @part, in percent of the time
- * between the two readings that bound it: see cs_overlap.h.
- */
+/* The CPU time each task got in @part, in percent: see cs_overlap.h. */
 static void guest_share(const struct cs_run *run, enum cs_part part,
 			struct cs_result *res)
 {

@@ -1,38 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Did two tasks run at the same time?  The measurement of the isolation
- * tests (cs_verdict.h judges it): CPU-bound worker processes, each pinned
- * to one CPU, spin for a fixed time.  Each iteration reads the clock and
- * bumps the worker's count in shared memory.
+ * tests (cs_verdict.h judges it): pinned CPU-bound workers spin for a
+ * fixed time, each iteration reading the clock and bumping the worker's
+ * count in shared memory.  Workers are partners two by two (0 and 1...).
  *
- * When a task ran: a task that is not on its CPU cannot read the clock, so
- * a gap between two consecutive readings longer than CS_GAP_NS means it
- * was off its CPU (or its CPU was forced idle): the gap ends a running
- * segment.
+ * A gap of over CS_GAP_NS between two readings ends a running segment.
+ * A worker whose partner's count moved by at most CS_WITNESS_MAX since
+ * its previous iteration saw the partner run at once; such iterations,
+ * joined while at most CS_GAP_NS apart, are the overlap it saw, and the
+ * larger of the two workers' is the overlap.  The segments' intersection
+ * is only printed: a preempted virtual CPU misses its own time off, so
+ * isolated tasks' segments can intersect.
  *
- * When two tasks ran at once: a worker whose partner's count moved by at
- * most CS_WITNESS_MAX since its own previous iteration saw the partner run
- * while it ran itself.  Such iterations, joined while no more than
- * CS_GAP_NS apart, are the time the worker saw both run; the larger of the
- * two workers' figures is the overlap.  The clocks alone would say the
- * same in principle (where the segments of the two tasks intersect), but a
- * virtual CPU that its host preempts can miss its own time off the CPU, and
- * segments of isolated tasks then intersect while neither worker ever saw
- * the other's count move: the intersection is only printed.
+ * Each worker also reads its CPU time (CLOCK_THREAD_CPUTIME_ID) with the
+ * clock at its start, when it sees the test's midway change begin and
+ * end, and at its end; its share of a part is the CPU time between the
+ * readings that bound it over their distance.  Each reading carries its
+ * own time: a worker may read late (its virtual CPU preempted, still
+ * charged).
  *
- * What the kernel gave each task: every worker reads its own CPU time
- * (CLOCK_THREAD_CPUTIME_ID), and the clock with it, when it starts, when
- * it sees the test begin and end a change at half time, and when it stops.
- * Its share of a part of the window is the CPU time between the two
- * readings that bound the part, over the time between them.  A reading
- * carries its own time because a worker may read late: a virtual CPU that
- * the host preempted kept the task current, and charged it the time.
- *
- * Workers are forked, pin themselves and wait; the test then gives each
- * its cookie or cgroup (by pid, from outside), and one event starts them
- * all.  At half time the test may change cookies or cgroups; the overlap
- * before and after the change are measured separately.  Workers are
- * partners two by two: 0 and 1, 2 and 3...
+ * The workers pin themselves and wait for the test to give them cookies
+ * or cgroups from outside; one event starts them all.
  */
 #ifndef CS_OVERLAP_H
 #define CS_OVERLAP_H
@@ -47,21 +36,14 @@
 #define CS_MAX_TASKS	8
 
 /*
- * The longest gap between two clock readings that still counts as running.
- * A reading costs well under a microsecond, but a virtual CPU takes timer
- * interrupts and exits to its host: gaps of a few microseconds come by the
- * thousand while the task never left its CPU.  A context switch, a forced
- * idle or a host preemption is at least tens of microseconds.  A bridged
- * gap counts as running and may join pieces of overlap: so, low.
+ * The longest gap between readings that still counts as running: above
+ * a virtual CPU's exits (a few us, by the thousand), below a context
+ * switch, forced idle or host preemption (tens of us); low, as a bridged
+ * gap may join pieces of overlap.
  */
 #define CS_GAP_NS		20000ULL
 
-/*
- * How far the partner's count may move between two of our iterations for
- * both to have run at once.  Running together, each moves by about one per
- * iteration of the other; a worker that was off its CPU while its partner
- * ran for more than a few microseconds sees it move by more.
- */
+/* Both running, the partner's count moves by about one per iteration; more if we were off. */
 #define CS_WITNESS_MAX		64
 
 /* The slowest clock reading that still resolves CS_GAP_NS. */
@@ -89,7 +71,6 @@ struct cs_run;
 typedef int (*cs_hook_t)(struct cs_run *run);
 
 struct cs_run {
-	/* Set by the test before cs_measure(). */
 	int nr_tasks;
 	uint64_t duration_ns;
 	/* With the workers pinned and waiting: give them cookies, cgroups. */
@@ -98,7 +79,7 @@ struct cs_run {
 	cs_hook_t midway;
 	void *arg;
 
-	/* Results. */
+	/* Results: */
 	struct cs_task task[CS_MAX_TASKS];
 	uint64_t t_start, t_end;	/* the measurement window */
 	uint64_t t_mid_begin, t_mid_end;	/* when midway() ran */
@@ -106,21 +87,18 @@ struct cs_run {
 	size_t shm_size;
 };
 
-/* The parts of a run. */
 enum cs_part {
 	CS_WHOLE,	/* the whole window */
 	CS_BEFORE,	/* up to the start of midway() */
 	CS_AFTER,	/* from the end of midway() on */
 };
 
-/* What one CLOCK_MONOTONIC reading costs here, in ns. */
-double cs_clock_cost_ns(void);
+double cs_clock_cost_ns(void);	/* of one CLOCK_MONOTONIC reading */
 
 /*
- * Fork the workers on run->task[i].cpu, call setup(), start them at once,
- * call midway() at half time, wait for them.  0 or -errno (-ETIME: the
- * clock is too slow, -ENOSPC: a worker ran out of segments); on success,
- * the segments stay readable until cs_run_free().
+ * Fork the workers, setup(), start them, midway() at half time, wait: 0 or
+ * -errno (-ETIME: slow clock, -ENOSPC: out of segments).  The results stay
+ * readable until cs_run_free().
  */
 int cs_measure(struct cs_run *run);
 void cs_run_free(struct cs_run *run);

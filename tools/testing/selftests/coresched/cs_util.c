@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * Helpers of the core scheduling selftests, see cs_util.h.
- */
+/* Helpers of the core scheduling selftests, see cs_util.h. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -88,8 +86,7 @@ int cs_cookie_copy(pid_t from, pid_t to)
 	pid_t pid, parent = getpid();
 	int status;
 
-	/* A helper carries the cookie, so that the caller keeps its own. */
-	pid = fork();
+	pid = fork();	/* the helper carries it: the caller keeps its own */
 	if (pid < 0)
 		return -errno;
 	if (!pid) {

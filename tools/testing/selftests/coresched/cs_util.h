@@ -1,11 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * Helpers of the core scheduling selftests: the coresched= mode, the
- * PR_SCHED_CORE prctl, the CPU topology (with cs_cpus.h), and the command
- * line of a test on kselftest_harness.h.  Cgroups go through
- * ../cgroup/cgroup_util.h, with paths relative to the cgroup2 root (see
- * cs_cgroup_root()).
- */
+/* Helpers of the coresched selftests; cgroup paths are relative to the cgroup2 root. */
 #ifndef CS_UTIL_H
 #define CS_UTIL_H
 
@@ -21,11 +15,7 @@
 #define CS_MAX_CPUS	64
 #define NSEC_PER_MSEC	1000000ULL
 
-/*
- * The mode the checks follow: the one -m claims, else the kernel's.  A test
- * told the wrong mode still checks what that mode promises, so that it
- * fails where the kernel does not keep the promise.
- */
+/* The mode -m claims, else the kernel's: a test checks the claimed mode's promises. */
 extern const char *cs_mode;
 
 static inline bool cs_mode_off(void)
@@ -34,10 +24,9 @@ static inline bool cs_mode_off(void)
 }
 
 /*
- * Parse the options of @opts (getopt syntax; "m:" takes the claimed mode)
- * out of @argv, pass each other one of them to @opt, and leave the
- * harness's own options in place for test_harness_run(): the new argc.
- * Without the series (no mode file) the test skips, or fails under -m.
+ * Take @opts (getopt; "m:" the claimed mode, the others to @opt) out of
+ * @argv, leaving the harness's: the new argc.  No mode file: a skip, or a
+ * failure under -m.
  */
 int cs_options(int argc, char **argv, const char *opts,
 	       void (*opt)(int c, const char *arg));
@@ -79,10 +68,7 @@ int cs_topology(struct cs_topo *topo);
 
 /* A /proc/meminfo field ("SUnreclaim") in kB, -1 if absent. */
 long cs_meminfo_kb(const char *key);
-/*
- * Forced idle is only accounted with schedstats on: set it to @on, the old
- * value in *@old.  0 or -errno.
- */
+/* Forced idle needs schedstats: set to @on, the old value in *@old.  0 or -errno. */
 int cs_schedstats(bool on, bool *old);
 
 #endif /* CS_UTIL_H */

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * The verdicts on the overlap measurement, see cs_verdict.h.
- */
+/* The verdicts on the overlap measurement, see cs_verdict.h. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The interface of core scheduling security domains: cgroup v2's
- * cpu.core_sched, how domains compose with prctl cookies as
- * PR_SCHED_CORE_GET reports them, what passes to a new task, and every
- * error either interface returns, in each mode.  Whether tasks really stay
- * apart is domain_isolation's business.
+ * cpu.core_sched and PR_SCHED_CORE as PR_SCHED_CORE_GET reports them: how
+ * domains compose with cookies, what a new task inherits, every error, in
+ * each mode.  domain_isolation measures whether tasks really stay apart.
  *
  * usage: domain_api [-m off|on|vm|vm,strict]   (the mode the kernel runs in)
  */
@@ -28,15 +26,10 @@
 #define CORE_SCHED	"cpu.core_sched"
 #define THREAD		PR_SCHED_CORE_SCOPE_THREAD
 
-/*
- * Iterations of the leak test, and how much unreclaimable slab may grow:
- * other tasks' allocations come and go meanwhile, while one leaked object
- * (8 bytes at least) per iteration would be 781 kB.
- */
+/* Other tasks' slab comes and goes; a leak of 8 bytes an iteration is 781 kB. */
 #define LEAK_LOOPS	100000
 #define LEAK_SLACK_KB	512
 
-/* -m: the kernel runs the mode claimed. */
 TEST(mode)
 {
 	ASSERT_STREQ(cs_mode, cs_kernel_mode());
@@ -67,14 +60,7 @@ static uint64_t cookie(struct __test_metadata *_metadata, pid_t pid)
 	return c;
 }
 
-/*
- * CG            the test's cgroup
- *   a           a "pod": no task of its own, cpu enabled for its children
- *     a/c1      "containers" with tasks
- *     a/c2
- *   b           a leaf with tasks
- *   none        a leaf that is never tagged
- */
+/* CG: a (a "pod"): a/c1, a/c2 ("containers" with tasks); b (tasks); none (never tagged). */
 FIXTURE(api) {
 };
 
@@ -193,10 +179,7 @@ TEST_F(api, domains)
 	ASSERT_EQ(0, cookie(_metadata, a2));
 }
 
-/*
- * The cookie a child of @parent was born with: the child (@pid 0) sends it
- * on @pfd, then sleeps; the parent reads it.
- */
+/* The cookie child @pid (0 in the child) was born with, sent on @pfd. */
 static uint64_t born_with(struct __test_metadata *_metadata, pid_t pid, pid_t parent,
 			  int pfd[2])
 {
@@ -215,14 +198,13 @@ static uint64_t born_with(struct __test_metadata *_metadata, pid_t pid, pid_t pa
 	return c;
 }
 
-/* A child that execs a shell waiting on its stdin: its pid, once it does. */
+/* A child that execs a shell reading a pipe we keep open: its pid, once it does. */
 static pid_t exec_child(struct __test_metadata *_metadata)
 {
 	char path[64], comm[16] = "";
 	pid_t pid, parent = getpid();
 	int i, pfd[2];
 
-	/* Its stdin: a pipe nobody writes to, whose write end we keep. */
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -242,9 +224,8 @@ static pid_t exec_child(struct __test_metadata *_metadata)
 }
 
 /*
- * A child has its parent's task cookie and domain from its first
- * instruction, and keeps them across exec; a child cloned into a domain
- * (CLONE_INTO_CGROUP) has that domain's instead of its parent's.
+ * A child is born with its parent's cookie, kept across exec, or with the
+ * domain it is cloned into (CLONE_INTO_CGROUP).
  */
 TEST_F(api, inherit)
 {
@@ -295,10 +276,7 @@ TEST_F(api, compose)
 	ASSERT_NE(cx, cookie(_metadata, y));
 	ASSERT_NE(cookie(_metadata, plain), cookie(_metadata, y));
 
-	/*
-	 * SHARE_FROM takes the task cookie, never the domain: out of every
-	 * domain, x's task cookie alone is neither 0 nor x's cookie.
-	 */
+	/* SHARE_FROM takes the task cookie only: alone, neither 0 nor x's. */
 	ASSERT_EQ(0, cs_cookie_copy(x, out));
 	ASSERT_NE(0, cookie(_metadata, out));
 	ASSERT_NE(cx, cookie(_metadata, out));
@@ -344,10 +322,7 @@ TEST_F(api, prctl_errors)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
-/*
- * A delegatee may tag the cgroups it creates, but not leave its own
- * domain, whose file stays its delegator's.
- */
+/* A delegatee may tag the cgroups it makes, not its own domain: its delegator's file. */
 TEST_F(api, delegation)
 {
 	static const char * const files[] = {
@@ -377,10 +352,7 @@ TEST_F(api, delegation)
 	ASSERT_EQ(1, cg_read_long(CG "/a", CORE_SCHED));
 }
 
-/*
- * A domain cgroup whose tasks are gone can be removed, its domain with it;
- * the other domains stand.
- */
+/* A domain cgroup whose tasks are gone can be removed; the other domains stand. */
 TEST_F(api, rmdir)
 {
 	pid_t gone, stays = sleeper(_metadata, CG "/b");
@@ -421,7 +393,6 @@ static int smt_off(void)
 	return 0;
 }
 
-/* Every prctl command fails with ENODEV. */
 static void prctl_refused(struct __test_metadata *_metadata)
 {
 	uint64_t c;
@@ -432,10 +403,7 @@ static void prctl_refused(struct __test_metadata *_metadata)
 	EXPECT_EQ(-ENODEV, cs_prctl(PR_SCHED_CORE_GET, 0, THREAD, (unsigned long)&c));
 }
 
-/*
- * Without an SMT core online every prctl command fails with ENODEV, and
- * so does making a domain; ending one still works.
- */
+/* No SMT core online: every prctl and making a domain fail with ENODEV; ending one works. */
 TEST_F(api, no_smt)
 {
 	int err;
@@ -452,7 +420,6 @@ TEST_F(api, no_smt)
 	EXPECT_EQ(0, cg_read_long(CG "/b", CORE_SCHED));
 }
 
-/* Tag and untag, CREATE cookies: @n times each. */
 static int churn(int n)
 {
 	int i;
@@ -469,11 +436,7 @@ TEST_F_TIMEOUT(api, leak, 800)
 {
 	long before, after;
 
-	/*
-	 * A cookie of our own and a tagged b with a task keep core scheduling
-	 * and the domain machinery on for the whole loop: the test is about
-	 * cookie objects, not about flipping static keys.
-	 */
+	/* A cookie and a tagged b with a task keep the static keys on: objects only. */
 	ASSERT_EQ(0, cs_prctl(PR_SCHED_CORE_CREATE, 0, THREAD, 0));
 	ASSERT_EQ(0, cs_cg_tag(CG "/b", true));
 	sleeper(_metadata, CG "/a/c1");

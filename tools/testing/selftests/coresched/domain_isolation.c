@@ -1,15 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Security domains by cgroup keep their tasks apart on an SMT core: two
- * CPU-bound tasks pinned to the two siblings of one core must never run at
- * once when domains (and prctl cookies) say they differ, and must run at
- * once when they say they match.  Every isolation check has that positive
- * control, so a measurement that cannot see overlap fails.  See
- * cs_overlap.h for how "at once" is measured; domain_api tests what
- * PR_SCHED_CORE_GET reports for the same placements.
- *
- * Under coresched=off no domain can be made (ENODEV) and every placement
- * runs at once.
+ * Two CPU-bound tasks on the two siblings of a core never run at once when
+ * their domains (and prctl cookies) differ, and do when they match: every
+ * isolation check has that positive control.  Under coresched=off no
+ * domain can be made (ENODEV) and every placement runs at once.
  *
  * usage: domain_isolation [-m off|on|vm|vm,strict]   (the mode the kernel runs in)
  */
@@ -29,33 +23,21 @@
 #define CG		"coresched_iso"
 #define FORCE_IDLE	"core_sched.force_idle_usec"
 /*
- * One domain's forced idle, the control of two domains': not 0 on a core
- * of more than two threads, where this test and kernel threads (no
- * cookie) run on the other siblings and keep the domain's tasks idle now
- * and then (on a busy SMT4 host, a tenth of what two domains cost), but
- * well below what two domains cost.
+ * One domain's forced idle, the control of two domains': not 0 on SMT4,
+ * where tasks of no cookie run on the other siblings, but well below.
  */
 #define FI_CONTROL_RATIO	4
 
-/* Each measurement's length. */
 #define DURATION_NS	(2000 * NSEC_PER_MSEC)
 
-/* -m: the kernel runs the mode claimed. */
 TEST(mode)
 {
 	ASSERT_STREQ(cs_mode, cs_kernel_mode());
 }
 
 /*
- * CG            the test's cgroup
- *   d1          a domain: no task of its own, cpu enabled for its children
- *     c1        tasks
- *     c2        untagged, or a domain of its own
- *       g       tasks: two levels below the domain
- *   d2          a second domain
- *   t           tagged or untagged while its task runs
- *   plain       never tagged
- * 0, or the error of tagging d1 and d2.
+ * CG: domains d1 (d1/c1, and d1/c2/g two levels below) and d2; t, tagged
+ * while its task runs; plain, never.  0, or the error of tagging d1, d2.
  */
 static int setup_tree(struct __test_metadata *_metadata, int core[2])
 {
@@ -98,11 +80,7 @@ FIXTURE(domains) {
 	int tag_err;
 };
 
-/*
- * Where the two tasks run (cgroups below CG), their prctl cookies, a
- * cgroup tagged before they start, and what happens at half time: a
- * cgroup tagged or untagged, or task 1 moved.  What each part must show.
- */
+/* The tasks' cgroups and cookies, a tag first, a change at half time; the verdicts. */
 struct place {
 	const char *cg[2];
 	enum cookies cookies;
@@ -175,7 +153,7 @@ static int tag(const char *cg, bool on)
 	return refused(cs_cg_tag(in_cg(cg), on));
 }
 
-/* Each try starts from the variant's tags, the tasks in their cgroups. */
+/* Each try starts from the variant's tags. */
 static int place_setup(struct cs_run *run)
 {
 	const struct place *v = run->arg;
@@ -271,12 +249,7 @@ static long long cgroup_us(const char *cg)
 	return cg_read_key_long(in_cg(cg), "cpu.stat", FORCE_IDLE " ");
 }
 
-/*
- * The forced idle that two spinners, one per sibling, in @cg0 and @cg1,
- * cost in the measurement window: the task running while its sibling is
- * kept idle is charged, per cgroup in cpu.stat and per task in
- * /proc/PID/sched.
- */
+/* The forced idle two spinners in @cg0 and @cg1 are charged, per cgroup and per task. */
 static void pair(struct __test_metadata *_metadata, const int core[2],
 		 const char *cg0, const char *cg1, long long *cg_us, double *ms)
 {
@@ -299,10 +272,7 @@ static void pair(struct __test_metadata *_metadata, const int core[2],
 	}
 }
 
-/*
- * Two domains on one core cost forced idle, charged to their cgroups and
- * tasks; one domain costs next to none.  No domain, no forced idle.
- */
+/* Two domains on a core cost forced idle; one next to none; none under off. */
 TEST_F_TIMEOUT(force_idle, charged, 60)
 {
 	long long apart_us, together_us;

@@ -1,34 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Security domains under concurrent change, for a fixed time: writers
- * toggle cpu.core_sched on nested cgroups while tasks are moved between
- * them, processes fork and exit, prctl(PR_SCHED_CORE) creates and shares
- * task cookies, and cgroups are created and removed.  Then, with
- * everything quiescent, every surviving task must report the cookie its
- * cgroup and task cookie imply:
+ * Security domains under concurrent change, for a fixed time: cpu.core_sched
+ * toggled on nested cgroups, tasks moved between them, processes forked,
+ * task cookies created and shared, cgroups made and removed.  Then, all
+ * quiet, every task's cookie must be what its domain (the nearest cgroup
+ * at or above its own whose cpu.core_sched is 1) and task cookie imply:
+ * equal for the same domain and task cookie, else different; 0 for
+ * neither.  And the unreclaimable slab must come back near where it was.
  *
- *   - same domain and same task cookie: equal cookies, else different;
- *   - no domain and no task cookie: 0;
+ * A task cookie is learnt without touching its task: a helper outside
+ * every domain copies it (SHARE_FROM copies the task cookie only) and
+ * reports its own cookie.
  *
- * and the unreclaimable slab must come back near where it started once
- * the tasks and cgroups are gone.  The debug kernel runs it under lockdep
- * and KASAN, whose reports fail the run.
- *
- * A task's domain is the nearest cgroup at or above its own whose
- * cpu.core_sched reads 1.  Its task cookie is learnt without touching it:
- * a helper outside every domain copies it (SHARE_FROM copies the task
- * cookie only) and reports its own cookie, which is then that task
- * cookie's alone.
+ * Forkers execute the test again ("--forker"): children of one parent
+ * share its root anon_vma, whose lock fork, exit and COW take: a holder
+ * preempted among many runnable spinners holds every fork up.
  *
  * usage: domain_stress [-d SECONDS]   (default 20)
- *
- * Every process forked from one parent shares its root anon_vma, whose
- * lock fork, exit and COW faults take for writing.  With full preemption
- * and far more runnable tasks than CPUs, a holder of that lock that is
- * preempted waits long for a CPU, and every fork of the test waits behind
- * it: the stress once forked no child in 20 s on a debug kernel.  So each
- * forker first executes the test again ("--forker"), which gives it, and
- * the children it forks, a memory of their own, apart from the spinners.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -57,11 +45,9 @@
 #define NR_SLOTS	4	/* cgroups created and removed, per parent */
 #define FORK_BATCH	8	/* children a forker has at once */
 /*
- * Between two moves of one mover.  A move holds cgroup_threadgroup_rwsem
- * for writing, which forks take for reading: under emulation, more so with
- * KASAN and lockdep, back-to-back moves starve the forkers.  So after a
- * move a mover pauses, then waits (for at most FORK_WAIT_MS) until some
- * child was forked since its previous move.
+ * After a move, a pause, then a wait (at most FORK_WAIT_MS) for a fork: a
+ * move holds cgroup_threadgroup_rwsem for writing, and back-to-back moves
+ * starve the forks, which take it for reading.
  */
 #define MOVE_PAUSE_US	20000
 #define FORK_WAIT_MS	500
@@ -69,18 +55,15 @@
 #define MAX_SECONDS		600	/* the longest -d */
 #define QUIET_TIMEOUT_MS	30000	/* for the workers to go quiet once told to stop */
 /*
- * Unreclaimable slab may stay this far above its starting point: per-CPU
- * slab caches and partly used slabs that the churn left behind, and under
- * a debug kernel the allocator's own bookkeeping.  Freeing cgroups waits
- * for RCU and workqueues, so it is polled for a while.  This catches a
- * leak of the stress's size; domain_api's 100000 rounds are the precise
- * leak test.
+ * Slab the churn may leave (per-CPU caches, partial slabs, debug
+ * bookkeeping), polled, as freed cgroups wait for RCU.  A coarse check:
+ * domain_api's leak test is the precise one.
  */
 #define SLAB_SLACK_KB		4096
 #define SLAB_TIMEOUT_MS		20000
 #define SLAB_DIR		"/sys/kernel/slab"
 
-/* The cgroups of the test, whose cpu.core_sched the writers toggle ("": CG). */
+/* The cgroups whose cpu.core_sched the writers toggle ("": CG). */
 static const char * const tag_cgs[] = {
 	"", "a", "a/a1", "a/a1/x", "a/a1/y", "a/a2", "b", "n", "n/n1",
 };
@@ -93,7 +76,6 @@ static const char * const slot_parents[] = { "a", "n" };
 
 enum kind { SPINNER, SPINNER2, FORKER, NR_KINDS };
 
-/* Shared with the workers. */
 struct shared {
 	int stop;
 	pid_t tid2[NR_WORKERS];		/* SPINNER2's second thread */
@@ -138,7 +120,6 @@ static void nap_us(unsigned int us)
 	nanosleep(&ts, NULL);
 }
 
-/* Run and sleep in turns until told to stop. */
 static void spin_loop(void)
 {
 	uint64_t end;
@@ -159,11 +140,7 @@ static void *second_thread(void *arg)
 	return arg;
 }
 
-/*
- * Fork children in batches: each may take a cookie of its own, then exits.
- * A batch rather than one at a time: a child, like any task here, waits
- * long for a CPU, and the batch spreads that wait.
- */
+/* Children that may take a cookie, then exit; in batches, as each waits long for a CPU. */
 static void fork_loop(void)
 {
 	pid_t self = getpid();
@@ -192,7 +169,6 @@ static void fork_loop(void)
 	}
 }
 
-/* Tell the test the worker is quiet, then wait to be killed. */
 static __noreturn void quiet(int fd)
 {
 	char c = 0;
@@ -232,7 +208,6 @@ static void worker(int i, enum kind kind)
 	    pthread_create(&thread, NULL, second_thread, (void *)(long)i))
 		_exit(1);
 	spin_loop();
-	/* A SPINNER2 waits for its second thread to have said who it is. */
 	while (kind == SPINNER2 && !tid2(i))
 		nap_us(1000);
 	quiet(quiet_pipe[1]);
@@ -428,7 +403,6 @@ static void run_stress(unsigned int seconds)
 		pthread_join(threads[i], NULL);
 }
 
-/* Tell the workers to stop, and wait until each says it has. */
 static bool quiesce(void)
 {
 	uint64_t end = cs_now_ns() + QUIET_TIMEOUT_MS * 1000000ULL;
@@ -520,7 +494,6 @@ static int task_cookie(pid_t tid, uint64_t *cookie)
 	return status;
 }
 
-/* Everything about every thread of every worker. */
 static bool collect(void)
 {
 	char path[64];
@@ -557,7 +530,6 @@ static bool collect(void)
 	return true;
 }
 
-/* How many different cookies (or task cookies) the tasks hold. */
 static int count_distinct(bool task_cookie)
 {
 	uint64_t c[MAX_TASKS];
@@ -572,7 +544,6 @@ static int count_distinct(bool task_cookie)
 	return n;
 }
 
-/* How many tasks collected are in a domain. */
 static int in_domains(void)
 {
 	int i, n = 0;
@@ -582,14 +553,7 @@ static int in_domains(void)
 	return n;
 }
 
-/*
- * The rule is only tested if the end state holds a domain, a task cookie
- * and two cookies to tell apart.  The writers leave each cgroup tagged or
- * not at random, the prctls each task with a cookie or not.  A state with
- * no domain at all needs every cgroup on the paths of the tasks, spread
- * over the leaves, untagged, CG's own included: nine cgroups or so, a
- * chance of about one in 500.
- */
+/* The rule is only tested by an end state with a domain, a task cookie and two cookies. */
 static bool something_to_check(void)
 {
 	int i, domains = in_domains(), task_cookies = 0;
@@ -644,11 +608,7 @@ static int check_cookies(void)
 	return bad;
 }
 
-/*
- * Shrink every slab cache: that frees the empty slabs the churn left, and
- * with KASAN the freed objects its quarantine still holds, which would
- * otherwise look like a leak.
- */
+/* Free empty slabs and KASAN's quarantine, which would look like a leak. */
 static void slab_shrink(void)
 {
 	char path[PATH_MAX];
@@ -667,7 +627,6 @@ static void slab_shrink(void)
 	closedir(dir);
 }
 
-/* Poll until the slab is back within the slack, or the time is up. */
 static long slab_settle(long before)
 {
 	uint64_t end = cs_now_ns() + SLAB_TIMEOUT_MS * 1000000ULL;
@@ -746,11 +705,7 @@ TEST_F_TIMEOUT(stress, domains, MAX_SECONDS + 100)
 
 	ok = collect();
 	if (ok && !in_domains()) {
-		/*
-		 * The last tag writes happened to leave no task in a domain:
-		 * tag the top cgroup, which every worker is under, so that
-		 * the check compares domains too, and read the state again.
-		 */
+		/* By chance (about 1 in 500) no domain: tag the top, read again. */
 		ksft_print_msg("no task in a domain at the end: tagging /%s\n", CG);
 		ok = !cs_cg_tag(CG, 1) && collect();
 	}

@@ -1,14 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Core scheduling keeps tasks of different cookies off one SMT core at the
- * same time.  First the topology: the machine must be the SMT machine the
- * caller expects.  Then two CPU-bound tasks pinned to the two siblings of
- * one core, with different prctl cookies, must never run at once, while
- * two with the same cookie must (the positive control: the measurement can
- * see overlap).  See cs_overlap.h for how "at once" is measured.
- *
- * Under coresched=off the kernel refuses cookies (ENODEV), and so the
- * tasks share the core freely whatever they asked for.
+ * The topology is the one expected.  Two CPU-bound tasks on the two
+ * siblings of a core never run at once with different prctl cookies, and
+ * do with the same (the positive control); under coresched=off cookies are
+ * refused (ENODEV) and the tasks share the core.
  *
  * usage: smt_isolation [-c SOCKETS,CORES,THREADS]   (the topology to expect)
  */

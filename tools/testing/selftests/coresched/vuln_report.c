@@ -1,18 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What /sys/devices/system/cpu/vulnerabilities says about SMT: no mode of
- * core scheduling changes it.  The SMT parts of mds, tsx_async_abort and
- * mmio_stale_data are about any two tasks, which VM isolation does not
- * cover; the SMT part of l1tf's VMX report is about guests, but host code
- * still runs beside guests in the windows the admin guide lists.  So each
- * file says "SMT vulnerable" in every mode, "SMT disabled" without SMT.
- * A file of a leak the CPU does not have, or that a hypervisor hides
- * ("SMT Host state unknown"), is skipped.
- *
- * Under vm a CPU going idle may hand its store buffer entries to a sibling
- * in guest mode: where the kernel clears CPU buffers for MDS it clears them
- * before idle too, and says so in the kernel log; in the other modes it
- * does not say so.
+ * No mode changes what the vulnerabilities files say of SMT: mds,
+ * tsx_async_abort and mmio_stale_data concern any two tasks, which VM
+ * isolation does not cover, and l1tf's guests still meet host code in the
+ * windows the admin guide lists: "SMT vulnerable", or "SMT disabled".
+ * Under vm an idle CPU may hand store buffer entries to a guest sibling:
+ * where MDS buffers are cleared, vm clears them before idle too, and only
+ * vm's log says so.
  *
  * usage: vuln_report [-m off|on|vm|vm,strict]   (the mode the kernel runs in)
  */
@@ -28,7 +22,6 @@
 
 #define VULN_DIR	"/sys/devices/system/cpu/vulnerabilities/"
 
-/* -m: the kernel runs the mode claimed. */
 TEST(mode)
 {
 	ASSERT_STREQ(cs_mode, cs_kernel_mode());
@@ -90,11 +83,7 @@ TEST_F(vuln, smt)
 
 #define IDLE_CLEAR_MSG	"MDS: Clear CPU buffers before idle"
 
-/*
- * 1 if the kernel log holds @msg, 0 if not, -1 if it cannot tell: records
- * since boot were lost (each carries its sequence number, the first 0) or
- * the log cannot be read.
- */
+/* 1 if the log holds @msg, 0 if not, -1 if unreadable or records lost (first seq not 0). */
 static int kmsg_has(const char *msg)
 {
 	char rec[2048], *seq;

@@ -1,31 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A VMM that clears the core scheduling cookie of a vCPU thread while the
- * thread is in KVM_RUN (PR_SCHED_CORE_SHARE_TO from a thread that has no
- * cookie) must not leave that vCPU running guest code without its VM's
- * cookie: under coresched=vm two VMs' guests could then share a core.
+ * A VMM that clears a vCPU thread's cookie while it is in KVM_RUN
+ * (SHARE_TO from a thread with none) must not leave the vCPU in its guest
+ * without its VM's cookie: two VMs' guests could share a core.
  *
- * VM 1 has two vCPUs, VM 2 one; each vCPU loops in the guest, counting in
- * guest memory, and never exits to userspace until the host says stop.
- * The main thread, which has no cookie, clears the cookie of VM 1's first
- * vCPU thread, then of one thread of each VM, and reads the cookies back
- * with PR_SCHED_CORE_GET.  It clears them while it holds their CPU with a
- * real-time priority, so that they cannot run before it has seen each
- * cookie at 0: a cookie that comes back proves nothing unless it was gone.
- *
- *   coresched=vm, vm,strict  the cleared threads report a cookie again
- *                            within CLEAR_DEADLINE_MS, their VM's: the one
- *                            the other vCPU thread of VM 1 reports, the one
- *                            VM 2's thread had, different across VMs;
- *                            meanwhile the guests counted on and KVM_RUN
- *                            did not return.
- *   coresched=on             the control: KVM sets no cookie, so the VMM
- *                            gives the thread one, and once cleared the
- *                            cookie stays 0 for the whole deadline; two
- *                            VMs' threads then report the same (no) cookie.
- *
- * Then what a VMM's threads report around KVM_RUN (test_vmm_threads()).
- * The invariant checker, where the kernel has one, counts no violation.
+ * VM 1 has two vCPUs, VM 2 one, each counting in its guest until told to
+ * stop.  The main thread clears the cookie of VM 1's first vCPU thread,
+ * then of one thread of each VM, holding their CPU at real-time priority
+ * until it has seen each at 0: a cookie that comes back proves nothing
+ * unless it was gone.  Under vm and vm,strict the cleared threads report
+ * their VM's cookie again within CLEAR_DEADLINE_MS, the guests counting on
+ * and KVM_RUN not returning; under on (the control), the cookie the VMM
+ * gave stays 0.  Then what a VMM's threads report around KVM_RUN, and the
+ * invariant checker's count.
  *
  * usage: coresched_cookie_test [-m on|vm|vm,strict]   (see cs_test_mode())
  */
@@ -37,11 +24,7 @@
 
 #include "coresched_util.h"
 
-/*
- * The cleared thread takes its VM's cookie back before its next entry:
- * after the reschedule that the clear sends it, so within a few scheduler
- * ticks, even when it shares the CPUs with the other spinning vCPUs.
- */
+/* The cookie comes back at the entry after the clear's reschedule: a few ticks. */
 #define CLEAR_DEADLINE_MS	2000
 #define START_DEADLINE_MS	30000
 #define POLL_US			1000
@@ -50,7 +33,7 @@
 #define VM2_VCPUS		1
 #define MAX_VCPUS		2
 
-/* Guest memory, one copy per VM: the host sets stop, each vCPU counts. */
+/* Guest memory, per VM. */
 static uint64_t progress[MAX_VCPUS];
 static uint32_t stop;
 
@@ -71,7 +54,6 @@ struct vcpu_thread {
 };
 
 static struct vcpu_thread vm1_threads[VM1_VCPUS], vm2_threads[VM2_VCPUS];
-/* The CPU of the threads to clear, and the CPUs the main thread may use. */
 static int hold_cpu;
 static cpu_set_t main_cpus;
 
@@ -149,11 +131,7 @@ static bool stop_vm(struct vcpu_thread *threads, int nr)
 	return done;
 }
 
-/*
- * Wait until every thread of @ts reports a cookie, or @ms pass.  Returns
- * the milliseconds it took, -1 on the deadline; a KVM_RUN that returned
- * meanwhile ends the wait too, and the caller's checks catch it.
- */
+/* ms until every thread of @ts reports a cookie; -1 after @ms or a KVM_RUN returned. */
 static long wait_cookies(struct vcpu_thread **ts, int nr, uint64_t *cookies, long ms)
 {
 	uint64_t start = cs_now_ms();
@@ -176,11 +154,7 @@ static long wait_cookies(struct vcpu_thread **ts, int nr, uint64_t *cookies, lon
 	}
 }
 
-/*
- * Run on hold_cpu with a real-time priority, or go back to what the main
- * thread was: the CFS threads pinned there, the vCPU threads to clear, do
- * not run meanwhile (preempted, still in KVM_RUN).
- */
+/* @on: hold hold_cpu at RT priority, so that the vCPU threads pinned there stay preempted. */
 static void hold(bool on)
 {
 	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
@@ -195,11 +169,9 @@ static void hold(bool on)
 }
 
 /*
- * Clear the cookie of the threads of @ts (the caller has none) while they
- * cannot run, see that they report none, then let them run and see what
- * they report until @ms pass or all report one.  *@cleared: they reported
- * none.  True if meanwhile no KVM_RUN returned and every guest counted on:
- * the threads were in KVM_RUN all along, and back in their guests.
+ * Clear the cookies of @ts while they cannot run (*@cleared: they read 0),
+ * then watch them for @ms.  True if no KVM_RUN returned and every guest
+ * counted on.
  */
 static bool clear_and_watch(struct vcpu_thread **ts, int nr, uint64_t *cookies,
 			    long ms, long *took, bool *cleared)
@@ -237,17 +209,13 @@ static bool clear_and_watch(struct vcpu_thread **ts, int nr, uint64_t *cookies,
 	return in_run;
 }
 
-/*
- * Under on, the VMM gives the thread a cookie of its own first, so that
- * clearing it changes something that could come back.
- */
+/* Under on, a cookie for the clear to take away. */
 static void give_cookie(pid_t tid)
 {
 	cs_sched_core(PR_SCHED_CORE_CREATE, tid, NULL);
 	TEST_ASSERT(cs_cookie_of(tid), "no cookie after PR_SCHED_CORE_CREATE");
 }
 
-/* A guest that exits to its VMM at every entry. */
 static void guest_sync(void)
 {
 	for (;;)
@@ -306,7 +274,6 @@ static void *runner_fn(void *arg)
 	run_once(vmm.b);
 	vmm.runner_after_b = cs_cookie_of(0);
 	sem_post(&vmm.ran);
-	/* Until both VMs are freed: then what this thread kept after them. */
 	cs_sem_wait(&vmm.freed);
 	vmm.runner_kept = cs_cookie_of(0);
 	return NULL;
@@ -353,7 +320,6 @@ static void test_vmm_threads(bool vm_mode)
 	b = vm_create_with_one_vcpu(&vmm.b, guest_sync);
 	main_cookie = cs_cookie_of(0);
 	pthread_create(&runner, NULL, runner_fn, NULL);
-	/* The runner has run both VMs' vCPUs once. */
 	cs_sem_wait(&vmm.ran);
 	in_thread(own_fn, NULL);
 	in_thread(io_fn, NULL);
@@ -439,7 +405,6 @@ int main(int argc, char *argv[])
 		ksft_test_result(!c1[0] && !c1[1] && !c2,
 				 "no cookie from KVM under coresched=on\n");
 
-	/* One thread of VM 1, cleared in the middle of KVM_RUN. */
 	ts[0] = &vm1_threads[0];
 	if (!vm_mode)
 		give_cookie(ts[0]->tid);
@@ -462,7 +427,6 @@ int main(int argc, char *argv[])
 		ksft_test_result_skip("coresched=on: no VM cookie to come back\n");
 	}
 
-	/* One thread of each VM, cleared at once. */
 	ts[0] = &vm1_threads[0];
 	ts[1] = &vm2_threads[0];
 	if (!vm_mode) {

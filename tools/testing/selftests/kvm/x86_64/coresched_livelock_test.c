@@ -1,30 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A VMM with one core scheduling cookie for its whole process, as
- * libvirt's sched_core= and util-linux's coresched set it up, must not
- * livelock under coresched=vm when one of its host threads busy-waits for
- * something a vCPU's guest has to produce.
+ * A VMM with one cookie for its whole process (libvirt's sched_core=,
+ * util-linux's coresched) must not livelock under coresched=vm when a host
+ * thread busy-waits for a guest: thread B spins on one sibling until vCPU
+ * A, on the other, sets a flag in guest memory.  Under vm a vCPU may not
+ * enter guest mode beside host code; were A and B let share the core for
+ * their equal cookies, each would wait for the other.  The flag must come
+ * within FLAG_DEADLINE_MS in every mode.
  *
- * The process creates its cookie before it has any other thread, so that
- * every thread shares it.  Thread B, pinned to one SMT sibling, spins in
- * userspace until a flag in guest memory is set; vCPU A, pinned to the
- * other sibling, is started once B spins, enables KVM steal time and sets
- * the flag.  Under coresched=vm a vCPU may not enter guest mode while its
- * sibling runs host code, and B runs host code for as long as it spins:
- * if the scheduler let A and B share the core because their cookies are
- * equal, A would wait for B and B for A.  The flag must come within
- * FLAG_DEADLINE_MS in every mode.
- *
- * A's wait for its core must also be visible to the guest as steal time,
- * which must cover the thread's run delay and KVM's count of its waits
- * (coresched_wait_ns, zero under coresched=on).  Under coresched=vm a vCPU
- * thread never shares a core with a host thread of its cookie, so A waits
- * mostly as the scheduler keeps it off the core while B spins (run delay),
- * and less, or not at all, kicked out of the guest: the stat must exist
- * there, and the stress test shows it counting.  Zero under coresched=on.
- *
- * A kernel without coresched= has no stat.  The invariant checker, where
- * the kernel has one, counts no violation.
+ * A's wait must show in the guest's steal time, covering its run delay and
+ * KVM's coresched_wait_ns.  Under vm A waits mostly off the core (run
+ * delay), little or not at all kicked out: the stat must exist, and the
+ * stress test shows it counting.  Zero under on; none without coresched=.
  *
  * usage: coresched_livelock_test [-m on|vm|vm,strict]   (see cs_test_mode())
  */
@@ -39,11 +26,7 @@
 
 #define WAIT_STAT		"coresched_wait_ns"
 
-/*
- * Without isolation the flag comes within milliseconds; under coresched=vm
- * the core scheduler has to take the core from B for A, which a tick or
- * two does.  Seconds, so that an emulated machine under load passes too.
- */
+/* A tick or two for the core to pass from B to A; seconds for a loaded emulator. */
 #define FLAG_DEADLINE_MS	10000
 
 enum {
@@ -51,8 +34,7 @@ enum {
 	STAGE_STEAL,
 };
 
-/* Guest memory. */
-static uint32_t flag;
+static uint32_t flag;	/* in guest memory */
 
 static void guest_code(struct kvm_steal_time *st, uint64_t st_gpa)
 {
@@ -75,11 +57,9 @@ static struct kvm_vcpu *vcpu;
 static int cpu_a = -1, cpu_b = -1;
 static sem_t a_started, b_spinning, b_done;
 
-/* What the threads measured, in ns. */
-static uint64_t a_start, b_seen;
+static uint64_t a_start, b_seen;	/* ns */
 static bool seen;
-/* The cookie each thread reports: A's once it ran its vCPU. */
-static uint64_t a_cookie, b_cookie;
+static uint64_t a_cookie, b_cookie;	/* A's once it ran its vCPU */
 static bool has_wait_stat;
 static uint64_t wait_ns, run_delay, steal;
 
@@ -118,11 +98,7 @@ static void *vcpu_thread(void *arg)
 	cs_run_to(vcpu, STAGE_FLAG, &uc);
 	a_cookie = cs_cookie_of(0);
 
-	/*
-	 * The guest's steal time is brought up to date at the next entry,
-	 * from this thread's run delay and the wait counted so far; the
-	 * vCPU waits no more out of KVM_RUN, and B is gone.
-	 */
+	/* Steal time is updated at the next entry, from what is counted now: B is gone. */
 	cs_sem_wait(&b_done);
 	has_wait_stat = cs_vcpu_stat(vcpu, WAIT_STAT, true, &wait_ns);
 	run_delay = get_run_delay();
@@ -170,10 +146,8 @@ int main(int argc, char *argv[])
 	sem_init(&b_spinning, 0, 0);
 	sem_init(&b_done, 0, 0);
 	pthread_create(&b, NULL, poller, NULL);
-	/* B is pinned to its sibling and polls from now on. */
 	cs_sem_wait(&b_spinning);
 	pthread_create(&a, NULL, vcpu_thread, NULL);
-	/* A is pinned and about to enter guest mode. */
 	cs_sem_wait(&a_started);
 	pthread_join(b, NULL);
 	pthread_join(a, NULL);

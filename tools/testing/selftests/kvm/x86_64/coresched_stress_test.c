@@ -1,27 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Stress of the KVM side of core scheduling, for a fixed time:
- *   - NR_VMS VMs whose vCPUs, at least as many as there are CPUs, spin in
- *     the guest, exit to the kernel (CPUID) or exit to userspace (a ucall);
- *   - per VM an I/O thread that shares a vCPU thread's cookie
- *     (PR_SCHED_CORE_SHARE_FROM) and alternates host work and sleep;
- *   - CPU hotplug: every CPU but cpu0 that can go offline goes offline
- *     and comes back, over and over;
- *   - a VM of two vCPUs created, run and destroyed, over and over;
- *   - signals to the vCPU threads: KVM_RUN returns EINTR, the thread
- *     enters again.
- * Then the points at the end of main() say what must hold.
+ * Stress of the KVM side of core scheduling, for a fixed time: NR_VMS VMs
+ * of as many vCPUs as CPUs, which spin, exit to the kernel (CPUID) or to
+ * userspace; per VM an I/O thread with a vCPU thread's cookie (SHARE_FROM)
+ * that works and sleeps; every hotpluggable CPU offline and back; VMs of
+ * two vCPUs created, run and destroyed; signals to the vCPU threads
+ * (KVM_RUN returns EINTR).  The points at the end of main() must hold.
  *
  * usage: coresched_stress_test [-m on|vm|vm,strict] [-t SECONDS] [-k] [-H] [-K]
- *   -m  the mode the kernel runs in: another mode fails, and the checks
- *       are those of the mode claimed (without -m, the kernel's)
+ *   -m  the mode the kernel must run in, checked as claimed (default: the kernel's)
  *   -t  how long, in seconds (default 10)
- *   -k  the VMM gives every VM a cookie of its own with prctl, as it would
- *       without coresched=vm: the vCPU threads of a VM inherit a cookie
- *       created just before them.  Under coresched=on this puts core
- *       scheduling itself under the same stress.
+ *   -k  every VM's threads inherit a cookie the VMM creates for it, as
+ *       without coresched=vm: under on, core scheduling itself is stressed
  *   -H  no CPU hotplug
- *   -K  KVM is required: no /dev/kvm fails instead of skipping
+ *   -K  no /dev/kvm fails instead of skipping
  */
 #include <pthread.h>
 #include <signal.h>
@@ -33,21 +25,13 @@
 
 #define NR_VMS			3
 #define MAX_VCPUS		16
-/* An I/O thread's cycle: this much host work, then this much sleep. */
-#define IO_BUSY_US		200
+#define IO_BUSY_US		200	/* an I/O thread's work, then its sleep */
 #define IO_SLEEP_US		300
-/* Between two signals to (random) vCPU threads. */
 #define SIGNAL_US		2000
-/* Between two hotplug operations. */
 #define HOTPLUG_PAUSE_US	50000
 /* A churned VM's vCPUs must both have run within this. */
 #define CHURN_RUN_MS		10000
-/*
- * Once told to stop, every thread must end within this.  Generous: with
- * four threads per core under emulation, a vCPU thread whose CPU the
- * hotplug stressor took away can wait tens of seconds for the core; a hang
- * waits forever.
- */
+/* For every thread to end: a vCPU thread moved by hotplug can wait tens of seconds. */
 #define JOIN_TIMEOUT_MS		120000
 /* A guest told to stop does within this, unless its vCPU cannot run. */
 #define STOP_GRACE_MS		30000
@@ -119,11 +103,7 @@ static void on_signal(int sig)
 {
 }
 
-/*
- * Where the guest was when it ended unexpectedly: the code it runs cannot
- * fault by itself.  After a triple fault under SVM, KVM has reset the vCPU
- * and these are the registers of a reset.
- */
+/* Where an unexpectedly ended guest was (after an SVM triple fault: a reset's state). */
 static void print_vcpu_state(struct vcpu_thread *t)
 {
 	struct kvm_sregs sregs;
@@ -139,7 +119,6 @@ static void print_vcpu_state(struct vcpu_thread *t)
 		       sregs.efer);
 }
 
-/* Enter the guest until it is done, counting exits and EINTRs. */
 static void *vcpu_fn(void *arg)
 {
 	struct vcpu_thread *t = arg;
@@ -200,11 +179,7 @@ static int join(pthread_t t, uint64_t deadline_ms)
 
 #define NR_WHERE		48
 
-/*
- * Figures of @t's thread and guest, the coresched stats, and KVM's stats
- * of @t's VM from debugfs (the sums over its vCPUs): none from a vCPU
- * ioctl, which would wait for the vCPU mutex that KVM_RUN holds.
- */
+/* @t's figures; KVM's from debugfs, as a vCPU ioctl would wait for KVM_RUN's mutex. */
 static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 {
 	static const char * const sched[] = {
@@ -248,11 +223,7 @@ static int where_figures(struct vcpu_thread *t, char (*names)[32], uint64_t *v)
 	return n;
 }
 
-/*
- * Where a thread that does not stop is: its state and CPU, and what moved
- * in a second (its run time, waits and switches, its guest's loops, the
- * coresched stats), for the report.
- */
+/* Where a thread that does not stop is, and what of it moves in a second. */
 static void print_where(struct vcpu_thread *t)
 {
 	char names[2][NR_WHERE][32], path[64], line[512];
@@ -280,10 +251,9 @@ static void print_where(struct vcpu_thread *t)
 }
 
 /*
- * Tell the guests of @ts to stop.  A thread whose guest has not stopped
- * within STOP_GRACE_MS is interrupted (a vCPU that never gets back into its
- * guest never sees the flag): -1, a failure.  -2 if a thread still has not
- * ended at @deadline: a hang.
+ * Tell the guests of @ts to stop.  -1: a guest had not stopped within
+ * STOP_GRACE_MS (its thread is interrupted); -2: a thread still runs at
+ * @deadline, a hang.
  */
 static int stop_vm(struct vcpu_thread *ts, int nr, uint64_t deadline)
 {
@@ -307,10 +277,7 @@ static int stop_vm(struct vcpu_thread *ts, int nr, uint64_t deadline)
 	return ret;
 }
 
-/*
- * prctl(PR_SCHED_CORE) fails with ENODEV while no core has two threads
- * online, which the hotplug stressor brings about for a moment: retry.
- */
+/* ENODEV while hotplug leaves no core with two threads online: retry. */
 static int core_prctl(int cmd, pid_t pid, uint64_t *cookie)
 {
 	int r;
@@ -324,7 +291,6 @@ static int core_prctl(int cmd, pid_t pid, uint64_t *cookie)
 	return r ? -errno : 0;
 }
 
-/* Wait until @t's guest counted, or @ms pass. */
 static bool wait_ran(struct vcpu_thread *t, uint64_t ms)
 {
 	uint64_t end = cs_now_ms() + ms;
@@ -337,10 +303,7 @@ static bool wait_ran(struct vcpu_thread *t, uint64_t ms)
 	return true;
 }
 
-/*
- * A VMM's I/O thread: takes the cookie of a vCPU thread once that ran in
- * the guest (under coresched=vm, the VM's cookie), then works and sleeps.
- */
+/* Takes a vCPU thread's cookie once it ran (the VM's, under vm), then works and sleeps. */
 static void *io_fn(void *arg)
 {
 	struct io_thread *t = arg;
@@ -371,7 +334,6 @@ static void *io_fn(void *arg)
 	return NULL;
 }
 
-/* Create, run and destroy VMs of two vCPUs until time is up. */
 static void *churn_fn(void *arg)
 {
 	struct vcpu_thread ts[2];
@@ -404,7 +366,6 @@ static void *churn_fn(void *arg)
 	return NULL;
 }
 
-/* Interrupt random vCPU threads of the long-lived VMs. */
 static void *signal_fn(void *arg)
 {
 	unsigned int seed = 1;
@@ -566,11 +527,7 @@ int main(int argc, char *argv[])
 		ksft_test_result_skip("every CPU is online again: no hotplug\n");
 
 	cs_violations_point();
-	/*
-	 * A vCPU whose sibling exits to userspace waits for the core under
-	 * coresched=vm, and that wait is what KVM counts; nothing waits
-	 * without VM isolation.
-	 */
+	/* Under vm a vCPU waits for the core while its sibling runs host code. */
 	for (i = 0, stat = true; i < NR_VMS; i++)
 		for (j = 0; j < nr_vcpus && stat; j++) {
 			stat = cs_vcpu_stat(vcpus[i][j].vcpu, "coresched_wait_ns", false, &ns);

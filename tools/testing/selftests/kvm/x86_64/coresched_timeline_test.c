@@ -3,52 +3,32 @@
  * Core scheduling guest/host isolation (coresched=vm), seen from inside
  * the guest at the scale of single VM-exits.
  *
- * vCPU A runs on one SMT sibling of a core and reads its TSC in a tight
- * loop, logging the stretches of time in which it ran without a break.
- * On the other sibling, vCPU B takes VM-exits of one kind over and over,
- * or nothing runs there at all:
+ * vCPU A, on one SMT sibling, reads its TSC in a tight loop and logs the
+ * stretches it ran without a break.  On the other sibling vCPU B takes
+ * VM-exits of one kind: cpuid and msr (handled in the kernel), io (an OUT
+ * to userspace, where B's thread spins a few microseconds), hlt (woken by
+ * B's APIC timer, its CPU idle meanwhile), ipi (an IPI that wakes halted
+ * vCPU C's thread from B's CPU); or, for idle, a thread there nanosleeps
+ * so that the idle sibling takes timer interrupts.
  *
- *   cpuid  CPUID, handled in the kernel;
- *   msr    RDMSR, handled in the kernel;
- *   io     an OUT that exits to userspace, where B's thread spins for a few
- *          microseconds reading the TSC;
- *   hlt    HLT, woken by B's own APIC timer: B's thread blocks, its CPU
- *          goes idle, the timer interrupt wakes it;
- *   ipi    a fixed x2APIC IPI to vCPU C, which is halted, so that the
- *          delivery wakes C's thread from B's CPU;
- *   idle   no B: a thread on B's CPU sleeps in short nanosleeps, so the
- *          idle sibling takes timer interrupts and wakes it.
- *
- * What runs on B's CPU meanwhile is timestamped in host TSC: by ftrace
- * (trace_clock x86-tsc, in an instance of its own) for the kernel, by the
- * test itself for its threads in userspace.  Through A's TSC offset each
- * such moment T lands on A's timeline: A ran guest code across T if T falls
- * inside one of A's stretches.  An event counts only if A ran between the
- * previous event of its class and this one ("contested"): otherwise A was
- * away anyway and its absence says nothing.  The classes:
- *
- *   B in guest mode   B's own TSC right before each exit: A may run beside
- *                     it in every mode, and how often it does tells how
- *                     many crossings of the other classes to expect if
- *                     nothing kept A out;
- *   host code         everything on B's CPU but the interrupts below, and
- *                     anything at all while B waits for a kick to land;
- *   idle interrupts   interrupts B's CPU takes in its idle task;
- *   other interrupts  interrupts B's CPU takes otherwise, which include
- *                     those taken while it waits to enter guest mode.
+ * What runs on B's CPU is stamped in host TSC (ftrace with x86-tsc for the
+ * kernel, the test for its own threads) and placed on A's timeline through
+ * A's TSC offset.  An event counts only if A ran since the previous event
+ * of its class ("contested"): else A was away anyway.  The classes: B in
+ * guest mode (A may run beside it in every mode: how often it does tells
+ * how many crossings of the others to expect unisolated); host code
+ * (anything while B waits for a kick to land); interrupts in the idle
+ * task; other interrupts (some taken while waiting to enter guest mode).
  *
  *   coresched=vm         A crosses no host code; interrupts are the
  *                        documented exception, and where B idles (hlt,
- *                        idle) A must be seen crossing them;
- *   coresched=vm,strict  A crosses nothing at all;
- *   coresched=on, off    A crosses at least half of the host code it is
- *                        expected to: the control, the same measurement
- *                        with nothing to keep A out.
+ *                        idle) A must be seen crossing them
+ *   coresched=vm,strict  A crosses nothing at all
+ *   coresched=on, off    the control: A crosses at least half of the
+ *                        host code it is expected to
  *
- * Each kind must also have produced its own events.  The runs of a kind
- * add up until they can tell (enough crossings expected, the siblings
- * seen running at once); a crossing where the mode forbids one fails the
- * kind at once.
+ * Each kind must have produced its own events.  Its runs add up until
+ * they can tell (or MAX_RUNS); a forbidden crossing fails it at once.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -67,10 +47,8 @@
 #define HIST_BINS		8192
 #define CALIBRATION_LOOPS	200000
 /*
- * A breaks a stretch where two of its readings are further apart than
- * GAP_FACTOR times the spacing that 999 in 1000 of them keep: small
- * against a kick, which takes an IPI, a VM-exit and an acknowledgment,
- * and large enough that the jitter of A's own loop does not break it.
+ * A stretch breaks at a gap over GAP_FACTOR times A's 99.9th percentile
+ * spacing: small against a kick (IPI, VM-exit, ack), above A's own jitter.
  */
 #define GAP_FACTOR		8
 /* The logs have a memory slot of their own, mapped 1:1 above 4 GiB. */
@@ -82,11 +60,7 @@
 #define A_LOG_MAX		(A_LOG_BYTES / sizeof(struct stretch))
 #define B_LOG_MAX		(B_LOG_BYTES / sizeof(uint64_t))
 
-/*
- * B's time in guest mode between exits: A, kicked out by the exit before,
- * has the time to come back, so that B's next exit has A to keep out.
- * Where the host is emulated, a kick and A's way back take milliseconds.
- */
+/* B's guest time between exits: A, kicked, comes back (ms when emulated) to be kept out again. */
 #define B_GAP_US		2000
 /* What B's thread spends in userspace per io exit, and how often it reads the TSC there. */
 #define IO_SPIN_US		5
@@ -136,11 +110,9 @@ struct timeline {
 		uint32_t a_logging;
 		uint64_t b_samples, b_exits, b_timeouts;
 	} run;
-	/* Set by the host. */
-	uint32_t kind, c_apic_id;
-	uint64_t brk, b_gap, b_wait_max, c_settle;
-	/* Set by the guest. */
-	uint64_t c_halted, c_wakes, a_stretches, hist_over;
+	uint32_t kind, c_apic_id;			/* the host's */
+	uint64_t brk, b_gap, b_wait_max, c_settle;	/* the host's */
+	uint64_t c_halted, c_wakes, a_stretches, hist_over;	/* the guest's */
 	uint32_t hist[HIST_BINS];
 };
 
@@ -201,10 +173,7 @@ static void guest_irq_handler(struct ex_regs *regs)
 	x2apic_write_reg(APIC_EOI, 0);
 }
 
-/*
- * Spinning vCPUs read the TSC only now and then: where the TSC is
- * emulated, every reading may serialise with A's.
- */
+/* Spinning vCPUs read the TSC only now and then: an emulated one may serialise with A's. */
 static void pause_a_while(void)
 {
 	int i;
@@ -275,12 +244,7 @@ static void guest_b_exit(uint32_t kind)
 	}
 }
 
-/*
- * Before each exit B notes the TSC: a moment at which B is in guest mode,
- * which A may share in every mode.  Whether A crosses these shows whether
- * the two siblings run at once at all, so that a guest never seen beside
- * host code means something.
- */
+/* Before each exit B notes the TSC: a moment in guest mode, which A may share in any mode. */
 static void guest_b(void)
 {
 	uint64_t *samples = (uint64_t *)B_LOG_GPA;
@@ -330,8 +294,6 @@ static void guest_code(uint64_t role)
 	GUEST_ASSERT(role < ARRAY_SIZE(roles));
 	roles[role]();
 }
-
-/* Host side. */
 
 static struct kvm_vm *vm;
 static struct kvm_vcpu *vcpus[3];
@@ -386,11 +348,7 @@ static void hotplug(const char *seq)
 	free(copy);
 }
 
-/*
- * A and B on two SMT siblings, C outside their core if a CPU there is
- * online, else with B: C's wake-up must be host scheduler work done on B's
- * CPU, not a kick of A.
- */
+/* C outside A and B's core if it can be, else with B: its wake-up must not kick A. */
 static void pick_cpus(void)
 {
 	cpu_set_t sibs;
@@ -427,11 +385,8 @@ static void stats_print(const char *kind, struct stats *a, struct stats *b)
 }
 
 /*
- * Tracing: an instance of our own, so that nobody else's trace is touched.
- * Every event on B's CPU is host code.  sched_core_wait, where the kernel
- * has coresched=vm, tells when B waited for a kick: its end comes first
- * after a kick, where an exit that did not wait would run beside the
- * sibling it kicked.
+ * In a trace instance of our own.  sched_core_wait (coresched=vm) tells
+ * when B waited for its kick to land: host code, whatever the context.
  */
 static const char * const trace_events[] = {
 	"kvm/kvm_cpuid", "kvm/kvm_msr", "kvm/kvm_pio", "kvm/kvm_vcpu_wakeup",
@@ -462,8 +417,7 @@ static void trace_setup(void)
 	size_t i;
 
 	TEST_REQUIRE(!access("/sys/kernel/tracing/instances", F_OK));
-	/* Left over by a run that was killed. */
-	rmdir(INSTANCE);
+	rmdir(INSTANCE);	/* left over by a killed run */
 	TEST_ASSERT(!mkdir(INSTANCE, 0755), "mkdir " INSTANCE ": %s", strerror(errno));
 	atexit(trace_cleanup);
 
@@ -522,11 +476,9 @@ static int cmp_event(const void *a, const void *b)
 }
 
 /*
- * One line of a trace: "comm-pid [cpu] flags tsc: event: fields".  Returns
- * false for lines that are not events.  The timestamp must be a plain
- * counter: a clock in seconds would have a fractional part.  The third
- * flag tells hard and soft interrupts and NMIs (h, s, H, z, Z) from task
- * context (.).
+ * "comm-pid [cpu] flags tsc: event: fields"; false if not an event.  A
+ * clock in seconds (with a fraction) does not parse.  The third flag tells
+ * interrupt context (h, s, H, z, Z) from task context (.).
  */
 static bool parse_trace_line(char *line, int *pid, uint64_t *tsc, bool *irq, char *name,
 			     char **fields)
@@ -569,10 +521,7 @@ static long stretch_before(const struct stretch *s, size_t nr, uint64_t t)
 	return found;
 }
 
-/*
- * Where B's CPU waited for the siblings it kicked to leave guest mode, from
- * the sched_core_wait events of coresched=vm, in A's TSC, in order.
- */
+/* B's CPU's waits for its kicked siblings to leave guest mode, in A's TSC, in order. */
 static struct {
 	struct stretch *v;
 	size_t nr, max;
@@ -586,12 +535,10 @@ static bool in_wait(uint64_t t)
 }
 
 /*
- * What B's CPU was doing at an event.  From the moment it kicks its
- * siblings out of guest mode it has the core, and what runs is host code.
- * Otherwise interrupts are the documented exception of coresched=vm:
- * those of the idle task (pid 0) on an idle CPU, and those a CPU takes
- * while it waits to enter guest mode with interrupts enabled, which the
- * trace cannot tell from others: all of them count as the exception.
+ * What B's CPU was doing at an event.  Once it kicks its siblings it has
+ * the core: host code.  Otherwise interrupts are coresched=vm's exception:
+ * the idle task's (pid 0), and those taken while waiting to enter guest
+ * mode, which the trace cannot tell from others: so all of them.
  */
 enum b_state { B_HOST, B_KICKING, B_IDLE, B_IRQ };
 
@@ -624,10 +571,7 @@ static const char * const own_events[NR_KINDS] = {
 	[KIND_IPI]	= "sched_waking",	/* of C's thread */
 };
 
-/*
- * Read B's CPU's trace: events into @all, the kind's own marked, waits
- * into their lists.
- */
+/* B's CPU's trace into @all, the kind's own events marked; kick waits into kick_waits. */
 static void read_trace(enum kind kind, struct events *all, uint64_t *lost)
 {
 	char path[256], name[64], wait[16], *line = NULL, *fields;
@@ -653,11 +597,7 @@ static void read_trace(enum kind kind, struct events *all, uint64_t *lost)
 	while (getline(&line, &len, f) > 0) {
 		if (!parse_trace_line(line, &pid, &tsc, &irq, name, &fields))
 			continue;
-		/*
-		 * The end of a wait to enter guest mode is the waiting CPU's
-		 * own account; the end of a kick wait comes first after the
-		 * kicked siblings are out.
-		 */
+		/* Only kick waits end with the kicked siblings out. */
 		if (!strcmp(name, "sched_core_wait") &&
 		    sscanf(fields, " kind=%15s ns=%lu", wait, &ns) == 2) {
 			if (!strcmp(wait, "enter"))
@@ -697,10 +637,9 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /*
- * Place each event on A's timeline.  @nr stretches of A's log are known
- * (the rest did not fit).  For the events A did not cross although it ran
- * shortly before, the gap in A's log around them and how long before the
- * event A stopped tell how A was kept out.
+ * Place each event on the @nr known stretches of A's log.  For contested
+ * events A did not cross, the gap around them and its lead tell how A was
+ * kept out.
  */
 static void judge(struct events *e, size_t nr, struct verdict *v)
 {
@@ -900,14 +839,6 @@ static void print_a(const char *kind, size_t nr)
 		       span ? 100.0 * covered / span : 0.0, ticks_to_us(span) / 1e6);
 }
 
-/*
- * The runs of one kind, added up.  A crossing where the mode forbids one
- * fails the kind at once.  Otherwise the kind runs again, adding to its
- * counts, until they can tell (or MAX_RUNS ran): A must have been seen
- * beside B's guest code, which it may share in every mode, and from how
- * often it was, enough crossings must be expected of the other classes
- * without isolation that none seen means something.
- */
 enum outcome { PASSED, INCONCLUSIVE, FAILED };
 
 /* A violation: a class crossed that @mode keeps A from.  Says where. */
@@ -927,11 +858,9 @@ static bool crossed(const char *kind, const char *what, struct verdict *v)
 }
 
 /*
- * How many of @v's events A would have crossed with nothing to keep it
- * out, from the counts @t of every class: as many as of B's moments in
- * guest mode, which it may share in every mode.  Without B (idle), as
- * many as of the interrupts on the idle sibling, where the mode lets A
- * cross them, and all otherwise.
+ * How many of @v's events A would cross unisolated: in the proportion of
+ * B's guest moments it crossed; without B (idle), of the idle interrupts,
+ * or all where strict mode forbids those too.
  */
 static double expected(enum kind kind, struct verdict *t, struct verdict *v)
 {
@@ -947,11 +876,9 @@ static double expected(enum kind kind, struct verdict *t, struct verdict *v)
 
 /*
  * Class @c must be crossed (@want) or not: can its counts tell, and do
- * they?  Where nothing keeps A out, it must cross at least half of what it
- * is expected to: A beside B crosses nearly everything it is expected to,
- * and only its own absences (its thread preempted, its CPU taking an
- * interrupt) keep it from the rest.  A machine too busy to run the
- * siblings at once may keep it from more: the runs go on.
+ * they?  Unisolated, only A's own absences keep it from what it is
+ * expected to cross: half is the bar; a busy host may keep it from more,
+ * and the runs go on.
  */
 static bool told(const char *kind, int c, enum kind k, struct verdict *t, bool want)
 {
@@ -986,11 +913,7 @@ static bool decide(enum kind kind, struct verdict *t)
 	}
 	ok &= told(name, CL_HOST, kind, t, mode < CS_MODE_VM);
 
-	/*
-	 * Where the sibling idles, its interrupts are the mode's business:
-	 * strict mode keeps A from them, the others must let A be seen
-	 * beside them.
-	 */
+	/* Idle sibling's interrupts: strict keeps A out; in other modes A must be seen crossing. */
 	if (kind != KIND_HLT && kind != KIND_IDLE)
 		return ok;
 	if (mode == CS_MODE_VM_STRICT)
@@ -1078,11 +1001,7 @@ static bool run_kind(enum kind kind, struct verdict *t)
 	}
 	stats_print(name, &st0, &st1);
 
-	/*
-	 * KVM moves the offset at vCPU load when the host TSC is unstable:
-	 * the guest's TSC then stands still while a vCPU is not loaded, and
-	 * the logs cannot be compared with host time.
-	 */
+	/* With an unstable host TSC KVM moves the offsets: the logs would not compare. */
 	TEST_ASSERT(off_a == a_offset && off_b == b_offset,
 		    "%s: TSC offsets moved by %ld (A), %ld (B): unstable host TSC?",
 		    name, (int64_t)(off_a - a_offset), (int64_t)(off_b - b_offset));
@@ -1126,12 +1045,8 @@ static void vm_setup(void)
 	sh->c_apic_id = vcpus[ROLE_C]->id;
 
 	/*
-	 * A's TSC offset from the host's, as KVM reports it.  It is checked
-	 * where it matters, in a_thread(): the TSC the guest reads between two
-	 * host readings.  KVM's own computation of the guest TSC (MSR_IA32_TSC
-	 * read from userspace) is not a check of it: it can differ from what
-	 * the guest reads, e.g. when KVM could not apply the TSC frequency it
-	 * chose.
+	 * Checked in a_thread() against what the guest reads: MSR_IA32_TSC
+	 * from userspace can differ from it (a TSC frequency KVM could not set).
 	 */
 	TEST_REQUIRE(!__vcpu_has_device_attr(vcpus[ROLE_A], KVM_VCPU_TSC_CTRL,
 					     KVM_VCPU_TSC_OFFSET));

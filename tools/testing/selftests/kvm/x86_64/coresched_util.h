@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/*
- * Helpers of the coresched KVM selftests: the kernel's coresched= mode and
- * stats, core scheduling cookies, KVM's per-vCPU stats, running a vCPU to a
- * stage.  The clock and the CPUs are ../../coresched/cs_cpus.h's.
- */
+/* Helpers of the coresched KVM selftests; the clock and CPUs are cs_cpus.h's. */
 #ifndef SELFTEST_KVM_CORESCHED_UTIL_H
 #define SELFTEST_KVM_CORESCHED_UTIL_H
 
@@ -30,10 +26,7 @@ static inline uint64_t cs_now_ms(void)
 	return cs_now_ns() / 1000000;
 }
 
-/*
- * The mode @name names, of those from @lowest up (a test of VM isolation
- * has nothing to test under coresched=off); -1 for none of them.
- */
+/* The mode @name names, of those from @lowest up; -1 for none. */
 static inline int cs_mode_of(const char *name, enum cs_mode lowest)
 {
 	int i;
@@ -60,10 +53,8 @@ static inline int cs_mode_option(int argc, char *argv[])
 }
 
 /*
- * The mode to test: @want (-1: the kernel's), which the kernel must run
- * in.  A kernel without the mode file has no isolation of VMs: it is
- * tested as "on", and the test says so.  A kernel in a mode below
- * @lowest has nothing for the test to test: it skips.
+ * The mode to test: @want (-1: the kernel's), which the kernel must run in.
+ * Without the mode file: tested as "on".  Below @lowest: a skip.
  */
 static inline enum cs_mode cs_test_mode(int want, enum cs_mode lowest)
 {
@@ -90,10 +81,7 @@ static inline enum cs_mode cs_test_mode(int want, enum cs_mode lowest)
 	return want;
 }
 
-/*
- * The counters of the coresched stats, at most @max: their number, 0
- * without the stats file.
- */
+/* Up to @max counters of the coresched stats: their number, 0 without the file. */
 static inline int cs_read_stats(char (*names)[32], uint64_t *values, int max)
 {
 	FILE *f = fopen(CS_STATS_FILE, "r");
@@ -169,10 +157,7 @@ static inline uint64_t cs_cookie_of(pid_t tid)
 	return cookie;
 }
 
-/*
- * The binary stat @name of @vcpu, which must count nanoseconds if @ns:
- * false if KVM has no stat of that name.
- */
+/* The binary stat @name of @vcpu, in ns if @ns; false if KVM has none. */
 static inline bool cs_vcpu_stat(struct kvm_vcpu *vcpu, const char *name,
 				bool ns, uint64_t *val)
 {
