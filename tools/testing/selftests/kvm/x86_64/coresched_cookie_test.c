@@ -108,8 +108,10 @@ static void wait_running(struct vcpu_thread *threads, int nr)
 		       cs_now_ms() < end)
 			usleep(POLL_US);
 		TEST_ASSERT(progress_of(&threads[i]) && !returned(&threads[i]),
-			    "vCPU %d did not run its guest within %d ms",
-			    threads[i].vcpu->id, START_DEADLINE_MS);
+			    "vCPU %d did not run its guest within %d ms (%s)",
+			    threads[i].vcpu->id, START_DEADLINE_MS,
+			    !returned(&threads[i]) ? "still in KVM_RUN" :
+			    exit_reason_str(threads[i].vcpu->run->exit_reason));
 		while (!__atomic_load_n(&threads[i].tid, __ATOMIC_ACQUIRE))
 			usleep(POLL_US);
 	}
