@@ -97,21 +97,24 @@ static void start_vm(struct vcpu_thread *threads, int nr)
 	}
 }
 
-/* Every vCPU counted in its guest, and no KVM_RUN returned. */
-static void wait_running(struct vcpu_thread *threads, int nr)
+/* Every vCPU of VM @vm counted in its guest, and no KVM_RUN returned. */
+static void wait_running(struct vcpu_thread *threads, int nr, int vm)
 {
 	uint64_t end = cs_now_ms() + START_DEADLINE_MS;
+	bool ret;
 	int i;
 
 	for (i = 0; i < nr; i++) {
 		while (!progress_of(&threads[i]) && !returned(&threads[i]) &&
 		       cs_now_ms() < end)
 			usleep(POLL_US);
-		TEST_ASSERT(progress_of(&threads[i]) && !returned(&threads[i]),
-			    "vCPU %d did not run its guest within %d ms (%s)",
-			    threads[i].vcpu->id, START_DEADLINE_MS,
-			    !returned(&threads[i]) ? "still in KVM_RUN" :
-			    exit_reason_str(threads[i].vcpu->run->exit_reason));
+		ret = returned(&threads[i]);
+		TEST_ASSERT(progress_of(&threads[i]) && !ret,
+			    "vCPU %d of VM %d did not run its guest within %d ms (%s)",
+			    threads[i].vcpu->id, vm, START_DEADLINE_MS,
+			    ret ? exit_reason_str(threads[i].vcpu->run->exit_reason) :
+			    __atomic_load_n(&threads[i].tid, __ATOMIC_ACQUIRE) ?
+			    "its KVM_RUN had not returned" : "its thread had not started");
 		while (!__atomic_load_n(&threads[i].tid, __ATOMIC_ACQUIRE))
 			usleep(POLL_US);
 	}
@@ -387,8 +390,8 @@ int main(int argc, char *argv[])
 
 	start_vm(vm1_threads, VM1_VCPUS);
 	start_vm(vm2_threads, VM2_VCPUS);
-	wait_running(vm1_threads, VM1_VCPUS);
-	wait_running(vm2_threads, VM2_VCPUS);
+	wait_running(vm1_threads, VM1_VCPUS, 1);
+	wait_running(vm2_threads, VM2_VCPUS, 2);
 	/* The threads to clear; VM 1's other vCPU runs anywhere. */
 	CPU_ZERO(&hold_set);
 	CPU_SET(hold_cpu, &hold_set);
