@@ -92,13 +92,15 @@ bg_chain() {
 	ionice -c 3 -p "$BASHPID" 2> /dev/null
 	# The debug kernel first: its runs are the longest of all, so the
 	# sooner they can start, the sooner make test ends; the vanilla
-	# kernel's runs are short and come last.
-	step "build debug kernel" "$LAB/build.sh" debug
-	echo $? > "$bg/debug/bzImage"
-	step "build vanilla kernel" "$LAB/build.sh" vanilla
-	echo $? > "$bg/vanilla/bzImage"
-	# The per-patch builds start from the patched kernel's .config.  A
-	# chain whose make test was killed meanwhile ends here.
+	# kernel's runs are short and come last.  Unless RUNS= names no run
+	# of the debug kernel: then the vanilla kernel, which the benchmark
+	# needs, first.
+	local k
+	for k in $bg_order; do
+		step "build ${k%/bzImage} kernel" "$LAB/build.sh" "${k%/bzImage}"
+		echo $? > "$bg/$k"
+	done
+	# The per-patch builds start from the patched kernel's .config.
 	local start=$SECONDS
 	while [ ! -f "$bg/patched" ]; do
 		kill -0 $$ 2> /dev/null || exit 1
@@ -116,10 +118,20 @@ bg_chain() {
 	echo 0 > "$bg/finished"
 }
 mkdir -p "$bg/vanilla" "$bg/debug"
+bg_order="debug/bzImage vanilla/bzImage"
+if [ -n "${RUNS:-}" ] && ! awk -v r=",$RUNS," '$2 == "debug/bzImage" &&
+   index(r, "," $1 ",") { found = 1 } END { exit !found }' "$LAB/runs.list"; then
+	bg_order="vanilla/bzImage debug/bzImage"
+fi
 set -m		# the chain in a process group of its own, to renice it whole
 bg_chain < /dev/null > "$BUILD/test/bg.out" 2>&1 &
 bgpid=$!
 set +m
+# Nor does the chain outlive this make test: a next one's tree.sh would
+# reset the tree it builds from.
+trap 'kill -TERM -- -"$bgpid" 2> /dev/null' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 say "building the debug and vanilla kernels and every patch of the series in the background"
 step "build patched kernel" "$LAB/build.sh" patched && good[bzImage]=1
 : > "$bg/patched"
