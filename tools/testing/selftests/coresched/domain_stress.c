@@ -120,6 +120,7 @@ static void nap_us(unsigned int us)
 	nanosleep(&ts, NULL);
 }
 
+/* Half busy, half asleep: wake-ups and sleeps race the domain changes (enqueue, pick). */
 static void spin_loop(void)
 {
 	uint64_t end;
