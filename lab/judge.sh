@@ -66,8 +66,10 @@ else
 	fi
 	echo "  console tail:" >&2
 	tail -n 15 "$console" | sed 's/^/    /' >&2
-	! grep -q '^RIP=' "$dir/hang-registers.txt" 2>/dev/null ||
+	if grep -q '^RIP=' "$dir/hang-registers.txt" 2>/dev/null; then
 		echo "  each CPU's registers and stack: $dir/hang-registers.txt" >&2
+		"$LAB/hang-symbols.py" "$dir" 2>&1 | sed 's/^/    /' >&2 || true
+	fi
 fi
 status=0
 [ "$verdict" = ok ] || status=1

@@ -149,7 +149,8 @@ st_guest() {
 hang_dumped() {
 	[ "$(grep -c '^RIP=' "$1/hang-registers.txt" 2>/dev/null)" -ge 2 ] &&
 	[ "$(grep -A2 'pcpu_hot' "$1/hang-registers.txt" | grep -c '^ffff[0-9a-f]*: 0x')" -ge 2 ] &&
-	[ "$(grep -A1 'x /64gx' "$1/hang-registers.txt" | grep -c '^ffff[0-9a-f]*: 0x')" -ge 2 ]
+	[ "$(grep -A1 'x /64gx' "$1/hang-registers.txt" | grep -c '^ffff[0-9a-f]*: 0x')" -ge 2 ] &&
+	[ "$("$LAB/hang-symbols.py" "$1" | grep -c '^CPU [0-9]*: RIP [a-z_][a-z0-9_.]*+0x')" -ge 2 ]
 }
 st_idle_hang() {
 	local name d got took c what fault idle splat want
