@@ -17,6 +17,7 @@ import sys
 
 
 def load_map(path):
+    """The text symbols, in address order (System.map is sorted: nm -n)."""
     addrs, names = [], []
     with open(path) as f:
         for line in f:
@@ -24,8 +25,7 @@ def load_map(path):
             if len(parts) >= 3 and parts[1] in 'tTwW':
                 addrs.append(int(parts[0], 16))
                 names.append(parts[2])
-    order = sorted(range(len(addrs)), key=addrs.__getitem__)
-    return [addrs[i] for i in order], [names[i] for i in order]
+    return addrs, names
 
 
 def main():

@@ -20,7 +20,8 @@
 # the timeout, and why boot.sh stopped a hung guest early: hang=),
 # cmdline (the kernel command line), qemu.cmd (the exact QEMU command, to
 # boot the run again by hand); of a hung guest, hang-registers.txt and the
-# kernel's System.map.
+# kernel's System.map, from which a failure's report names where each CPU
+# was (lab/hang-symbols.py).
 set -uo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
