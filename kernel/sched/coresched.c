@@ -555,12 +555,25 @@ static void scs_kick(struct sched_core_vm_cpu *vc, unsigned long slots)
 	unsigned int slot;
 
 	for_each_set_bit(slot, &slots, SCS_MAX_THREADS) {
-		int cpu = READ_ONCE(vc->core->cpu[slot]);
-
-		trace_sched_core_kick(cpu);
-		arch_sched_core_kick(cpu);
+		arch_sched_core_kick(READ_ONCE(vc->core->cpu[slot]));
 		scs_count(kicks_sent, 1);
 	}
+}
+
+/*
+ * Trace the kicks to @slots once the siblings are out of guest mode:
+ * tracing writes the host's trace buffer, which no guest may sample.
+ * @why: what took the core for the host.
+ */
+static void scs_trace_kicks(struct sched_core_vm_cpu *vc, unsigned long slots,
+			    const char *why)
+{
+	unsigned int slot;
+
+	if (!trace_sched_core_kick_enabled())
+		return;
+	for_each_set_bit(slot, &slots, SCS_MAX_THREADS)
+		trace_sched_core_kick(READ_ONCE(vc->core->cpu[slot]), why);
 }
 
 /*
@@ -617,20 +630,23 @@ static unsigned int scs_claim(struct sched_core_vm_cpu *vc)
  * Become HOST, from any place, in task context with interrupts disabled,
  * so that no interrupt runs host code between the claim and the siblings'
  * leaving.  Two CPUs becoming HOST together send one IPI each sibling.
- * Returns the state word as it was before.
+ * @why: what takes the core, for the kick tracepoint.  Returns the state
+ * word as it was before.
  */
-static unsigned int scs_become_host(struct sched_core_vm_cpu *vc)
+static unsigned int scs_become_host(struct sched_core_vm_cpu *vc, const char *why)
 {
-	unsigned int me = BIT(vc->slot), old, guests;
+	unsigned int me = BIT(vc->slot), old, guests, kicked;
 
 	lockdep_assert_irqs_disabled();
 	scs_check(vc, SCS_WHERE_WAIT);
 	old = scs_claim(vc);
 	guests = scs_guests(old) & ~me;
 	if (guests && !scs_injected(SCS_INJECT_SKIP_KICK)) {
-		scs_kick(vc, guests & ~scs_kicks(old));
+		kicked = guests & ~scs_kicks(old);
+		scs_kick(vc, kicked);
 		if (!scs_injected(SCS_INJECT_SKIP_WAIT))
 			scs_wait_out(vc, guests);
+		scs_trace_kicks(vc, kicked, why);
 	}
 	scs_check(vc, SCS_WHERE_HOST);
 
@@ -706,7 +722,8 @@ static bool scs_host_sibling(struct sched_core_vm_cpu *vc)
  * kick goes to every sibling in guest mode, claimed or not: a claimer we
  * interrupted may not have sent its IPIs yet.
  */
-static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict)
+static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict,
+			     const char *why)
 {
 	unsigned int me, state, old, guests, token;
 
@@ -722,6 +739,7 @@ static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict)
 		if (guests) {
 			scs_kick(vc, guests);
 			scs_wait_out(vc, guests);
+			scs_trace_kicks(vc, guests, why);
 		}
 		return 0;
 	}
@@ -737,6 +755,7 @@ static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict)
 		scs_kick(vc, guests);
 		if (!scs_injected(SCS_INJECT_SKIP_WAIT))
 			scs_wait_out(vc, guests);
+		scs_trace_kicks(vc, guests, why);
 	}
 	scs_check(vc, SCS_WHERE_HOST);
 
@@ -787,7 +806,7 @@ unsigned int __sched_core_vm_nmi_enter(void)
 	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
 	unsigned int token;
 
-	token = scs_take(vc, static_branch_unlikely(&sched_core_vm_strict_key));
+	token = scs_take(vc, static_branch_unlikely(&sched_core_vm_strict_key), "nmi");
 	if (token)
 		scs_count(nmi_takes, 1);
 	return token;
@@ -804,7 +823,7 @@ unsigned int __sched_core_vm_irq_enter(void)
 	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
 	unsigned int token;
 
-	token = scs_take(vc, true);
+	token = scs_take(vc, true, "irq");
 	if (token)
 		scs_count(irq_takes, 1);
 	return token;
@@ -822,7 +841,7 @@ void __sched_core_vm_irq_exit(unsigned int token)
 static void scs_wait_abort(struct sched_core_vm_cpu *vc)
 {
 	guard(irqsave)();
-	scs_become_host(vc);
+	scs_become_host(vc, "wait");
 }
 
 /*
@@ -940,7 +959,7 @@ EXPORT_SYMBOL_GPL(sched_core_guest_enter);
 void sched_core_guest_cancel(void)
 {
 	lockdep_assert_irqs_disabled();
-	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
+	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus), "cancel");
 }
 EXPORT_SYMBOL_GPL(sched_core_guest_cancel);
 
@@ -1065,11 +1084,11 @@ static bool scs_in_guest_mode(struct sched_core_vm_cpu *vc)
 }
 
 /* Become HOST after a VM-exit; an exit from guest mode is a slow exit. */
-static void scs_exit(struct sched_core_vm_cpu *vc)
+static void scs_exit(struct sched_core_vm_cpu *vc, const char *why)
 {
 	unsigned int me = BIT(vc->slot), old;
 
-	old = scs_become_host(vc);
+	old = scs_become_host(vc, why);
 	if (scs_guests(old) & me)
 		scs_count(slow_exits, 1);
 	if (scs_kicks(old) & me)
@@ -1086,7 +1105,7 @@ static void scs_exit(struct sched_core_vm_cpu *vc)
 void sched_core_guest_exit(void)
 {
 	lockdep_assert_irqs_disabled();
-	scs_exit(this_cpu_ptr(&sched_core_vm_cpus));
+	scs_exit(this_cpu_ptr(&sched_core_vm_cpus), "exit");
 }
 EXPORT_SYMBOL_GPL(sched_core_guest_exit);
 
@@ -1143,7 +1162,7 @@ void sched_core_guest_host_work(void)
 
 	lockdep_assert_irqs_disabled();
 	if (scs_in_guest_mode(vc))
-		scs_exit(vc);
+		scs_exit(vc, "host-work");
 }
 EXPORT_SYMBOL_GPL(sched_core_guest_host_work);
 
@@ -1158,7 +1177,7 @@ void __sched_core_vm_idle_enter(void)
 void __sched_core_vm_idle_exit(void)
 {
 	guard(irqsave)();
-	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
+	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus), "idle");
 }
 
 /*
@@ -1234,7 +1253,7 @@ void __sched_core_vm_cpu_starting(unsigned int cpu)
 {
 	lockdep_assert_irqs_disabled();
 	scs_map_cpu(cpu);
-	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
+	scs_become_host(this_cpu_ptr(&sched_core_vm_cpus), "online");
 }
 
 /*
@@ -1264,7 +1283,7 @@ static int __init sched_core_vm_init(void)
 
 	scoped_guard(irqsave) {
 		scs_map_cpu(smp_processor_id());
-		scs_become_host(this_cpu_ptr(&sched_core_vm_cpus));
+		scs_become_host(this_cpu_ptr(&sched_core_vm_cpus), "online");
 	}
 	if (sched_core_vm_strict)
 		static_branch_enable(&sched_core_vm_strict_key);
