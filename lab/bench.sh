@@ -11,6 +11,8 @@
 #   benchmarks/rounds.csv        every number of every round
 #   benchmarks/footprint.csv     sizes (lab/bench/footprint.sh)
 #   benchmarks/*.png             the plots (lab/bench/*.gp)
+#   benchmarks/realvm-costs-*.txt  a traced real guest under vm and nosmt
+#                                (lab/guest/realvm-costs.sh), not quick
 #   benchmarks/run.txt           what ran: kernels, commands, topology
 #
 # usage: bench.sh [--quick] [--rounds N] [--out DIR] [--no-build]
@@ -122,7 +124,7 @@ ndiff=$(diff <(grep -E '^(# )?CONFIG_' "$BUILD/vanilla/obj/.config" 2>/dev/null 
 if [ -z "${BENCH_EXTRA:-}" ]; then
 	list=$(gzip -dc "$snap/initramfs.cpio.gz" | cpio -it --quiet 2>/dev/null)
 	for f in lab/bench.sh lab/bin/cs_bench_exec lab/bin/kvm_workload \
-		 lab/bin/ipi_pingpong; do
+		 lab/bin/ipi_pingpong lab/realvm-costs.sh; do
 		grep -qx "$f" <<< "$list" ||
 			die "the initramfs has no /$f: rebuild it (make initramfs)"
 	done
@@ -309,6 +311,32 @@ for ((r = 1; r <= rounds; r++)); do
 			"$ipi" "$realvm"
 	done
 done
+
+# --- why a real guest leaves guest mode -------------------------------------
+# One traced run of the real guest (lab/guest/realvm-costs.sh) under
+# coresched=vm and under nosmt, the plan's boots of those labels, after
+# the rounds, as tracing slows the host: exits by reason, claims of the
+# core by cause, waits.  Not in quick runs.
+rm -f "$data"/realvm-costs-*.txt
+if [ "$quick" = 0 ]; then
+	for l in "${plan[@]}"; do
+		read -r label kernel topo cmdline _ _ _ _ realvm <<< "$l"
+		case $label in vm|nosmt) ;; *) continue ;; esac
+		[ "$realvm" != - ] || continue
+		dir=$runs/costs-$label
+		extra=(--extra "$snap/realvm")
+		[ -z "${BENCH_EXTRA:-}" ] || extra+=(--extra "$BENCH_EXTRA")
+		say "traced real guest: $label ($kernel kernel, $cmdline)"
+		if BUILD=$snap "$snap/lab/boot.sh" --kernel "$snap/$kernel.bzImage" \
+			--topo "$topo" --timeout 900 --out "$dir" "${extra[@]}" \
+			--append "$cmdline" realvm-costs > "$dir.boot.log" 2>&1; then
+			tr -d '\r' < "$dir/results.log" > "$data/realvm-costs-$label.txt"
+		else
+			err "traced real guest, $label: the guest run failed ($(cat "$dir/verdict" 2>/dev/null || echo no verdict)), see ${dir#"$TOP"/}"
+		fi
+	done
+	cmds[realvm-costs]="/lab/realvm-costs.sh (realvm.sh -b -m 2000 -d 16 under the host's trace; boots vm, nosmt)"
+fi
 
 for name in $(printf '%s\n' "${!cmds[@]}" | sort); do
 	echo "cmd $name ${cmds[$name]}" >> "$info"

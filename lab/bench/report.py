@@ -879,6 +879,54 @@ def section_realvm(d):
     return '\n'.join(out)
 
 
+def section_costs(dirname):
+    """The traced real-guest runs (lab/guest/realvm-costs.sh), if any."""
+    runs = []
+    for label in ('vm', 'nosmt'):
+        path = os.path.join(dirname, 'benchmarks', 'realvm-costs-%s.txt' % label)
+        if os.path.exists(path):
+            with open(path) as f:
+                runs.append((label, [ln[2:] if ln.startswith('# ') else ln
+                                     for ln in f.read().splitlines()
+                                     if ln.startswith('#') and
+                                     not ln.startswith('# lab:')]))
+    if not runs:
+        return []
+    L = ['\n### Why a real guest leaves guest mode, and what takes its core\n']
+    L.append(
+        'One more run of the same real guest (same phases) under '
+        'coresched=vm and under nosmt, with the host\'s trace on, after the '
+        'rounds (`lab/guest/realvm-costs.sh`).  Per phase: the VM-exits of '
+        'each vCPU thread by reason (`kvm_exit`); under coresched=vm, the '
+        'kicks (IPIs taking a sibling out of guest mode), '
+        'by what took the core (`sched_core_kick`\'s *why*): a VM-exit and '
+        'its reason, an exit handled in guest mode that needed the host, an '
+        'idle CPU leaving idle and the task it left it for, an entry '
+        'abandoned after its claim, a wait or halt poll ended for host work, '
+        'an NMI or interrupt entry; the tasks idle CPUs left idle for; the '
+        'waits (`sched_core_wait`: *enter*, a vCPU waiting for its core; '
+        '*kick*, a CPU waiting for the siblings it took it from); and the '
+        'counters of the untraced kind, exits handled '
+        'in guest mode (*fastpath*) among them.  *npf*: nested page faults, '
+        'guest memory touched for the first time or emulated MMIO; *msr*: '
+        'MSR accesses, the x2APIC\'s (timer, EOI, IPIs) among them; *io*: '
+        'port I/O, the serial console\'s and the firmware\'s among it; '
+        '*interrupt*: a host interrupt, a kick among them; *vintr*: the '
+        'guest opening its interrupt window.  These are counts, not times: '
+        'only the waits are durations.  Tracing slows the host, which '
+        'changes the phases\' lengths and, through more host interrupts per '
+        'phase, the counts too; the untraced rounds above are the '
+        'reference, and the shares here say which causes lead.  No '
+        'tracepoint that the fastpath allow-list checks is on.\n')
+    for label, lines in runs:
+        L.append('%s:\n' % ('coresched=vm (the patched kernel)' if label == 'vm'
+                             else 'nosmt (the vanilla kernel)'))
+        L.append('```')
+        L += lines
+        L.append('```\n')
+    return L
+
+
 def section_footprint(d, quick):
     out = []
     parts = {r['part']: r for r in d.bloat}
@@ -1231,6 +1279,8 @@ def report(d, dirname, quick):
         'for host CPU time, nosmt\'s single emulated CPU competes less for '
         'it than two, and the ratios move by more than the modes differ; '
         'only rounds on a quiet host measure the modes.\n')
+
+    L += section_costs(dirname)
 
     L.append('\n## 6. Build and footprint\n')
     L.append(section_footprint(d, quick))

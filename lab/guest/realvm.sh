@@ -185,9 +185,12 @@ run_guest() {
 	# reason, halt polling, the vCPUs' wait for their core; summed over the
 	# vCPUs of every VM, here the one VM) and the time.  Taken at QEMU's start
 	# (boot.0), at the guest's init (boot.1) and as the guest's console
-	# announces each phase (NAME.0) and its end (NAME.1).
+	# announces each phase (NAME.0) and its end (NAME.1); each also marks
+	# the trace buffer, where a trace is on.
 	mkdir -p "$w/snap"
 	cat > "$w/snap.sh" <<EOT
+	# The moment, for a trace of the run (lab/guest/realvm-costs.sh).
+	{ echo "realvm: snap \$1" > /sys/kernel/tracing/trace_marker; } 2>/dev/null
 	{
 		echo "uptime \$(cut -d' ' -f1 /proc/uptime)"
 		sed 's/^/cs_/' $csdir/stats 2>/dev/null
