@@ -737,9 +737,9 @@ static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict,
 		/* Only an NMI-like entry lands in a claim's kick and wait. */
 		guests = scs_guests(state) & ~me;
 		if (guests) {
+			/* Traced by the claim we interrupted, once it is done. */
 			scs_kick(vc, guests);
 			scs_wait_out(vc, guests);
-			scs_trace_kicks(vc, guests, why);
 		}
 		return 0;
 	}
@@ -838,10 +838,10 @@ void __sched_core_vm_irq_exit(unsigned int token)
  * Back to host code from WAIT, where interrupts are enabled: disable them,
  * so that no handler runs between the claim and the siblings' leaving.
  */
-static void scs_wait_abort(struct sched_core_vm_cpu *vc)
+static void scs_wait_abort(struct sched_core_vm_cpu *vc, const char *why)
 {
 	guard(irqsave)();
-	scs_become_host(vc, "wait");
+	scs_become_host(vc, why);
 }
 
 /*
@@ -913,7 +913,7 @@ int sched_core_guest_wait(bool (*stop)(void *arg), void *arg, u64 *wait_ns)
 		else if (now - start > spin_ns)
 			ret = -EBUSY;
 		if (ret) {
-			scs_wait_abort(vc);
+			scs_wait_abort(vc, ret == -EBUSY ? "spin" : "wait");
 			break;
 		}
 		cpu_relax();
@@ -1069,7 +1069,7 @@ EXPORT_SYMBOL_GPL(__sched_core_guest_poll_begin);
  */
 void __sched_core_guest_poll_end(void)
 {
-	scs_wait_abort(this_cpu_ptr(&sched_core_vm_cpus));
+	scs_wait_abort(this_cpu_ptr(&sched_core_vm_cpus), "poll");
 	preempt_enable();
 }
 EXPORT_SYMBOL_GPL(__sched_core_guest_poll_end);

@@ -82,9 +82,10 @@ void __kvm_coresched_adopt(struct kvm_vcpu *vcpu)
  * Everything else goes the slow way: a TSC deadline write, which may
  * start or cancel a host hrtimer; the VMX preemption timer, whose expiry
  * may start one (kvm_coresched_timer_fastpath_ok()); and any MSR write
- * while a tracepoint that its handler may fire is enabled (KVM's, or the
- * IPI sent to a target in guest mode), as that writes the host's trace
- * buffer.
+ * while a tracepoint that its handler may fire is enabled (KVM's, the IPI
+ * sent to a target in guest mode, or the host's own MSR write that sends
+ * it in x2APIC mode or rings an AVIC doorbell), as that writes the host's
+ * trace buffer.
  */
 bool __kvm_coresched_msr_fastpath_ok(u32 msr)
 {
@@ -94,7 +95,8 @@ bool __kvm_coresched_msr_fastpath_ok(u32 msr)
 	return !trace_kvm_msr_enabled() && !trace_kvm_apic_enabled() &&
 	       !trace_kvm_apic_ipi_enabled() && !trace_kvm_apic_accept_irq_enabled() &&
 	       !trace_kvm_apicv_accept_irq_enabled() &&
-	       !trace_kvm_avic_doorbell_enabled() && !trace_ipi_send_cpu_enabled();
+	       !trace_kvm_avic_doorbell_enabled() && !trace_ipi_send_cpu_enabled() &&
+	       !tracepoint_enabled(write_msr);
 }
 
 /*
