@@ -7,10 +7,11 @@
 #   - the VM-exits of each vCPU thread, by reason (kvm_exit);
 #   - under coresched=vm, the kicks (IPIs taking a sibling out of guest
 #     mode), by what took the core (sched_core_kick's why): a VM-exit
-#     (with the reason of the CPU's last kvm_exit), an exit handled in
-#     guest mode that needed the host, an idle CPU leaving idle (for the
-#     task of its next switch), an entry abandoned after its claim, a wait
-#     or halt poll ended for host work, an NMI or interrupt entry;
+#     (with the reason of the CPU's last kvm_exit), host code an exit
+#     handler needed before the exit's end, an idle CPU leaving idle (for
+#     the task of its next switch), an entry abandoned after its claim, a
+#     wait ended for host work or at its spin's end, a halt poll's end, an
+#     NMI-like or (strict) interrupt entry;
 #   - the CPUs leaving idle, by the task they leave it for;
 #   - the waits (sched_core_wait) per task and kind: enter, a vCPU waiting
 #     for its core; kick, a CPU waiting for the siblings it took it from;
@@ -169,8 +170,8 @@ report() {
 		idle[c] = 0
 		next
 	}
-	# Traced once the sibling is out, before any other event of the CPU
-	# that took the core.
+	# Traced once the siblings are out, after the wait event of the claim and
+	# before any other event of the CPU that took the core.
 	/ sched_core_kick: / {
 		c = cpu($0)
 		nclaim[ph]++
@@ -179,13 +180,17 @@ report() {
 		if (w == "exit")
 			add("claim", "VM-exit " last[c], 1)
 		else if (w == "host-work")
-			add("claim", "exit handled in guest mode, then host work", 1)
+			add("claim", "host code an exit handler needed first", 1)
 		else if (w == "idle")
 			idle[c] = 2
 		else if (w == "cancel")
 			add("claim", "entry abandoned after its claim", 1)
 		else if (w == "wait")
-			add("claim", "wait or halt poll ended for host work", 1)
+			add("claim", "wait ended for host work", 1)
+		else if (w == "spin")
+			add("claim", "wait ended at the end of its spin", 1)
+		else if (w == "poll")
+			add("claim", "halt poll ended", 1)
 		else if (w == "nmi" || w == "irq" || w == "online")
 			add("claim", w " entry", 1)
 		else {
