@@ -633,7 +633,8 @@ static unsigned int scs_claim(struct sched_core_vm_cpu *vc)
  * @why: what takes the core, for the kick tracepoint.  Returns the state
  * word as it was before.
  */
-static unsigned int scs_become_host(struct sched_core_vm_cpu *vc, const char *why)
+static unsigned int scs_become_host(struct sched_core_vm_cpu *vc,
+				    const char *why)
 {
 	unsigned int me = BIT(vc->slot), old, guests, kicked;
 
@@ -718,7 +719,8 @@ static bool scs_host_sibling(struct sched_core_vm_cpu *vc)
 /*
  * Take the core for the host from any place, in any context, NMI
  * included: a handler is about to run.  @strict: an idle or waiting CPU
- * (no bit) takes it too; otherwise that is the documented exception.  The
+ * (no bit) takes it too; otherwise that is the documented exception.
+ * @why: the kind of entry, for the kick tracepoint.  The
  * kick goes to every sibling in guest mode, claimed or not: a claimer we
  * interrupted may not have sent its IPIs yet.
  */
@@ -737,7 +739,7 @@ static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict,
 		/* Only an NMI-like entry lands in a claim's kick and wait. */
 		guests = scs_guests(state) & ~me;
 		if (guests) {
-			/* Traced by the claim we interrupted, once it is done. */
+			/* Untraced: the claim we interrupted traces its own. */
 			scs_kick(vc, guests);
 			scs_wait_out(vc, guests);
 		}
@@ -806,7 +808,8 @@ unsigned int __sched_core_vm_nmi_enter(void)
 	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
 	unsigned int token;
 
-	token = scs_take(vc, static_branch_unlikely(&sched_core_vm_strict_key), "nmi");
+	token = scs_take(vc, static_branch_unlikely(&sched_core_vm_strict_key),
+			 "nmi");
 	if (token)
 		scs_count(nmi_takes, 1);
 	return token;
@@ -837,6 +840,7 @@ void __sched_core_vm_irq_exit(unsigned int token)
 /*
  * Back to host code from WAIT, where interrupts are enabled: disable them,
  * so that no handler runs between the claim and the siblings' leaving.
+ * @why: what ended the wait, for the kick tracepoint.
  */
 static void scs_wait_abort(struct sched_core_vm_cpu *vc, const char *why)
 {
@@ -1083,7 +1087,10 @@ static bool scs_in_guest_mode(struct sched_core_vm_cpu *vc)
 	return scs_guests(atomic_read(&vc->core->state)) & BIT(vc->slot);
 }
 
-/* Become HOST after a VM-exit; an exit from guest mode is a slow exit. */
+/*
+ * Become HOST after a VM-exit, or for host work an exit handler needs
+ * (@why, for the kick tracepoint); an exit from guest mode is a slow exit.
+ */
 static void scs_exit(struct sched_core_vm_cpu *vc, const char *why)
 {
 	unsigned int me = BIT(vc->slot), old;

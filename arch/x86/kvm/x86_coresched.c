@@ -16,6 +16,7 @@
 #include <linux/kvm_host.h>
 #include <linux/sched/coresched.h>
 
+#include <asm/msr-trace.h>
 #include <trace/events/ipi.h>
 
 #include "lapic.h"
@@ -93,10 +94,11 @@ bool __kvm_coresched_msr_fastpath_ok(u32 msr)
 		return false;
 
 	return !trace_kvm_msr_enabled() && !trace_kvm_apic_enabled() &&
-	       !trace_kvm_apic_ipi_enabled() && !trace_kvm_apic_accept_irq_enabled() &&
+	       !trace_kvm_apic_ipi_enabled() &&
+	       !trace_kvm_apic_accept_irq_enabled() &&
 	       !trace_kvm_apicv_accept_irq_enabled() &&
-	       !trace_kvm_avic_doorbell_enabled() && !trace_ipi_send_cpu_enabled() &&
-	       !tracepoint_enabled(write_msr);
+	       !trace_kvm_avic_doorbell_enabled() &&
+	       !trace_ipi_send_cpu_enabled() && !trace_write_msr_enabled();
 }
 
 /*
