@@ -75,11 +75,13 @@ restore() {
 	echo 0 > "$T/tracing_on"
 	echo 0 > "$T/events/enable"
 	echo 0 > "$T/events/sched/sched_switch/filter"
-	echo 1408 > "$T/buffer_size_kb"
+	echo "${size0:-1408}" > "$T/buffer_size_kb"
 }
 trap restore EXIT
 
 set_t tracing_on 0
+# "7 (expanded: 1408)" before the buffer is first used.
+size0=$(sed 's/.*expanded: \([0-9]*\).*/\1/; s/ .*//' "$T/buffer_size_kb")
 set_t buffer_size_kb 40000
 set_t events/kvm/kvm_exit/enable 1
 # A CPU leaving idle: the task it leaves it for.
@@ -181,8 +183,12 @@ report() {
 			add("claim", "VM-exit " last[c], 1)
 		else if (w == "host-work")
 			add("claim", "host code an exit handler needed first", 1)
-		else if (w == "idle")
+		else if (w == "idle") {
+			# Two kicks of one idle exit (SMT4) wait for one switch.
+			if (idle[c] == 2)
+				add("claim", "idle CPU leaving (the same exit)", 1)
 			idle[c] = 2
+		}
 		else if (w == "cancel")
 			add("claim", "entry abandoned after its claim", 1)
 		else if (w == "wait")
@@ -191,8 +197,10 @@ report() {
 			add("claim", "wait ended at the end of its spin", 1)
 		else if (w == "poll")
 			add("claim", "halt poll ended", 1)
-		else if (w == "nmi" || w == "irq" || w == "online")
+		else if (w == "nmi" || w == "irq")
 			add("claim", w " entry", 1)
+		else if (w == "online")
+			add("claim", "CPU coming online", 1)
 		else {
 			add("claim", "unknown (" w ")", 1)
 			unknown++
@@ -215,16 +223,25 @@ report() {
 		for (i = 1; i <= n; i++)
 			print cnt[q, kind, k[i]] "\t" k[i] > f
 		close(f)
-		cmd = "sort -rn " f " | head -n 10"
+		cmd = "sort -rn " f
+		shown = 0
+		rest = 0
 		while ((cmd | getline line) > 0) {
 			i = index(line, "\t")
+			v = substr(line, 1, i - 1) + 0
+			if (++shown > 10) {
+				rest += v
+				continue
+			}
 			if (total)
-				printf "#     %6d %5.1f%%  %s\n", substr(line, 1, i - 1),
-					100 * substr(line, 1, i - 1) / total, substr(line, i + 1)
+				printf "#     %6d %5.1f%%  %s\n", v, 100 * v / total, substr(line, i + 1)
 			else
-				printf "#     %6d  %s\n", substr(line, 1, i - 1), substr(line, i + 1)
+				printf "#     %6d  %s\n", v, substr(line, i + 1)
 		}
 		close(cmd)
+		if (rest)
+			printf "#     %6d%s  the %d others\n", rest,
+				(total ? sprintf(" %5.1f%%", 100 * rest / total) : ""), shown - 10
 	}
 	END {
 		bad = ""

@@ -8,7 +8,8 @@
 #   tick      spin a tick, then sleep
 #   sleep     sleep at once whenever a sibling runs host code
 #   long      spin 100 ms, then sleep (close to spinning only)
-# Each round runs them in another order (rotated), as each CPU's adapted
+# Each round runs them in another order (rounds 1 to 4: each policy in
+# each place, and after each other policy once), as each CPU's adapted
 # spin carries over from one run to the next.  Prints each run's figures
 # (boot time, loops, messages, MB/s, the share of the boot the vCPUs
 # waited for their core) as "# POLICY ROUND ..." lines, then per policy
@@ -45,15 +46,21 @@ trap restore EXIT
 
 # knob FILE VALUE: set a bound and read it back.
 knob() {
-	echo "$2" > "$d/$1" 2>/dev/null && [ "$(cat "$d/$1")" = "$2" ]
+	{ echo "$2" > "$d/$1"; } 2>/dev/null && [ "$(cat "$d/$1")" = "$2" ]
 }
 
 all=/tmp/realvm-spin.all
 : > $all
 n=0 rc=0
 for r in $(seq "$rounds"); do
-	# Rotate: round r starts with policy r.
-	order=$(echo "$policies $policies" | cut -d' ' -f"$(( (r - 1) % 4 + 1 ))-$(( (r - 1) % 4 + 4 ))")
+	# A balanced Latin square of the four: no policy always follows the
+	# same one.
+	case $(( (r - 1) % 4 )) in
+	0) order="adaptive tick long sleep" ;;
+	1) order="tick sleep adaptive long" ;;
+	2) order="sleep long tick adaptive" ;;
+	3) order="long adaptive sleep tick" ;;
+	esac
 	for p in $order; do
 		case $p in
 		adaptive) lo=$min0 hi=$max0 ;;
@@ -119,7 +126,7 @@ for p in $policies; do
 			for (x = 1; x <= n; x++)
 				for (y = x + 1; y <= n; y++)
 					if (a[y] < a[x]) { t = a[x]; a[x] = a[y]; a[y] = t }
-			s = s " " key[k] "=" (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
+			s = s " " key[k] "=" sprintf("%.4g", n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
 		}
 		print "# " s
 	}' $all
