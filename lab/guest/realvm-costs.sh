@@ -240,7 +240,7 @@ report() {
 		}
 		close(cmd)
 		if (rest)
-			printf "#     %6d%s  the %d others\n", rest,
+			printf "#     %6d%s  %d more, each below these\n", rest,
 				(total ? sprintf(" %5.1f%%", 100 * rest / total) : ""), shown - 10
 	}
 	END {
