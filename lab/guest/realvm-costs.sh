@@ -16,16 +16,19 @@
 #   - the waits (sched_core_wait) per task and kind: enter, a vCPU waiting
 #     for its core; kick, a CPU waiting for the siblings it took it from;
 #   - the counters of realvm.sh -b: exits, slow and fastpath exits, kicks.
-# No tracepoint that the fastpath allow-list checks is turned on (kvm_msr,
-# the APIC's), so exits handled in guest mode stay so.  Tracing slows the
+# Without -M no tracepoint that the fastpath allow-list checks is turned
+# on (kvm_msr, the APIC's), so exits handled in guest mode stay so.  Tracing slows the
 # host: lengths, and through more host interrupts per phase the counts
 # too, differ from an untraced run's; the shares say which causes lead.
 #
-# usage: realvm-costs.sh [-m MS] [-d MB] [-P CPUS] [-r RUNS]
+# usage: realvm-costs.sh [-m MS] [-d MB] [-P CPUS] [-r RUNS] [-M]
 #   -m, -d, -P  as realvm.sh (default here: make bench's 2000 ms phases and
 #               16 MB of disk; CPUs 0,1, or 0,0 where CPU 1 is offline)
 #   -r RUNS     boot the guest this many times, a report each (default 1;
 #               lab.runs=RUNS on the kernel command line, for lab/boot.sh)
+#   -M          also the guest's MSR accesses by index (kvm_msr; lab.msrs=1):
+#               that tracepoint sends MSR exits the slow way, so the kicks
+#               are then those of a kernel without the MSR fastpath
 # Needs build/realvm laid over the image: lab/boot.sh --extra build/realvm
 # [--append coresched=vm] realvm-costs.
 # Prints TAP, one test point per run: not ok if the guest failed, the
@@ -33,15 +36,16 @@
 # kick or a kick of an unknown cause.
 
 T=/sys/kernel/tracing
-ms=2000 disk_mb=16 pcpus=0,1 runs=${LAB_RUNS:-1}
+ms=2000 disk_mb=16 pcpus=0,1 runs=${LAB_RUNS:-1} msrs=${LAB_MSRS:-0}
 [ "$(cat /sys/devices/system/cpu/cpu1/online 2>/dev/null)" = 0 ] && pcpus=0,0
-while getopts m:d:P:r: o; do
+while getopts m:d:P:r:M o; do
 	case $o in
 	m) ms=$OPTARG ;;
 	d) disk_mb=$OPTARG ;;
 	P) pcpus=$OPTARG ;;
 	r) runs=$OPTARG ;;
-	*) echo "usage: realvm-costs.sh [-m MS] [-d MB] [-P CPUS] [-r RUNS]" >&2
+	M) msrs=1 ;;
+	*) echo "usage: realvm-costs.sh [-m MS] [-d MB] [-P CPUS] [-r RUNS] [-M]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -84,6 +88,7 @@ set_t tracing_on 0
 size0=$(sed 's/.*expanded: \([0-9]*\).*/\1/; s/ .*//' "$T/buffer_size_kb")
 set_t buffer_size_kb 40000
 set_t events/kvm/kvm_exit/enable 1
+[ "$msrs" = 0 ] || set_t events/kvm/kvm_msr/enable 1
 # A CPU leaving idle: the task it leaves it for.
 set_t events/sched/sched_switch/filter "prev_pid == 0"
 set_t events/sched/sched_switch/enable 1
@@ -91,12 +96,12 @@ if [ $claims = 1 ]; then
 	set_t events/sched/sched_core_kick/enable 1
 	set_t events/sched/sched_core_wait/enable 1
 fi
-echo "# mode: $mode; cmdline: $(cat /proc/cmdline)"
+echo "# mode: $mode$([ "$msrs" = 0 ] || echo ", MSR accesses traced (no MSR fastpath)"); cmdline: $(cat /proc/cmdline)"
 
 # report: the trace on stdin, a paragraph per phase; fails on lost events,
 # a phase without its end, or a claim without a cause.
 report() {
-	awk -v claims=$claims -v overrun="$1" '
+	awk -v claims=$claims -v msrs="$msrs" -v overrun="$1" '
 	function cpu(line) {
 		match(line, /\[[0-9]+\]/)
 		return substr(line, RSTART + 1, RLENGTH - 2) + 0
@@ -149,6 +154,11 @@ report() {
 					add("claim", "idle CPU leaving (no switch seen)", 1)
 			ph = ""
 		}
+		next
+	}
+	/ kvm_msr: / {
+		if (ph != "" && match($0, /msr_(read|write) [0-9a-f]+/))
+			add("msr", substr($0, RSTART, RLENGTH), 1)
 		next
 	}
 	/ kvm_exit: / {
@@ -260,6 +270,8 @@ report() {
 			if (claims)
 				show(q, "claim", "kicks, by what claimed the core", nclaim[q])
 			show(q, "wakeup", "CPUs leaving idle, for", 0)
+			if (msrs)
+				show(q, "msr", "MSR accesses by index (830 ICR, 838 timer count, 80b EOI, 6e0 TSC deadline)", 0)
 			n = split(substr(keys[q, "wait"], 2), k, "|")
 			printf "#   waits, per task and kind:%s\n", n ? "" : " none"
 			for (i = 1; i <= n; i++)
