@@ -720,9 +720,9 @@ static bool scs_host_sibling(struct sched_core_vm_cpu *vc)
  * Take the core for the host from any place, in any context, NMI
  * included: a handler is about to run.  @strict: an idle or waiting CPU
  * (no bit) takes it too; otherwise that is the documented exception.
- * @why: the kind of entry, for the kick tracepoint.  The
- * kick goes to every sibling in guest mode, claimed or not: a claimer we
- * interrupted may not have sent its IPIs yet.
+ * The kick goes to every sibling in guest mode, claimed or not: a claimer
+ * we interrupted may not have sent its IPIs yet.  @why: the kind of
+ * entry, for the kick tracepoint.
  */
 static unsigned int scs_take(struct sched_core_vm_cpu *vc, bool strict,
 			     const char *why)
