@@ -65,7 +65,8 @@ check: kernel series
 clean:
 	rm -rf build/obj build/vanilla build/debug build/check build/bisect build/am \
 		build/kselftest build/headers build/runs build/test build/*.gz \
-		build/lab-selftest build/obj-w1 \
+		build/lab-selftest build/obj-w1 build/nohz build/hz250 \
+		build/realvm-ticks build/realvm-hz250 \
 		build/bzImage out
 
 distclean:

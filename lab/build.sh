@@ -3,11 +3,14 @@
 #
 # Build a kernel of the lab.
 #
-# usage: build.sh patched|vanilla|debug [make args...]
+# usage: build.sh patched|vanilla|debug|nohz|hz250 [make args...]
 #
 #   patched  the series' tree with lab/config/base.config  -> build/bzImage
 #   vanilla  the base tree, same config                     -> build/vanilla/bzImage
 #   debug    the series' tree with base + debug.config      -> build/debug/bzImage
+#   nohz     the series' tree with base + nohz.config       -> build/nohz/bzImage
+#   hz250    the series' tree with base + hz250.config      -> build/hz250/bzImage
+#            (these two for lab/realvm-ticks.sh only; make test builds neither)
 #
 # The config is "make tinyconfig" plus the fragments; every line of a
 # fragment must survive into the final .config, or the build stops (a
@@ -18,7 +21,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-flavour=${1:?usage: build.sh patched|vanilla|debug}
+flavour=${1:?usage: build.sh patched|vanilla|debug|nohz|hz250}
 shift
 frags=("$LAB/config/base.config")
 case $flavour in
@@ -26,6 +29,10 @@ patched) src=$LINUX dir=$BUILD; frags+=("$LAB/config/series.config") ;;
 vanilla) src=$VANILLA dir=$BUILD/vanilla ;;
 debug)   src=$LINUX dir=$BUILD/debug
 	 frags+=("$LAB/config/series.config" "$LAB/config/debug.config") ;;
+nohz)    src=$LINUX dir=$BUILD/nohz
+	 frags+=("$LAB/config/series.config" "$LAB/config/nohz.config") ;;
+hz250)   src=$LINUX dir=$BUILD/hz250
+	 frags+=("$LAB/config/series.config" "$LAB/config/hz250.config") ;;
 *) die "build.sh: unknown flavour $flavour" ;;
 esac
 obj=$dir/obj
