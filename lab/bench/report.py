@@ -928,6 +928,38 @@ def section_costs(dirname):
     return L
 
 
+
+def section_ticks(dirname):
+    """The timer-tick experiments (lab/realvm-ticks.sh), if any were run."""
+    found = []
+    for exp in ('host-nohz', 'guest-hz'):
+        path = os.path.join(dirname, 'benchmarks', 'realvm-ticks-%s.txt' % exp)
+        if os.path.exists(path):
+            with open(path) as f:
+                found.append((exp, f.read().rstrip('\n').splitlines()))
+    if not found:
+        return []
+    L = ['\n### What the timer ticks cost, and which settings cut it\n']
+    L.append(
+        'Separate runs of the same real guest, not part of `make bench`\'s '
+        'rounds: `lab/realvm-ticks.sh host-nohz` boots a kernel with the full '
+        'dynamic tick (the series\' kernel with `CONFIG_NO_HZ_FULL`) with and '
+        'without `nohz_full=1` (CPU 0, the vCPUs\' core\'s other CPU, keeps '
+        'the tick for housekeeping: the lab\'s guest has one core); '
+        '`lab/realvm-ticks.sh guest-hz` keeps the series\' kernel and gives the '
+        'real VM a guest kernel ticking at 250 Hz instead of 1000.  Per case: '
+        'the figures, each CPU\'s local timer interrupts per second over the '
+        'run (host ticks and the host timers that stand in for the guest\'s '
+        'APIC timer), exits and interrupt exits per second per phase (a '
+        'kicked vCPU leaves guest mode by an interrupt exit), kicks per slow '
+        'exit; then speed ratios per round of adjacent boots.\n')
+    for exp, lines in found:
+        L.append('`%s`:\n' % exp)
+        L.append('```')
+        L += lines
+        L.append('```\n')
+    return L
+
 def section_footprint(d, quick):
     out = []
     parts = {r['part']: r for r in d.bloat}
@@ -1282,6 +1314,7 @@ def report(d, dirname, quick):
         'only rounds on a quiet host measure the modes.\n')
 
     L += section_costs(dirname)
+    L += section_ticks(dirname)
 
     L.append('\n## 6. Build and footprint\n')
     L.append(section_footprint(d, quick))
