@@ -928,7 +928,6 @@ def section_costs(dirname):
     return L
 
 
-
 def section_ticks(dirname):
     """The timer-tick experiments (lab/realvm-ticks.sh), if any were run."""
     found = []
@@ -944,21 +943,27 @@ def section_ticks(dirname):
         'Separate runs of the same real guest, not part of `make bench`\'s '
         'rounds: `lab/realvm-ticks.sh host-nohz` boots a kernel with the full '
         'dynamic tick (the series\' kernel with `CONFIG_NO_HZ_FULL`) with and '
-        'without `nohz_full=1` (CPU 0, the vCPUs\' core\'s other CPU, keeps '
-        'the tick for housekeeping: the lab\'s guest has one core); '
+        'without `nohz_full=1`: CPU 0 keeps the tick for housekeeping and '
+        'runs vCPU 0, as the lab\'s guest has one core, so this is not the '
+        'recommended setting (housekeeping on other cores).  '
         '`lab/realvm-ticks.sh guest-hz` keeps the series\' kernel and gives the '
         'real VM a guest kernel ticking at 250 Hz instead of 1000.  Per case: '
         'the figures, each CPU\'s local timer interrupts per second over the '
-        'run (host ticks and the host timers that stand in for the guest\'s '
-        'APIC timer), exits and interrupt exits per second per phase (a '
-        'kicked vCPU leaves guest mode by an interrupt exit), kicks per slow '
-        'exit; then speed ratios per round of adjacent boots.\n')
+        'run (one interrupt may expire several timers: host ticks and the '
+        'host timers that stand in for the guest\'s APIC timer), exits and '
+        'interrupt exits per second per phase (a kicked vCPU leaves guest '
+        'mode by an interrupt exit), kicks per slow exit, the vCPUs\' wait; '
+        'then speed ratios between cases of the same round.\n')
     for exp, lines in found:
         L.append('`%s`:\n' % exp)
+        if any(ln.startswith('# FAILED') for ln in lines):
+            L.append('**Some runs of this experiment failed** (the `# FAILED` '
+                     'lines): its figures have fewer runs.\n')
         L.append('```')
         L += lines
         L.append('```\n')
     return L
+
 
 def section_footprint(d, quick):
     out = []

@@ -2,11 +2,13 @@
 #
 # One run of the real VM for make bench's figures (lab/guest/realvm.sh -b
 # -m 2000 -d 16), with each CPU's local timer interrupts over the run, for
-# lab/realvm-nohz.sh, which boots it with and without nohz_full=.
+# lab/realvm-ticks.sh, which boots it with and without a setting.
 # lab.p=CPUS: the host CPUs of vCPU 0 and 1 (realvm.sh -P; default 0,1).
 # Prints TAP, one test point: ok if the guest ran and gave every figure
 # and the counts were read; then "# ticks CPU0/s CPU1/s" ("-": offline), the
-# nohz_full CPUs, and realvm.sh's "PHASE METRIC VALUE" lines as "# r ...".
+# nohz_full CPUs, and realvm.sh's "PHASE METRIC VALUE" lines as "# r ...";
+# "# retried: WHY" if realvm.sh booted its guest again, whose timer rates
+# then span the boot that died too.
 
 f=/tmp/realvm-ticks
 echo "1..1"
@@ -34,6 +36,7 @@ else
 	echo "not ok 1 realvm-ticks: realvm.sh exit $rc${missing:+, missing$missing}${rates:-, no timer counts}"
 	grep '^not ok\|^# ' /tmp/realvm-ticks.tap | tail -n 30
 fi
+sed -n 's/^# lab-retry: /# retried: /p' /tmp/realvm-ticks.tap
 echo "# ticks $rates"
 echo "# nohz_full $(cat /sys/devices/system/cpu/nohz_full 2>/dev/null)"
 [ -f $f ] && sed 's/^/# r /' $f
