@@ -17,7 +17,7 @@
 #              CPU for housekeeping, and this core is all the lab's guest
 #              has, so this is not the recommended setting (housekeeping
 #              on other cores), and timers that nohz_full= moves off
-#              CPU 1 land on CPU 0, beside vCPU 0.
+#              CPU 1 may land on CPU 0, beside vCPU 0.
 #   guest-hz   the series' kernel, its real VM's guest kernel ticking at
 #              1000 Hz (the lab's kernel) or 250 (lab/build.sh hz250):
 #                vm, off, nosmt, vm-hz250, off-hz250, nosmt-hz250
@@ -30,7 +30,9 @@
 # whose guest realvm.sh had to boot again gives no timer rates.
 #
 # usage: realvm-ticks.sh [-r ROUNDS] [-n] host-nohz|guest-hz   (default 4 rounds)
-#   -n  boot nothing: summarize the runs left in build/realvm-ticks again
+#   -n  boot nothing: summarize the runs left in
+#       build/realvm-ticks/EXPERIMENT again, as many rounds as its order
+#       file lists
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -46,7 +48,7 @@ done
 shift $((OPTIND - 1))
 exp=${1:-}
 [ "$rounds" -ge 1 ] 2>/dev/null || die "realvm-ticks.sh: -r takes a number of rounds, 1 or more"
-if [ ! -f "$BUILD/initramfs.cpio.gz" ] || [ ! -d "$BUILD/realvm" ]; then
+if [ $boot = 1 ] && { [ ! -f "$BUILD/initramfs.cpio.gz" ] || [ ! -d "$BUILD/realvm" ]; }; then
 	die "realvm-ticks.sh: needs the initramfs and build/realvm (make test builds both)"
 fi
 
@@ -87,7 +89,10 @@ esac
 
 read -r -a cases <<< "${blocks[*]}"
 runs=$BUILD/realvm-ticks/$exp
-[ $boot = 1 ] || [ -d "$runs" ] || die "realvm-ticks.sh -n: no runs in $runs"
+if [ $boot = 0 ]; then
+	[ -f "$runs/order" ] || die "realvm-ticks.sh -n: no runs in $runs"
+	rounds=$(grep -c '^round ' "$runs/order")
+fi
 [ $boot = 0 ] || { rm -rf "$runs"; mkdir -p "$runs"; }
 # realvm.sh boots a guest again once if it hangs past its own deadline
 # (600 s) outside coresched=vm: the boot's timeout leaves room for that.
