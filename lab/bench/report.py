@@ -879,17 +879,23 @@ def section_realvm(d):
     return '\n'.join(out)
 
 
-def section_costs(dirname):
-    """The traced real-guest runs (lab/guest/realvm-costs.sh), if any."""
-    runs = []
-    for label in ('vm', 'nosmt'):
-        path = os.path.join(dirname, 'benchmarks', 'realvm-costs-%s.txt' % label)
+def bench_texts(dirname, pattern, labels):
+    """(label, lines) of each benchmarks/PATTERN % label that exists."""
+    found = []
+    for label in labels:
+        path = os.path.join(dirname, 'benchmarks', pattern % label)
         if os.path.exists(path):
             with open(path) as f:
-                runs.append((label, [ln[2:] if ln.startswith('# ') else ln
-                                     for ln in f.read().splitlines()
-                                     if ln.startswith('#') and
-                                     not ln.startswith('# lab:')]))
+                found.append((label, f.read().rstrip('\n').splitlines()))
+    return found
+
+
+def section_costs(dirname):
+    """The traced real-guest runs (lab/guest/realvm-costs.sh), if any."""
+    runs = [(label, [ln[2:] if ln.startswith('# ') else ln for ln in lines
+                     if ln.startswith('#') and not ln.startswith('# lab:')])
+            for label, lines in bench_texts(dirname, 'realvm-costs-%s.txt',
+                                            ('vm', 'nosmt'))]
     if not runs:
         return []
     L = ['\n### Why a real guest leaves guest mode, and what takes its core\n']
@@ -930,12 +936,7 @@ def section_costs(dirname):
 
 def section_ticks(dirname):
     """The timer-tick experiments (lab/realvm-ticks.sh), if any were run."""
-    found = []
-    for exp in ('host-nohz', 'guest-hz'):
-        path = os.path.join(dirname, 'benchmarks', 'realvm-ticks-%s.txt' % exp)
-        if os.path.exists(path):
-            with open(path) as f:
-                found.append((exp, f.read().rstrip('\n').splitlines()))
+    found = bench_texts(dirname, 'realvm-ticks-%s.txt', ('host-nohz', 'guest-hz'))
     if not found:
         return []
     L = ['\n### What the timer ticks cost, and which settings cut it\n']
