@@ -96,8 +96,8 @@ fi
 [ $boot = 0 ] || { rm -rf "$runs"; mkdir -p "$runs"; }
 # realvm.sh boots a guest again once if it hangs past its own deadline
 # (600 s) outside coresched=vm: the boot's timeout leaves room for that.
-for r in $(seq "$rounds"); do
-	[ $boot = 1 ] || break
+[ $boot = 1 ] || rounds_to_boot=0
+for r in $(seq "${rounds_to_boot:-$rounds}"); do
 	order=()
 	for i in "${!blocks[@]}"; do
 		read -r -a pair <<< "${blocks[$(((i + r - 1) % ${#blocks[@]}))]}"

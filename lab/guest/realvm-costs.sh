@@ -17,9 +17,10 @@
 #     for its core; kick, a CPU waiting for the siblings it took it from;
 #   - the counters of realvm.sh -b: exits, slow and fastpath exits, kicks.
 # Without -M no tracepoint that the fastpath allow-list checks is turned
-# on (kvm_msr, the APIC's), so exits handled in guest mode stay so.  Tracing slows the
-# host: lengths, and through more host interrupts per phase the counts
-# too, differ from an untraced run's; the shares say which causes lead.
+# on (kvm_msr, the APIC's), so exits handled in guest mode stay so.
+# Tracing slows the host: lengths, and through more host interrupts per
+# phase the counts too, differ from an untraced run's; the shares say
+# which causes lead.
 #
 # usage: realvm-costs.sh [-m MS] [-d MB] [-P CPUS] [-r RUNS] [-M]
 #   -m, -d, -P  as realvm.sh (default here: make bench's 2000 ms phases and
