@@ -134,14 +134,13 @@ for map in "${kernel%.bzImage}.System.map" "$(dirname "$kernel")/obj/System.map"
 		break
 	fi
 done
-hot=$(awk '$3 == "pcpu_hot" { print $1 }' "$out/System.map" 2>/dev/null || true)
 
 # Where a hung guest is stuck, into hang-registers.txt (lab/hang-dump.py):
 # a console that stops mid-splat says nothing more.  @1: "stop" to leave
 # the guest stopped, "cont" to let it run on.
 dump_registers() {
-	timeout 120 python3 "$LAB/hang-dump.py" "$1" "$monitor" "$ncpu" ${hot:+"$hot"} \
-		> "$out/hang-registers.txt" 2>&1 || true
+	timeout 120 python3 "$LAB/hang-dump.py" "$1" "$monitor" "$ncpu" \
+		"$out/System.map" > "$out/hang-registers.txt" 2>&1 || true
 }
 
 # A guest that prints nothing and leaves QEMU idle (under 3% of a host

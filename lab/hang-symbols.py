@@ -4,7 +4,7 @@
 (hang-registers.txt, lab/hang-dump.py) read with the System.map saved
 beside the run.  For each CPU: the function RIP is in, the preempt count
 and the kernel text addresses found in the top of its stack, innermost
-first.  Stack words that point into kernel text are not all return
+first; under coresched=vm, each CPU's place in its core's state word.  Stack words that point into kernel text are not all return
 addresses (a frame may keep a stale one), so this is a lead, not a
 backtrace; it is short enough to go into the run's failure report, where
 the run's files may not be at hand.
@@ -47,16 +47,18 @@ def main():
         i = bisect.bisect_right(addrs, addr) - 1
         return '%s+0x%x' % (names[i], addr - addrs[i]) if i >= 0 else None
 
-    rip, hot, stack = {}, {}, {}
+    rip, hot, stack, words = {}, {}, {}, []
     cpu, cur = None, None
     for line in text.splitlines():
         m = re.match(r'^\(qemu(?: cpu (\d+))?\) (?:x /(\d+)gx)?', line)
         if m:
             cur = None
-            if m.group(1) and m.group(2):
-                into = hot if m.group(2) == '2' else stack
+            into = {'2': hot, '64': stack}.get(m.group(2))
+            if m.group(1) and into is not None:
                 cur = into.setdefault(int(m.group(1)), [])
             continue
+        if re.match(r'^# CPU \d+: core ', line):
+            words.append(line[2:])
         m = re.match(r'^CPU#(\d+)', line)
         if m:
             cpu = int(m.group(1))
@@ -75,6 +77,9 @@ def main():
         frames = [n for n in map(name, stack.get(cpu, [])) if n][:most]
         if frames:
             print('  text in its stack, innermost first: ' + ', '.join(frames))
+    # Under coresched=vm: each CPU's slot in its core's state word.
+    for line in words:
+        print(line)
 
 
 main()
