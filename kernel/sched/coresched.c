@@ -284,11 +284,12 @@ void sched_core_cgroup_free(struct task_group *tg)
  * is, that wait only ever waits for siblings to leave, each of which does
  * so right after its VM-exit with interrupts disabled, or first thing in
  * an NMI-like handler: it ends without help from the waiter, so waiters
- * never wait on each other.  A kick bit per CPU records that an IPI is on
- * its way, so that one guest run gets one IPI however many siblings want
- * it out.  Kick bits are only set together with a host bit, for siblings
- * whose guest bits are set in the same exchange, and a sibling clears its
- * own kick bit with its guest bit.
+ * never wait on each other.  A kick that has not landed after a while
+ * goes again, and then as an NMI (see scs_rekick()).  A kick bit per CPU
+ * records that an IPI is on its way, so that one guest run gets one IPI
+ * however many siblings want it out.  Kick bits are only set together
+ * with a host bit, for siblings whose guest bits are set in the same
+ * exchange, and a sibling clears its own kick bit with its guest bit.
  *
  * All online SMT siblings of a core share its state word, whatever order
  * they came online in: a CPU coming up joins the word of the siblings
@@ -388,11 +389,17 @@ struct sched_core_vm_cpu {
 	/* Written by this CPU only, on its way up, with interrupts off. */
 	struct sched_core_vm_core	*core;
 	unsigned int			slot;
+#ifdef CONFIG_SCHED_CORE_VM_DEBUG
+	/* Where this CPU is, as the checker sees it; see scs_check(). */
+	int				where;
+#endif
 	/* Counters, written by this CPU only (NMIs included: this_cpu ops). */
 	u64				slow_exits;
 	u64				fastpath_exits;
 	u64				kicks_sent;
 	u64				kicks_received;
+	u64				kick_retries;
+	u64				kick_nmis;
 	u64				nmi_takes;
 	u64				irq_takes;
 	u64				wait_kick_ns;
@@ -400,10 +407,6 @@ struct sched_core_vm_cpu {
 	u64				violations;
 	/* How long a wait here spins before it sleeps: see scs_spin_bound(). */
 	u64				spin_ns;
-#ifdef CONFIG_SCHED_CORE_VM_DEBUG
-	/* Where this CPU is, as the checker sees it; see scs_check(). */
-	int				where;
-#endif
 };
 
 static DEFINE_PER_CPU_ALIGNED(struct sched_core_vm_core, sched_core_vm_cores);
@@ -416,6 +419,15 @@ EXPORT_SYMBOL_GPL(sched_core_vm_key);
 
 /* coresched=vm,strict: interrupts of idle and waiting CPUs take the core. */
 DEFINE_STATIC_KEY_FALSE(sched_core_vm_strict_key);
+
+/*
+ * Whether this CPU's guest bit is set.  A plain read: only this CPU, or an
+ * NMI-like handler on it, clears or sets it.
+ */
+static bool scs_in_guest_mode(struct sched_core_vm_cpu *vc)
+{
+	return scs_guests(atomic_read(&vc->core->state)) & BIT(vc->slot);
+}
 
 #ifdef CONFIG_SCHED_CORE_VM_DEBUG
 static const char * const scs_where_name[] = {
@@ -433,12 +445,14 @@ enum scs_inject {
 	SCS_INJECT_NONE,
 	SCS_INJECT_SKIP_KICK,	/* no IPI and no wait: siblings stay in */
 	SCS_INJECT_SKIP_WAIT,	/* IPIs, but host code starts at once */
+	SCS_INJECT_STALL,	/* an entry ignores interrupts until taken */
 };
 
 static const char * const scs_inject_name[] = {
 	[SCS_INJECT_NONE]	= "none",
 	[SCS_INJECT_SKIP_KICK]	= "skip-kick",
 	[SCS_INJECT_SKIP_WAIT]	= "skip-wait",
+	[SCS_INJECT_STALL]	= "stall",
 };
 
 static int scs_inject;
@@ -541,12 +555,29 @@ static bool scs_injected(enum scs_inject fault)
 {
 	return READ_ONCE(scs_inject) == fault;
 }
+
+/*
+ * A sibling that does not take the kicks' IPIs, as a host that is itself
+ * a guest may make one: right after the claim for guest mode, spin with
+ * interrupts disabled until a sibling's NMI takes the core from us, or
+ * for two seconds.
+ */
+static void scs_stall(struct sched_core_vm_cpu *vc)
+{
+	u64 start = local_clock();
+
+	while (scs_in_guest_mode(vc) &&
+	       local_clock() - start < 2 * NSEC_PER_SEC)
+		cpu_relax();
+}
 #else
 static inline void scs_check(struct sched_core_vm_cpu *vc, int where) { }
 static inline int scs_where(struct sched_core_vm_cpu *vc) { return 0; }
 static inline bool scs_injected(int fault) { return false; }
+static inline void scs_stall(struct sched_core_vm_cpu *vc) { }
 #define SCS_INJECT_SKIP_KICK	1
 #define SCS_INJECT_SKIP_WAIT	2
+#define SCS_INJECT_STALL	3
 #endif
 
 /* Send an IPI to each sibling in @slots: any interrupt makes a guest exit. */
@@ -577,13 +608,47 @@ static void scs_trace_kicks(struct sched_core_vm_cpu *vc, unsigned long slots,
 }
 
 /*
+ * A sibling in guest mode takes the kick's IPI within microseconds on
+ * hardware.  A host that is itself a guest (nested virtualization) gets
+ * its interrupts from a hypervisor, which may deliver one late or, if
+ * faulty, never; and a wait for a sibling that never leaves would lock
+ * this CPU up with interrupts disabled.  So the IPI goes again each time
+ * the wait doubles, from scs_rekick_ns on, and from scs_kick_nmi_ns on
+ * (0: never) an NMI goes instead: VM-exits on NMIs cannot be masked, and
+ * the sibling's NMI entry takes the core, which clears its guest bit.
+ */
+static u64 scs_rekick_ns = NSEC_PER_MSEC;
+static u64 scs_kick_nmi_ns = 100 * NSEC_PER_MSEC;
+
+/* Kick the siblings in @slots again, @waited into the wait for them. */
+static void scs_rekick(struct sched_core_vm_cpu *vc, unsigned long slots,
+		       u64 waited)
+{
+	u64 nmi_ns = READ_ONCE(scs_kick_nmi_ns);
+	unsigned int slot;
+
+	for_each_set_bit(slot, &slots, SCS_MAX_THREADS) {
+		int cpu = READ_ONCE(vc->core->cpu[slot]);
+
+		if (nmi_ns && waited >= nmi_ns) {
+			arch_sched_core_nmi(cpu);
+			scs_count(kick_nmis, 1);
+		} else {
+			arch_sched_core_kick(cpu);
+			scs_count(kick_retries, 1);
+		}
+	}
+}
+
+/*
  * Wait until no sibling in @slots is in guest mode.  Each clears its guest
  * bit first thing after its VM-exit with interrupts disabled, or first
- * thing in an NMI-like entry, so this ends without anything from us.
+ * thing in an NMI-like entry, so this ends once the kick lands.
  */
 static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 {
-	u64 start = local_clock();
+	u64 start = local_clock(), now, next = READ_ONCE(scs_rekick_ns);
+	unsigned int left;
 
 	/*
 	 * Acquire: our host code is ordered after each sibling's exit.  A
@@ -591,10 +656,15 @@ static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 	 * the NMIs that stop CPUs and save their state must still get
 	 * through.
 	 */
-	while (scs_guests(atomic_read_acquire(&vc->core->state)) & slots) {
+	while ((left = scs_guests(atomic_read_acquire(&vc->core->state)) & slots)) {
 		if (unlikely(READ_ONCE(oops_in_progress) || panic_in_progress()))
 			break;
 		cpu_relax();
+		now = local_clock() - start;
+		if (unlikely(next && now >= next)) {
+			scs_rekick(vc, left, now);
+			next *= 2;
+		}
 	}
 	/* Nor does it run ahead of the exit speculatively. */
 	barrier_nospec();
@@ -949,8 +1019,14 @@ EXPORT_SYMBOL_GPL(sched_core_guest_wait);
  */
 bool sched_core_guest_enter(void)
 {
+	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
+
 	lockdep_assert_irqs_disabled();
-	return scs_try_enter(this_cpu_ptr(&sched_core_vm_cpus));
+	if (!scs_try_enter(vc))
+		return false;
+	if (scs_injected(SCS_INJECT_STALL))
+		scs_stall(vc);
+	return true;
 }
 EXPORT_SYMBOL_GPL(sched_core_guest_enter);
 
@@ -1077,15 +1153,6 @@ void __sched_core_guest_poll_end(void)
 	preempt_enable();
 }
 EXPORT_SYMBOL_GPL(__sched_core_guest_poll_end);
-
-/*
- * Whether this CPU's guest bit is set.  A plain read: only this CPU, or an
- * NMI-like handler on it, clears or sets it.
- */
-static bool scs_in_guest_mode(struct sched_core_vm_cpu *vc)
-{
-	return scs_guests(atomic_read(&vc->core->state)) & BIT(vc->slot);
-}
 
 /*
  * Become HOST after a VM-exit, or for host work an exit handler needs
@@ -1362,6 +1429,8 @@ static int sched_core_vm_stats_show(struct seq_file *m, void *v)
 		sum.fastpath_exits += READ_ONCE(vc->fastpath_exits);
 		sum.kicks_sent += READ_ONCE(vc->kicks_sent);
 		sum.kicks_received += READ_ONCE(vc->kicks_received);
+		sum.kick_retries += READ_ONCE(vc->kick_retries);
+		sum.kick_nmis += READ_ONCE(vc->kick_nmis);
 		sum.nmi_takes += READ_ONCE(vc->nmi_takes);
 		sum.irq_takes += READ_ONCE(vc->irq_takes);
 		sum.wait_kick_ns += READ_ONCE(vc->wait_kick_ns);
@@ -1373,6 +1442,8 @@ static int sched_core_vm_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "fastpath_exits %llu\n", sum.fastpath_exits);
 	seq_printf(m, "kicks_sent %llu\n", sum.kicks_sent);
 	seq_printf(m, "kicks_received %llu\n", sum.kicks_received);
+	seq_printf(m, "kick_retries %llu\n", sum.kick_retries);
+	seq_printf(m, "kick_nmis %llu\n", sum.kick_nmis);
 	seq_printf(m, "nmi_takes %llu\n", sum.nmi_takes);
 	seq_printf(m, "irq_takes %llu\n", sum.irq_takes);
 	seq_printf(m, "wait_kick_ns %llu\n", sum.wait_kick_ns);
@@ -1425,7 +1496,7 @@ static ssize_t sched_core_vm_nmi_write(struct file *file, const char __user *ubu
 	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
 		return -EINVAL;
 
-	arch_sched_core_test_nmi(cpu);
+	arch_sched_core_nmi(cpu);
 	return count;
 }
 
@@ -1483,6 +1554,10 @@ static int __init sched_core_debugfs_init(void)
 			   &scs_spin_min_ns);
 	debugfs_create_u64("wait_spin_max_ns", 0644, sched_core_debugfs_dir,
 			   &scs_spin_max_ns);
+	debugfs_create_u64("kick_retry_ns", 0644, sched_core_debugfs_dir,
+			   &scs_rekick_ns);
+	debugfs_create_u64("kick_nmi_ns", 0644, sched_core_debugfs_dir,
+			   &scs_kick_nmi_ns);
 #endif
 #ifdef CONFIG_SCHED_CORE_VM_DEBUG
 	debugfs_create_file("inject", 0644, sched_core_debugfs_dir, NULL,

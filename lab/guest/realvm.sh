@@ -437,7 +437,7 @@ if [ ! -s "$w/stats.before" ] || [ ! -s "$w/stats.after" ]; then
 else
 	line=
 	for k in slow_exits fastpath_exits kicks_sent kicks_received \
-		 wait_kick_ns wait_enter_ns violations; do
+		 kick_retries kick_nmis wait_kick_ns wait_enter_ns violations; do
 		a=$(stat_of "$k" "$w/stats.before") b=$(stat_of "$k" "$w/stats.after")
 		[ -n "$b" ] || continue
 		eval "d_$k=$((b - a))"

@@ -158,8 +158,11 @@ static __always_inline void sched_core_vm_irq_exit(unsigned int token)
  * send from any context, NMI included, and to this CPU.
  */
 void arch_sched_core_kick(int cpu);
-/* An NMI to @cpu that its own handler claims, for tests (debug kernels). */
-void arch_sched_core_test_nmi(int cpu);
+/*
+ * An NMI to @cpu, from any context, that a handler of the architecture's
+ * claims: for a sibling that did not take the kick's IPIs.
+ */
+void arch_sched_core_nmi(int cpu);
 
 #else /* !CONFIG_SCHED_CORE_VM */
 

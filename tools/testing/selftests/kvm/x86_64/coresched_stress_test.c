@@ -541,6 +541,7 @@ int main(int argc, char *argv[])
 		ksft_test_result(vm_mode ? waited > 0 : !waited,
 				 "vCPUs' waits for the core: coresched_wait_ns %lu\n",
 				 waited);
+	cs_print_stats();
 	for (i = 0; i < NR_VMS; i++)
 		kvm_vm_free(vcpus[i][0].vm);
 	ksft_finished();

@@ -96,6 +96,24 @@ static inline int cs_read_stats(char (*names)[32], uint64_t *values, int max)
 	return n;
 }
 
+/*
+ * The coresched stats on one line, for the log: how the kicks went (the
+ * retries and NMIs of waits that a sibling did not end) is read there.
+ */
+static inline void cs_print_stats(void)
+{
+	char names[32][32], buf[1024];
+	uint64_t val[32];
+	int i, n, len = 0;
+
+	n = cs_read_stats(names, val, 32);
+	for (i = 0; i < n && len < (int)sizeof(buf); i++)
+		len += snprintf(buf + len, sizeof(buf) - len, " %s=%lu",
+				names[i], val[i]);
+	if (n)
+		ksft_print_msg("coresched stats:%s\n", buf);
+}
+
 /* The invariant checker's count of violations; false without the checker. */
 static inline bool cs_read_violations(uint64_t *n)
 {

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# A sibling that does not take the kicks' IPIs, under coresched=vm on the
+# debug kernel (CONFIG_SCHED_CORE_VM_DEBUG), on two cores of two threads.
+# The fault "stall" makes every entry into guest mode spin with
+# interrupts disabled, right after its claim, until an NMI takes the core
+# from it (or for two seconds): a kicker's IPIs wait in vain, as for a
+# host whose hypervisor does not deliver them.  A VM's two vCPUs spin in
+# the guest on the siblings CPU0 and CPU1, and each one's exits kick the
+# other; the fault is on for 4 of the VM's 8 seconds.
+#
+#   - the waits re-sent their IPIs and then sent NMIs (kick_retries and
+#     kick_nmis grew), the VM ran to its end, and the invariant checker
+#     counted no violation;
+#   - the negative control: with the NMIs turned off (kick_nmi_ns 0) the
+#     same fault makes no NMI, so the first check can fail, and the VM
+#     still ends (each stall gives up after its two seconds).
+#
+# TAP, one point per check.
+
+dir=/sys/kernel/debug/sched/coresched
+# shellcheck disable=SC1091 # the image's copy of lab/guest/tap-point.sh
+. /lab/tap-point.sh
+failed=0
+
+stat() {
+	awk -v k="$1" '$1 == k { print $2 }' "$dir/stats"
+}
+
+# burst NMI_NS: the VM spins on CPU0/CPU1 with "stall" injected and
+# kick_nmi_ns at NMI_NS.  Sets rc (the VM's), retries, nmis and viol
+# (their change).
+burst() {
+	nmi_ns=$(cat "$dir/kick_nmi_ns")
+	echo "$1" > "$dir/kick_nmi_ns"
+	r0=$(stat kick_retries) n0=$(stat kick_nmis) v0=$(stat violations)
+	/lab/bin/kvm_workload -w cpu -n 1 -v 2 -c 0,1 -t 8 > /tmp/stall.vm 2>&1 &
+	vm=$!
+	# Not for the whole run: the vCPUs, each stalled until the other's
+	# NMI takes the core and then kicked out at once, run no guest code
+	# meanwhile, and the workload fails a vCPU that did no work.
+	sleep 2
+	echo stall > "$dir/inject"
+	sleep 4
+	echo none > "$dir/inject"
+	wait $vm
+	rc=$?
+	echo "$nmi_ns" > "$dir/kick_nmi_ns"
+	retries=$(($(stat kick_retries) - r0)) nmis=$(($(stat kick_nmis) - n0))
+	viol=$(($(stat violations) - v0))
+	echo "# kick_nmi_ns=$1: VM exit $rc, kick_retries +$retries," \
+		"kick_nmis +$nmis, violations +$viol"
+	sed 's/^/# /' /tmp/stall.vm
+}
+
+echo "TAP version 13"
+echo "1..4"
+if [ "$(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings_list)" != 0-1 ] ||
+   [ ! -w "$dir/kick_nmi_ns" ] || ! echo none > "$dir/inject" 2>/dev/null ||
+   [ -z "$(stat kick_nmis)" ]; then
+	echo "# needs CPU0/CPU1 siblings, $dir/kick_nmi_ns and inject," \
+		"and kick_nmis in the stats (the debug kernel under coresched=vm)"
+	for _ in 1 2 3 4; do point 1 "setup"; done
+	exit 1
+fi
+
+burst "$(cat "$dir/kick_nmi_ns")"
+[ "$rc" = 0 ]
+point $? "stall: the VM's vCPUs ran to the end (exit $rc)"
+[ "$retries" -gt 0 ] && [ "$nmis" -gt 0 ] && [ "$viol" = 0 ]
+point $? "stall: the waits sent their IPIs again, then NMIs, which ended them: kick_retries +$retries, kick_nmis +$nmis, violations +$viol"
+
+burst 0
+[ "$rc" = 0 ]
+point $? "stall, no NMIs: the VM's vCPUs ran to the end (exit $rc)"
+[ "$nmis" = 0 ] && [ "$retries" -gt 0 ]
+point $? "stall, no NMIs: no NMI was sent (kick_nmis +$nmis), the IPIs were (kick_retries +$retries)"
+exit "$failed"
