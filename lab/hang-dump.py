@@ -62,12 +62,14 @@ def dump_vm_state(hmp, ncpu, reader, syms):
     where = ['idle', 'host', 'wait', 'guest']
     debug = 'scs_violation' in syms
     for cpu, base in enumerate(bases[:ncpu]):
-        vc = words(hmp('x /13gx 0x%x' % (base + int(syms['sched_core_vm_cpus'],
-                                                      16)), reader))
-        if len(vc) < 13 or not vc[0]:
+        # struct sched_core_vm_cpu: core, then slot and (debug) where; in
+        # 32-bit words, which hang-symbols.py does not take for a stack.
+        vc = words(hmp('x /4wx 0x%x' % (base + int(syms['sched_core_vm_cpus'],
+                                                     16)), reader))
+        if len(vc) < 4 or not vc[0] | vc[1]:
             print('# CPU %d: no core' % cpu)
             continue
-        core, slot = vc[0], vc[1] & 0xffffffff
+        core, slot = vc[0] | vc[1] << 32, vc[2]
         word = words(hmp('x /1wx 0x%x' % core, reader))
         cpus = words(hmp('x /9wx 0x%x' % (core + 64), reader))
         if not word or len(cpus) < 9:
@@ -79,7 +81,7 @@ def dump_vm_state(hmp, ncpu, reader, syms):
                  slots(w >> 16 & 0xff), slots(w >> 24 & 0xff),
                  ','.join(str(c) for c in cpus[1:1 + cpus[0]])))
         if debug:
-            rec = vc[12] & 0xffffffff
+            rec = vc[3]
             line += '; checker: %s' % (where[rec] if rec < 4 else rec)
         print(line)
 
