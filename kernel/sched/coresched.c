@@ -608,29 +608,43 @@ static void scs_trace_kicks(struct sched_core_vm_cpu *vc, unsigned long slots,
 }
 
 /*
- * A sibling in guest mode takes the kick's IPI within microseconds on
- * hardware.  A host that is itself a guest (nested virtualization) gets
- * its interrupts from a hypervisor, which may deliver one late or, if
- * faulty, never; and a wait for a sibling that never leaves would lock
- * this CPU up with interrupts disabled.  So the IPI goes again each time
- * the wait doubles, from scs_rekick_ns on, and from scs_kick_nmi_ns on
- * (0: never) an NMI goes instead: VM-exits on NMIs cannot be masked, and
- * the sibling's NMI entry takes the core, which clears its guest bit.
+ * A sibling in guest mode normally takes the kick's IPI within
+ * microseconds.  A host that is itself a guest (nested virtualization)
+ * gets its interrupts from a hypervisor, which may deliver one late or,
+ * if faulty, never; and a wait for a sibling that never leaves would keep
+ * this CPU spinning with interrupts disabled.  So the IPI goes again each
+ * time the wait doubles, from scs_kick_retry_ns on (0: never, NMIs
+ * included), and once the wait has lasted scs_kick_nmi_ns (0: never) an
+ * NMI goes instead: a VM-exit for an NMI cannot be masked, and the
+ * sibling's NMI entry takes the core, which clears its guest bit.
  */
-static u64 scs_rekick_ns = NSEC_PER_MSEC;
+static u64 scs_kick_retry_ns = NSEC_PER_MSEC;
 static u64 scs_kick_nmi_ns = 100 * NSEC_PER_MSEC;
 
-/* Kick the siblings in @slots again, @waited into the wait for them. */
-static void scs_rekick(struct sched_core_vm_cpu *vc, unsigned long slots,
+/* Say once that a wait needed more than its kick: the host may lose IPIs. */
+static void scs_report_rekicks(u64 waited, unsigned int retries,
+			       unsigned int nmis)
+{
+	pr_warn_once("coresched: CPU%d waited %llu us for siblings to leave guest mode: the kick's IPI sent %u more times, %u NMIs\n",
+		     smp_processor_id(), div_u64(waited, NSEC_PER_USEC),
+		     retries, nmis);
+}
+
+/*
+ * Kick the siblings in @slots again, @waited into the wait for them.
+ * Returns whether NMIs went.
+ */
+static bool scs_rekick(struct sched_core_vm_cpu *vc, unsigned long slots,
 		       u64 waited)
 {
 	u64 nmi_ns = READ_ONCE(scs_kick_nmi_ns);
+	bool nmi = nmi_ns && waited >= nmi_ns;
 	unsigned int slot;
 
 	for_each_set_bit(slot, &slots, SCS_MAX_THREADS) {
 		int cpu = READ_ONCE(vc->core->cpu[slot]);
 
-		if (nmi_ns && waited >= nmi_ns) {
+		if (nmi) {
 			arch_sched_core_nmi(cpu);
 			scs_count(kick_nmis, 1);
 		} else {
@@ -638,6 +652,7 @@ static void scs_rekick(struct sched_core_vm_cpu *vc, unsigned long slots,
 			scs_count(kick_retries, 1);
 		}
 	}
+	return nmi;
 }
 
 /*
@@ -647,8 +662,14 @@ static void scs_rekick(struct sched_core_vm_cpu *vc, unsigned long slots,
  */
 static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 {
-	u64 start = local_clock(), now, next = READ_ONCE(scs_rekick_ns);
-	unsigned int left;
+	u64 start = local_clock(), now, next = READ_ONCE(scs_kick_retry_ns);
+	unsigned int left, retries = 0, nmis = 0;
+
+	/* An interrupt handler here would run beside the siblings' guests. */
+	lockdep_assert(in_nmi() || irqs_disabled());
+	/* A tiny first retry would flood the siblings with IPIs. */
+	if (next)
+		next = max_t(u64, next, NSEC_PER_USEC);
 
 	/*
 	 * Acquire: our host code is ordered after each sibling's exit.  A
@@ -662,8 +683,11 @@ static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 		cpu_relax();
 		now = local_clock() - start;
 		if (unlikely(next && now >= next)) {
-			scs_rekick(vc, left, now);
-			next *= 2;
+			if (scs_rekick(vc, left, now))
+				nmis++;
+			else
+				retries++;
+			next = now * 2;
 		}
 	}
 	/* Nor does it run ahead of the exit speculatively. */
@@ -672,6 +696,9 @@ static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 	start = local_clock() - start;
 	scs_count(wait_kick_ns, start);
 	trace_sched_core_wait(false, start);
+	/* Host code: only once the siblings are out. */
+	if (unlikely(nmis))
+		scs_report_rekicks(start, retries, nmis);
 }
 
 /*
@@ -1024,9 +1051,11 @@ bool sched_core_guest_enter(void)
 	lockdep_assert_irqs_disabled();
 	if (!scs_try_enter(vc))
 		return false;
-	if (scs_injected(SCS_INJECT_STALL))
-		scs_stall(vc);
-	return true;
+	if (!scs_injected(SCS_INJECT_STALL))
+		return true;
+	scs_stall(vc);
+	/* The NMI that ended the stall may have left us HOST: cancel then. */
+	return scs_in_guest_mode(vc);
 }
 EXPORT_SYMBOL_GPL(sched_core_guest_enter);
 
@@ -1192,15 +1221,21 @@ EXPORT_SYMBOL_GPL(sched_core_guest_exit);
  * Return: true if the CPU is still in guest mode as far as its siblings
  * are concerned and may re-enter; false if the core was taken for the
  * host meanwhile (by the exit's handler, sched_core_guest_host_work(), or
- * by an NMI-like handler that could not give it back): the exit must then
- * end the slow way.
+ * by an NMI-like handler that could not give it back), or a sibling is
+ * taking it: the exit must then end the slow way.
  */
 bool sched_core_guest_fastpath(void)
 {
 	struct sched_core_vm_cpu *vc = this_cpu_ptr(&sched_core_vm_cpus);
+	unsigned int state;
 
 	lockdep_assert_irqs_disabled();
-	if (!scs_in_guest_mode(vc))
+	/*
+	 * A sibling that claimed the core waits for us: its IPI would end
+	 * the re-entry at once, so leave now, without counting on the IPI.
+	 */
+	state = atomic_read(&vc->core->state);
+	if (!(scs_guests(state) & BIT(vc->slot)) || scs_hosts(state))
 		return false;
 	scs_count(fastpath_exits, 1);
 	return true;
@@ -1493,6 +1528,10 @@ static ssize_t sched_core_vm_nmi_write(struct file *file, const char __user *ubu
 	ret = kstrtouint_from_user(ubuf, count, 0, &cpu);
 	if (ret)
 		return ret;
+	/* Only VM isolation claims these NMIs: unclaimed, they are reported. */
+	if (!sched_core_vm_active())
+		return -ENODEV;
+	guard(cpus_read_lock)();
 	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
 		return -EINVAL;
 
@@ -1555,7 +1594,7 @@ static int __init sched_core_debugfs_init(void)
 	debugfs_create_u64("wait_spin_max_ns", 0644, sched_core_debugfs_dir,
 			   &scs_spin_max_ns);
 	debugfs_create_u64("kick_retry_ns", 0644, sched_core_debugfs_dir,
-			   &scs_rekick_ns);
+			   &scs_kick_retry_ns);
 	debugfs_create_u64("kick_nmi_ns", 0644, sched_core_debugfs_dir,
 			   &scs_kick_nmi_ns);
 #endif
