@@ -155,8 +155,8 @@ kvm_exits() {
 
 # where_hung: at the deadline, where the guest is: each vCPU thread's
 # state, CPU and kernel stack, whether it still exits to KVM (a guest that
-# runs but waits for something, or a vCPU that does not get back in), and
-# the console's last lines.
+# runs but waits for something, or a vCPU that does not get back in), the
+# console's last lines, and where the guest's vCPUs are (RIP).
 where_hung() {
 	echo "# the guest did not power off within ${tmo}s; where it is:"
 	for t in "$cpu0" "$cpu1"; do
@@ -171,12 +171,18 @@ where_hung() {
 	sleep 1
 	echo "#   KVM exits: $a -> $(kvm_exits) in 1 s"
 	tail -n 5 "$w/console" | sed 's/^/#   console: /'
+	# Where the guest's own CPUs are (its kernel is the series', whose
+	# System.map the run keeps): QEMU's monitor answers in a second.
+	echo "info registers -a" > "$w/mon.in"
+	sleep 1
+	tr -d '\r' < "$w/mon.log" | grep -E '^(CPU#[0-9]|RIP=)' | tail -n 4 |
+		sed 's/^/#   guest /'
 }
 
 # run_guest: boot the guest once, to its power-off (or the timeout); its
 # console in $w/console, the moment its init started in $w/stamps.
 run_guest() {
-	rm -f "$w/serial" "$w/mon.in" "$w/mon.out" "$w/console" "$w/stamps"
+	rm -f "$w/serial" "$w/mon.in" "$w/mon.out" "$w/mon.log" "$w/console" "$w/stamps"
 	mkfifo "$w/serial" "$w/mon.in" "$w/mon.out"
 	dd if=/dev/zero of="$w/disk.img" bs=1M count="$disk_mb" 2>/dev/null
 
@@ -257,8 +263,8 @@ EOT
 		-device virtio-blk-pci,drive=d0,iothread=io0 \
 		< /dev/null > "$w/qemu.log" 2>&1 &
 	qpid=$!
-	# Nobody reads the monitor's output; it must not fill its pipe.
-	cat "$w/mon.out" > /dev/null &
+	# The monitor's output must not fill its pipe; kept for where_hung.
+	cat "$w/mon.out" > "$w/mon.log" &
 	drain=$!
 
 	# Pin the vCPU threads while the guest is stopped, then let it run.
