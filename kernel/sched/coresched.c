@@ -631,28 +631,32 @@ static void scs_report_rekicks(u64 waited, unsigned int retries,
 }
 
 /*
- * Kick the siblings in @slots again, @waited into the wait for them.
- * Returns whether NMIs went.
+ * Kick the siblings in @slots again, @waited into the wait for them, and
+ * add what went to @retries (IPIs) or @nmis.
  */
-static bool scs_rekick(struct sched_core_vm_cpu *vc, unsigned long slots,
-		       u64 waited)
+static void scs_rekick(struct sched_core_vm_cpu *vc, unsigned long slots,
+		       u64 waited, unsigned int *retries, unsigned int *nmis)
 {
 	u64 nmi_ns = READ_ONCE(scs_kick_nmi_ns);
 	bool nmi = nmi_ns && waited >= nmi_ns;
-	unsigned int slot;
+	unsigned int slot, n = 0;
 
 	for_each_set_bit(slot, &slots, SCS_MAX_THREADS) {
 		int cpu = READ_ONCE(vc->core->cpu[slot]);
 
-		if (nmi) {
+		if (nmi)
 			arch_sched_core_nmi(cpu);
-			scs_count(kick_nmis, 1);
-		} else {
+		else
 			arch_sched_core_kick(cpu);
-			scs_count(kick_retries, 1);
-		}
+		n++;
 	}
-	return nmi;
+	if (nmi) {
+		scs_count(kick_nmis, n);
+		*nmis += n;
+	} else {
+		scs_count(kick_retries, n);
+		*retries += n;
+	}
 }
 
 /*
@@ -683,10 +687,7 @@ static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 		cpu_relax();
 		now = local_clock() - start;
 		if (unlikely(next && now >= next)) {
-			if (scs_rekick(vc, left, now))
-				nmis++;
-			else
-				retries++;
+			scs_rekick(vc, left, now, &retries, &nmis);
 			next = now * 2;
 		}
 	}
@@ -696,7 +697,7 @@ static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 	start = local_clock() - start;
 	scs_count(wait_kick_ns, start);
 	trace_sched_core_wait(false, start);
-	/* Host code: only once the siblings are out. */
+	/* Host code: after the wait, which the siblings ended (or an oops). */
 	if (unlikely(nmis))
 		scs_report_rekicks(start, retries, nmis);
 }
@@ -1232,7 +1233,7 @@ bool sched_core_guest_fastpath(void)
 	lockdep_assert_irqs_disabled();
 	/*
 	 * A sibling that claimed the core waits for us: its IPI would end
-	 * the re-entry at once, so leave now, without counting on the IPI.
+	 * the re-entry at once, so save that entry and leave now.
 	 */
 	state = atomic_read(&vc->core->state);
 	if (!(scs_guests(state) & BIT(vc->slot)) || scs_hosts(state))
