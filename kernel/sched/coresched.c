@@ -564,10 +564,10 @@ static bool scs_injected(enum scs_inject fault)
  */
 static void scs_stall(struct sched_core_vm_cpu *vc)
 {
-	u64 start = local_clock();
+	u64 start = sched_clock();
 
 	while (scs_in_guest_mode(vc) &&
-	       local_clock() - start < 2 * NSEC_PER_SEC)
+	       sched_clock() - start < 2 * NSEC_PER_SEC)
 		cpu_relax();
 }
 #else
@@ -666,7 +666,12 @@ static void scs_rekick(struct sched_core_vm_cpu *vc, unsigned long slots,
  */
 static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 {
-	u64 start = local_clock(), now, next = READ_ONCE(scs_kick_retry_ns);
+	/*
+	 * sched_clock(), not local_clock(): with interrupts disabled and no
+	 * tick, an unstable sched clock (the TSC found unreliable) stops
+	 * local_clock() a tick on, and the retries would never come.
+	 */
+	u64 start = sched_clock(), now, next = READ_ONCE(scs_kick_retry_ns);
 	unsigned int left, retries = 0, nmis = 0;
 
 	/* An interrupt handler here would run beside the siblings' guests. */
@@ -685,7 +690,7 @@ static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 		if (unlikely(READ_ONCE(oops_in_progress) || panic_in_progress()))
 			break;
 		cpu_relax();
-		now = local_clock() - start;
+		now = sched_clock() - start;
 		if (unlikely(next && now >= next)) {
 			scs_rekick(vc, left, now, &retries, &nmis);
 			next = now * 2;
@@ -694,7 +699,7 @@ static void scs_wait_out(struct sched_core_vm_cpu *vc, unsigned int slots)
 	/* Nor does it run ahead of the exit speculatively. */
 	barrier_nospec();
 
-	start = local_clock() - start;
+	start = sched_clock() - start;
 	scs_count(wait_kick_ns, start);
 	trace_sched_core_wait(false, start);
 	/* Host code: after the wait, which the siblings ended (or an oops). */

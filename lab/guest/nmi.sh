@@ -7,11 +7,31 @@
 # vCPUs spin in the guest on the siblings CPU0 and CPU1 while CPU2, on the
 # other core, sends test NMIs to CPU1 through the debugfs "nmi" file.
 #
-#   - the NMI path took the core (nmi_takes grew) and the invariant checker
-#     counted no violation;
+#   - the NMI path took the core (nmi_takes grew), the invariant checker
+#     counted no violation, and every NMI was claimed (no "unknown reason"
+#     in the kernel log);
 #   - the negative control: with skip-wait injected (a take that does not
 #     wait for the sibling to leave guest mode) the same NMIs make the
 #     checker count violations, so the first check can fail.
+#
+# Then a sibling that does not take the kicks' IPIs.  The fault "stall"
+# makes every entry into guest mode spin with interrupts disabled, right
+# after its claim, until an NMI takes the core from it (or for two
+# seconds): a kicker's IPIs wait in vain, as for a host whose hypervisor
+# does not deliver them.  A VM's vCPU spins in the
+# guest on CPU0, and a host task on its sibling CPU1 wakes every 10 ms,
+# taking the core for the host from the idle loop, which kicks CPU0; the
+# fault and the task are on for 4 of the VM's 8 seconds.
+#
+#   - the waits re-sent their IPIs and then sent NMIs (kick_retries and
+#     kick_nmis grew), the NMIs took the core (nmi_takes grew: nothing
+#     else sends NMIs here), none went unclaimed (no "unknown reason" in
+#     the kernel log), the VM ran to its end, and the invariant checker
+#     counted no violation;
+#   - the negative control: with the NMIs turned off (kick_nmi_ns 0) the
+#     same fault makes no NMI and no NMI take, so the first checks can
+#     fail, and the VM still ends (each stall gives up after its two
+#     seconds).
 #
 # TAP, one point per check.
 
@@ -29,7 +49,7 @@ stat() {
 # Sets rc (the VM's), takes and viol (their change).
 burst() {
 	echo "$1" > "$dir/inject"
-	t0=$(stat nmi_takes) v0=$(stat violations)
+	t0=$(stat nmi_takes) v0=$(stat violations) u0=$(unknown_nmis)
 	/lab/bin/kvm_workload -w cpu -n 1 -v 2 -c 0,1 -t 6 > /tmp/nmi.vm 2>&1 &
 	vm=$!
 	sleep 1
@@ -40,30 +60,87 @@ burst() {
 	rc=$?
 	echo none > "$dir/inject"
 	takes=$(($(stat nmi_takes) - t0)) viol=$(($(stat violations) - v0))
+	unclaimed=$(($(unknown_nmis) - u0))
 	echo "# inject=$1: $nmis NMIs (writer exit $sent), VM exit $rc," \
-		"nmi_takes +$takes, violations +$viol"
+		"nmi_takes +$takes, violations +$viol, unknown NMIs +$unclaimed"
 	sed 's/^/# /' /tmp/nmi.vm
 }
 
+# stall_burst NMI_NS: the VM spins on CPU0, a task wakes on CPU1, "stall" injected,
+# kick_nmi_ns at NMI_NS.  Sets rc (the VM's), retries, nmis, takes and
+# viol (their change) and unclaimed (unknown NMIs reported meanwhile).
+stall_burst() {
+	echo "$1" > "$dir/kick_nmi_ns"
+	r0=$(stat kick_retries) n0=$(stat kick_nmis) t0=$(stat nmi_takes)
+	v0=$(stat violations) u0=$(unknown_nmis)
+	/lab/bin/kvm_workload -w cpu -n 1 -v 1 -c 0 -t 8 > /tmp/stall.vm 2>&1 &
+	vm=$!
+	# Not for the whole run: the vCPU, stalled until CPU1's NMI takes the
+	# core and then kicked out at once, runs no guest code meanwhile, and
+	# the workload fails a vCPU that did no work.
+	sleep 2
+	echo stall > "$dir/inject"
+	taskset -c 1 sh -c 'while :; do usleep 10000; done' &
+	busy=$!
+	sleep 4
+	echo none > "$dir/inject"
+	kill $busy
+	busy=
+	wait $vm
+	rc=$?
+	echo "$nmi0" > "$dir/kick_nmi_ns"
+	retries=$(($(stat kick_retries) - r0)) knmis=$(($(stat kick_nmis) - n0))
+	takes=$(($(stat nmi_takes) - t0)) viol=$(($(stat violations) - v0))
+	unclaimed=$(($(unknown_nmis) - u0))
+	echo "# kick_nmi_ns=$1: VM exit $rc, kick_retries +$retries," \
+		"kick_nmis +$knmis, nmi_takes +$takes, violations +$viol," \
+		"unknown NMIs +$unclaimed"
+	sed 's/^/# /' /tmp/stall.vm
+}
+
+unknown_nmis() {
+	dmesg | grep -c 'NMI received for unknown reason\|Dazed and confused'
+}
+
 echo "TAP version 13"
-echo "1..4"
+echo "1..8"
+nmi0=$(cat "$dir/kick_nmi_ns" 2>/dev/null)
+busy=
+# Whatever ends this script, the tests after it run without a fault.
+trap '[ -z "$busy" ] || kill $busy 2>/dev/null; echo none > "$dir/inject"
+	[ -z "$nmi0" ] || echo "$nmi0" > "$dir/kick_nmi_ns"' EXIT
+trap 'exit 1' TERM INT HUP
 if [ "$(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings_list)" != 0-1 ] ||
-   [ ! -w "$dir/nmi" ] || ! echo none > "$dir/inject" 2>/dev/null; then
-	echo "# needs CPU0/CPU1 siblings, a CPU2, and $dir/nmi and inject" \
-		"(the debug kernel under coresched=vm)"
-	for _ in 1 2 3 4; do point 1 "setup"; done
+   [ ! -w "$dir/nmi" ] || [ ! -w "$dir/kick_nmi_ns" ] ||
+   ! echo none > "$dir/inject" 2>/dev/null || [ -z "$(stat kick_nmis)" ]; then
+	echo "# needs CPU0/CPU1 siblings, a CPU2, $dir/nmi, kick_nmi_ns and" \
+		"inject, and kick_nmis in the stats (the debug kernel under coresched=vm)"
+	for _ in 1 2 3 4 5 6 7 8; do point 1 "setup"; done
 	exit 1
 fi
 
 burst none
 [ "$rc" = 0 ]
 point $? "the VM's vCPUs ran while CPU1 took NMIs (exit $rc)"
-[ "$takes" -gt 0 ] && [ "$viol" = 0 ]
-point $? "NMIs at a sibling of guest code took the core: nmi_takes +$takes, violations +$viol"
+[ "$takes" -gt 0 ] && [ "$viol" = 0 ] && [ "$unclaimed" = 0 ]
+point $? "NMIs at a sibling of guest code took the core: nmi_takes +$takes, violations +$viol, unknown NMIs +$unclaimed"
 
 burst skip-wait
 [ "$rc" = 0 ]
 point $? "skip-wait: the VM's vCPUs ran (exit $rc)"
 [ "$viol" -gt 0 ]
 point $? "skip-wait: the checker counts violations (+$viol)"
+
+stall_burst 100000000
+[ "$rc" = 0 ]
+point $? "stall: the VM's vCPU ran to the end (exit $rc)"
+[ "$retries" -gt 0 ] && [ "$knmis" -gt 0 ] && [ "$takes" -gt 0 ] &&
+	[ "$unclaimed" = 0 ] && [ "$viol" = 0 ]
+point $? "stall: the waits sent their IPIs again, then NMIs, which took the core: kick_retries +$retries, kick_nmis +$knmis, nmi_takes +$takes, unknown NMIs +$unclaimed, violations +$viol"
+
+stall_burst 0
+[ "$rc" = 0 ]
+point $? "stall, no NMIs: the VM's vCPU ran to the end (exit $rc)"
+[ "$knmis" = 0 ] && [ "$takes" = 0 ] && [ "$retries" -gt 0 ]
+point $? "stall, no NMIs: no NMI was sent or took the core (kick_nmis +$knmis, nmi_takes +$takes), the IPIs were sent again (kick_retries +$retries)"
 exit "$failed"
