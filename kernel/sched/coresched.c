@@ -621,7 +621,7 @@ static void scs_trace_kicks(struct sched_core_vm_cpu *vc, unsigned long slots,
 static u64 scs_kick_retry_ns = NSEC_PER_MSEC;
 static u64 scs_kick_nmi_ns = 100 * NSEC_PER_MSEC;
 
-/* Say once that a wait needed more than its kick: the host may lose IPIs. */
+/* Say once that a wait needed NMIs: the host may lose IPIs. */
 static void scs_report_rekicks(u64 waited, unsigned int retries,
 			       unsigned int nmis)
 {
