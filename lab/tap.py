@@ -72,11 +72,11 @@ def lines_of(path):
 
 
 def test_name(field):
-    """tests.list's test field: "retry:" marks a test run again once if it
-    fails, "exit:" one that prints no TAP."""
-    for mark in ('retry:', 'exit:'):
-        field = field[len(mark):] if field.startswith(mark) else field
-    return field
+    """tests.list's test field: "retry:" ("retryN:") marks a test run again
+    if it fails, three (N) attempts at most, "exit:" one that prints no
+    TAP."""
+    field = re.sub(r'^retry[1-9]?:', '', field)
+    return field[len('exit:'):] if field.startswith('exit:') else field
 
 
 def read_tests():

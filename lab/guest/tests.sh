@@ -11,7 +11,8 @@
 # disturb the next one.  A test listed as exit:SUITE/TEST prints no TAP of
 # its own: its exit code becomes its one test point, as kselftest's runner
 # reports every test.  A test listed as retry:TEST, for a fault the base
-# tree shows as well, runs again if it fails, three attempts at most:
+# tree shows as well, runs again if it fails, three attempts at most
+# (retryN:TEST: N attempts at most):
 # "# lab-retry: WHY" after a failed attempt's output says so, and the last
 # attempt's TAP and exit code are the test's (the host accepts each retry
 # only as lab/retries.list expects it).
@@ -23,9 +24,12 @@ EOT
 export LAB_SOCKETS LAB_CORES LAB_THREADS
 plan=/tmp/lab-tests.plan
 
-# bare FIELD: the test's name, without its retry: or exit: mark.
+# bare FIELD: the test's name, without its retry[N]: or exit: mark.
 bare() {
-	_bare=${1#retry:}
+	case $1 in
+	retry:* | retry[1-9]:*) _bare=${1#*:} ;;
+	*) _bare=$1 ;;
+	esac
 	echo "${_bare#exit:}"
 }
 
@@ -50,7 +54,7 @@ while read -r tmo test args; do
 done < "$plan"
 # A name in lab.only that this mode does not have is a mistake, not a pass.
 for t in $(echo "$LAB_ONLY" | tr ',' ' '); do
-	grep -q " \(retry:\)\?\(exit:\)\?$t\( \|$\)" "$plan" || echo "# lab-test-plan: $t"
+	grep -q " \(retry[1-9]\?:\)\?\(exit:\)\?$t\( \|$\)" "$plan" || echo "# lab-test-plan: $t"
 done
 
 # run_test TIMEOUT COMMAND...: in a session of its own, killed whole after.
@@ -115,17 +119,20 @@ while read -r tmo test args; do
 	name=$(bare "$test")
 	echo "# lab-test-begin: $name"
 	case $test in
-	retry:*)
+	retry:* | retry[1-9]:*)
 		# Each attempt streams as any test does (a guest that dies
 		# meanwhile leaves its output), and is kept to say why it failed.
+		most=${test%%:*}
+		most=${most#retry}
+		most=${most:-3}
 		tries=1
 		while :; do
 			rm -f /tmp/lab-test.rc
 			# shellcheck disable=SC2086 # the test's arguments are words
-			{ run_one "$tmo" "${test#retry:}" $args; echo "$rc" > /tmp/lab-test.rc; } 2>&1 |
+			{ run_one "$tmo" "${test#*:}" $args; echo "$rc" > /tmp/lab-test.rc; } 2>&1 |
 				tee /tmp/lab-test.try
 			rc=$(cat /tmp/lab-test.rc 2>/dev/null || echo 1)
-			if [ "$rc" = 0 ] || [ $tries = 3 ]; then
+			if [ "$rc" = 0 ] || [ "$tries" -ge "$most" ]; then
 				break
 			fi
 			why=$(grep -a -m 1 -E 'unexpected exit|not stopped|Unhandled exception|^not ok|did not' /tmp/lab-test.try)

@@ -242,6 +242,8 @@ st_tap() {
 		'if [ -e /tmp/st-retry-ran2 ]; then echo "ok 1 fine the second time"; exit 0; fi' \
 		': > /tmp/st-retry-ran2; echo "not ok 1 a failure nobody expects"; exit 1'
 	sed -i 's|^selftest 60 lab/st-retry-|selftest 60 retry:lab/st-retry-|' "$o/lab/tests.list"
+	sed -i 's|^selftest 60 retry:lab/st-retry-fails|selftest 60 retry4:lab/st-retry-fails|' \
+		"$o/lab/tests.list"
 	printf '#!/bin/sh\necho fine\nexit 0\n' > "$o/selftests/labst/exit0"
 	printf '#!/bin/sh\necho broken\nexit 3\n' > "$o/selftests/labst/exit3"
 	printf '#!/bin/sh\necho "nothing to test here"\nexit 4\n' > "$o/selftests/labkvm_skip"
@@ -298,6 +300,12 @@ st_tap() {
 		'^retry\tst/lab/st-retry-passes\trun again after: exit code 1: not ok 1 a point that fails the first' \
 		'^pass\tst/lab/st-retry-passes: a point that passes the second time\t' \
 		'^fail\tst/lab/st-retry-unexpected: run again\tafter a failure retries.list does not expect'
+	n=$(grep -c -P '^retry\tst/lab/st-retry-fails\t' "$recs")
+	if [ "$n" = 3 ]; then
+		rec pass "lab: retry4: a test runs four attempts at most"
+	else
+		rec fail "lab: retry4: a test runs four attempts at most" "$n retry records, not 3"
+	fi
 	if grep -q -P '^fail\tst/lab/st-retry-passes' "$recs"; then
 		rec fail "lab: retry: the first attempt's points do not count" \
 			"$(grep -P '^fail\tst/lab/st-retry-passes' "$recs" | head -n 1)"
