@@ -28,6 +28,9 @@
 #     else sends NMIs here), none went unclaimed (no "unknown reason" in
 #     the kernel log), the VM ran to its end, and the invariant checker
 #     counted no violation;
+#   - the first wait since boot that needed NMIs is reported in the kernel
+#     log, once: one report after the stall, none before it unless
+#     kick_nmis already counted NMIs;
 #   - the negative control: with the NMIs turned off (kick_nmi_ns 0) the
 #     same fault makes no NMI and no NMI take, so the first checks can
 #     fail, and the VM still ends (each stall gives up after its two
@@ -98,12 +101,17 @@ stall_burst() {
 	sed 's/^/# /' /tmp/stall.vm
 }
 
+# The kernel log's reports of waits that needed NMIs.
+nmi_reports() {
+	dmesg | grep -c 'coresched: CPU[0-9]* waited [0-9]* us for siblings to leave guest mode'
+}
+
 unknown_nmis() {
 	dmesg | grep -c 'NMI received for unknown reason\|Dazed and confused'
 }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 nmi0=$(cat "$dir/kick_nmi_ns" 2>/dev/null)
 busy=
 # Whatever ends this script, the tests after it run without a fault.
@@ -115,7 +123,7 @@ if [ "$(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings_list)" != 0-1 
    ! echo none > "$dir/inject" 2>/dev/null || [ -z "$(stat kick_nmis)" ]; then
 	echo "# needs CPU0/CPU1 siblings, a CPU2, $dir/nmi, kick_nmi_ns and" \
 		"inject, and kick_nmis in the stats (the debug kernel under coresched=vm)"
-	for _ in 1 2 3 4 5 6 7 8; do point 1 "setup"; done
+	for _ in 1 2 3 4 5 6 7 8 9; do point 1 "setup"; done
 	exit 1
 fi
 
@@ -131,12 +139,18 @@ point $? "skip-wait: the VM's vCPUs ran (exit $rc)"
 [ "$viol" -gt 0 ]
 point $? "skip-wait: the checker counts violations (+$viol)"
 
+reports0=$(nmi_reports) knmis0=$(stat kick_nmis)
 stall_burst 100000000
+reports=$(nmi_reports)
 [ "$rc" = 0 ]
 point $? "stall: the VM's vCPU ran to the end (exit $rc)"
 [ "$retries" -gt 0 ] && [ "$knmis" -gt 0 ] && [ "$takes" -gt 0 ] &&
 	[ "$unclaimed" = 0 ] && [ "$viol" = 0 ]
 point $? "stall: the waits sent their IPIs again, then NMIs, which took the core: kick_retries +$retries, kick_nmis +$knmis, nmi_takes +$takes, unknown NMIs +$unclaimed, violations +$viol"
+
+# The report is once a boot: none before unless NMIs were sent before.
+[ "$reports" = 1 ] && { [ "$reports0" = 0 ] || [ "$knmis0" -gt 0 ]; }
+point $? "the kernel log reports a wait that needed NMIs, once: $reports0 report(s) before the stall (kick_nmis $knmis0), $reports after"
 
 stall_burst 0
 [ "$rc" = 0 ]
