@@ -396,7 +396,6 @@ struct sched_core_vm_cpu {
 	/* Counters, written by this CPU only (NMIs included: this_cpu ops). */
 	u64				slow_exits;
 	u64				fastpath_exits;
-	u64				fastpath_yields;
 	u64				kicks_sent;
 	u64				kicks_received;
 	u64				kick_retries;
@@ -1237,17 +1236,13 @@ bool sched_core_guest_fastpath(void)
 	unsigned int state;
 
 	lockdep_assert_irqs_disabled();
-	state = atomic_read(&vc->core->state);
-	if (!(scs_guests(state) & BIT(vc->slot)))
-		return false;
 	/*
 	 * A sibling that claimed the core waits for us: its IPI would end
 	 * the re-entry at once, so save that entry and leave now.
 	 */
-	if (scs_hosts(state)) {
-		scs_count(fastpath_yields, 1);
+	state = atomic_read(&vc->core->state);
+	if (!(scs_guests(state) & BIT(vc->slot)) || scs_hosts(state))
 		return false;
-	}
 	scs_count(fastpath_exits, 1);
 	return true;
 }
@@ -1473,7 +1468,6 @@ static int sched_core_vm_stats_show(struct seq_file *m, void *v)
 
 		sum.slow_exits += READ_ONCE(vc->slow_exits);
 		sum.fastpath_exits += READ_ONCE(vc->fastpath_exits);
-		sum.fastpath_yields += READ_ONCE(vc->fastpath_yields);
 		sum.kicks_sent += READ_ONCE(vc->kicks_sent);
 		sum.kicks_received += READ_ONCE(vc->kicks_received);
 		sum.kick_retries += READ_ONCE(vc->kick_retries);
@@ -1487,7 +1481,6 @@ static int sched_core_vm_stats_show(struct seq_file *m, void *v)
 
 	seq_printf(m, "slow_exits %llu\n", sum.slow_exits);
 	seq_printf(m, "fastpath_exits %llu\n", sum.fastpath_exits);
-	seq_printf(m, "fastpath_yields %llu\n", sum.fastpath_yields);
 	seq_printf(m, "kicks_sent %llu\n", sum.kicks_sent);
 	seq_printf(m, "kicks_received %llu\n", sum.kicks_received);
 	seq_printf(m, "kick_retries %llu\n", sum.kick_retries);

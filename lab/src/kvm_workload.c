@@ -4,7 +4,7 @@
  * load generator of the lab's KVM benchmarks (lab/guest/bench.sh), on the
  * KVM selftest library of the series' tree.
  *
- * usage: kvm_workload -w cpu|exit-kernel|exit-user|fastpath -n NVMS -v VCPUS_PER_VM
+ * usage: kvm_workload -w cpu|exit-kernel|exit-user -n NVMS -v VCPUS_PER_VM
  *                     -c CPULIST -t SECONDS [-k]
  *
  *   -w cpu          the guest increments a counter in a loop: rare exits
@@ -12,9 +12,6 @@
  *                   kernel without going back to userspace
  *      exit-user    each iteration exits to this VMM (a ucall), which does
  *                   a little work (VMM_WORK_BYTES) and re-enters
- *      fastpath     each iteration writes the x2APIC ICR: a fixed IPI to an
- *                   APIC ID no vCPU has, which KVM handles without leaving
- *                   its run loop (a fastpath exit) and delivers to nobody
  *   -n, -v          VMs (1 to 16), and vCPUs in each (1 to 16)
  *   -c CPULIST      "0,1" or "0-3": the vCPU threads are pinned round-robin
  *                   over these CPUs (vCPU i of VM j: vCPU j * v + i)
@@ -47,7 +44,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apic.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
@@ -63,15 +59,11 @@
 /* How long stopping the vCPU threads may take before it is a hang. */
 #define JOIN_TIMEOUT_S	10
 #define MAX_STATS	32
-/* The fastpath workload's IPI: to this APIC ID, which no vCPU here has. */
-#define NOBODY_APIC_ID	0xfe
-#define NOBODY_VECTOR	0xa5
 
-enum workload { WL_CPU, WL_EXIT_KERNEL, WL_EXIT_USER, WL_FASTPATH };
+enum workload { WL_CPU, WL_EXIT_KERNEL, WL_EXIT_USER };
 
 static const char * const workload_names[] = {
 	[WL_CPU] = "cpu", [WL_EXIT_KERNEL] = "exit-kernel", [WL_EXIT_USER] = "exit-user",
-	[WL_FASTPATH] = "fastpath",
 };
 
 /* Guest memory, one copy per VM: a counter per vCPU, each in its own line. */
@@ -86,18 +78,12 @@ static void guest_code(uint32_t id, uint32_t wl)
 {
 	uint32_t a, b, c, d;
 
-	/* KVM handles ICR writes in its fastpath in x2APIC mode only. */
-	if (wl == WL_FASTPATH)
-		x2apic_enable();
 	while (!READ_ONCE(stop)) {
 		WRITE_ONCE(work[id].n, READ_ONCE(work[id].n) + 1);
 		if (wl == WL_EXIT_KERNEL)
 			__cpuid(0, 0, &a, &b, &c, &d);
 		else if (wl == WL_EXIT_USER)
 			GUEST_SYNC(0);
-		else if (wl == WL_FASTPATH)
-			x2apic_write_reg(APIC_ICR, ((uint64_t)NOBODY_APIC_ID << 32) |
-					 APIC_DEST_PHYSICAL | APIC_DM_FIXED | NOBODY_VECTOR);
 	}
 	GUEST_DONE();
 }
@@ -125,7 +111,7 @@ static pthread_barrier_t started, cookies_set;
 
 static void __noreturn bad_usage(void)
 {
-	fprintf(stderr, "usage: kvm_workload -w cpu|exit-kernel|exit-user|fastpath -n NVMS -v VCPUS_PER_VM\n"
+	fprintf(stderr, "usage: kvm_workload -w cpu|exit-kernel|exit-user -n NVMS -v VCPUS_PER_VM\n"
 		"                    -c CPULIST -t SECONDS [-k]\n");
 	exit(2);
 }
