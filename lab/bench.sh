@@ -74,6 +74,7 @@ snap=$BUILD/bench/kernels
 csv=$data/rounds.csv
 info=$data/run.txt
 errors=$data/errors.txt
+again=$data/again.txt
 t_start=$SECONDS
 
 # --- the kernels and the image -------------------------------------------
@@ -179,6 +180,7 @@ fi
 
 echo "round,boot,kernel,topo,cmdline,section,case,bench,metric,value,host_load" > "$csv"
 : > "$errors"
+: > "$again"
 
 # --- one boot -------------------------------------------------------------
 declare -A took		# seconds of each boot label, as last measured
@@ -224,6 +226,10 @@ boot() {
 	while read -r _ what; do
 		err "round $r, $label: $what"
 	done < <(grep '^err ' "$log")
+	while read -r _ what; do
+		echo "round $r, $label: $what" >> "$again"
+		warn "round $r, $label: measured again after: $what"
+	done < <(grep '^again ' "$log")
 	while read -r _ name what; do
 		cmds[$name]=$what
 	done < <(grep '^cmd ' "$log")

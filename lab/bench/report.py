@@ -4,7 +4,7 @@
 
 usage: report.py [--quick] [--check] DIR
 
-Reads DIR/benchmarks/: rounds.csv (lab/bench.sh), run.txt, errors.txt,
+Reads DIR/benchmarks/: rounds.csv (lab/bench.sh), run.txt, errors.txt, again.txt,
 bloat.csv, sizes.csv and configs.txt (lab/bench/footprint.sh).  Writes
 DIR/BENCHMARKS.md and DIR/benchmarks/*.png (gnuplot, lab/bench/*.gp),
 and prints a short summary.
@@ -148,6 +148,7 @@ class Data:
         for b in self.boots:
             self.topo.setdefault(b[0], b[2])
         self.errors = self.lines('errors.txt')
+        self.again = self.lines('again.txt')
         self.bloat = self.table('bloat.csv')
         self.sizes = self.table('sizes.csv')
         self.configs = self.lines('configs.txt')
@@ -1331,6 +1332,14 @@ def report(d, dirname, quick):
         L.append('```')
         L += d.errors[:40]
         L.append('```')
+    if d.again:
+        L.append('\n## Measured again\n')
+        L.append('Outside coresched=vm, a kvm_workload run whose guest stopped making '
+                 'progress or died (the emulator\'s fault, README) is measured once more; '
+                 'the second run\'s numbers stand.\n')
+        L.append('```')
+        L += d.again[:40]
+        L.append('```')
     L.append('\nRaw numbers: [benchmarks/rounds.csv](benchmarks/rounds.csv) '
              '(one row per number per round, with the host load), '
              '[benchmarks/bloat.csv](benchmarks/bloat.csv), '
@@ -1402,6 +1411,8 @@ def summary(d, t, nexp, missing):
         nexp, len(missing), ': ' + '; '.join(missing[:5]) if missing else ''))
     if d.errors:
         print('  %d failed measurements (see the report)' % len(d.errors))
+    if d.again:
+        print('  %d measured again after a failure (see the report)' % len(d.again))
 
 
 def main(argv):
