@@ -14,6 +14,10 @@
 #   benchmarks/realvm-costs-*.txt  a traced real guest under vm and nosmt
 #                                (lab/guest/realvm-costs.sh), not quick
 #   benchmarks/run.txt           what ran: kernels, commands, topology
+#   benchmarks/errors.txt        the measurements that failed
+#   benchmarks/again.txt         those measured once more (the guest's
+#                                "again" lines), which make test's quick
+#                                round judges against lab/retries.list
 #
 # usage: bench.sh [--quick] [--rounds N] [--out DIR] [--no-build]
 #   --quick     one short round, footprint without builds (make bench

@@ -1334,9 +1334,10 @@ def report(d, dirname, quick):
         L.append('```')
     if d.again:
         L.append('\n## Measured again\n')
-        L.append('Outside coresched=vm, a kvm_workload run whose guest stopped making '
-                 'progress or died (the emulator\'s fault, README) is measured once more; '
-                 'the second run\'s numbers stand.\n')
+        L.append('Outside coresched=vm, a kvm_workload run whose guest did not stop or '
+                 'triple-faulted is measured once more (README: the base tree\'s problems); '
+                 'the second run\'s numbers stand, and a second failure is among the failed '
+                 'measurements above.\n')
         L.append('```')
         L += d.again[:40]
         L.append('```')
@@ -1429,6 +1430,8 @@ def main(argv):
         print('%d numbers expected, %d missing' % (nexp, len(missing)))
         for m in missing:
             print('missing: ' + m)
+        if d.again:
+            print('measured again: %d (benchmarks/again.txt)' % len(d.again))
         return 1 if missing or not nexp else 0
     t = report(d, dirname, quick)
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,7 @@
 # its own: its exit code becomes its one test point, as kselftest's runner
 # reports every test.  A test listed as retry:TEST, for a fault the base
 # tree shows as well, runs again if it fails, three attempts at most
-# (retryN:TEST: N attempts at most):
+# (retryN:TEST, N from 2 to 9: N attempts at most):
 # "# lab-retry: WHY" after a failed attempt's output says so, and the last
 # attempt's TAP and exit code are the test's (the host accepts each retry
 # only as lab/retries.list expects it).
@@ -27,7 +27,7 @@ plan=/tmp/lab-tests.plan
 # bare FIELD: the test's name, without its retry[N]: or exit: mark.
 bare() {
 	case $1 in
-	retry:* | retry[1-9]:*) _bare=${1#*:} ;;
+	retry:* | retry[2-9]:*) _bare=${1#*:} ;;
 	*) _bare=$1 ;;
 	esac
 	echo "${_bare#exit:}"
@@ -54,7 +54,7 @@ while read -r tmo test args; do
 done < "$plan"
 # A name in lab.only that this mode does not have is a mistake, not a pass.
 for t in $(echo "$LAB_ONLY" | tr ',' ' '); do
-	grep -q " \(retry[1-9]\?:\)\?\(exit:\)\?$t\( \|$\)" "$plan" || echo "# lab-test-plan: $t"
+	grep -q " \(retry[2-9]\?:\)\?\(exit:\)\?$t\( \|$\)" "$plan" || echo "# lab-test-plan: $t"
 done
 
 # run_test TIMEOUT COMMAND...: in a session of its own, killed whole after.
@@ -119,7 +119,7 @@ while read -r tmo test args; do
 	name=$(bare "$test")
 	echo "# lab-test-begin: $name"
 	case $test in
-	retry:* | retry[1-9]:*)
+	retry:* | retry[2-9]:*)
 		# Each attempt streams as any test does (a guest that dies
 		# meanwhile leaves its output), and is kept to say why it failed.
 		most=${test%%:*}
