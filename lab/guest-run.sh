@@ -5,7 +5,8 @@
 # judges it: its records go to $LAB_RESULTS (tap.py guest).
 #
 # A run that fails with a console line that lab/retries.list expects of
-# it (test "boot": runs of the vanilla kernel only) boots once more: the
+# it (test "boot": runs of the vanilla kernel, or of the series' kernel
+# outside coresched=vm, tap.py expects-retry) boots once more: the
 # first attempt, kept beside as build/runs/NAME.1, is a "retry" record
 # that names the first console line that failed it and every failure
 # its tests had, and the second attempt is the run's result.
@@ -46,7 +47,7 @@ rm -rf "$dir.1"
 boot
 rc=$?
 first=$(console_splats "$dir/console.log" | head -n 1 | cut -d: -f2-)
-if [ $rc != 0 ] && [ -n "$first" ] && [ "$kernel" = vanilla/bzImage ] &&
+if [ $rc != 0 ] && [ -n "$first" ] &&
    where=$("$LAB/tap.py" expects-retry "$name" boot "$first"); then
 	LAB_RESULTS=$dir/attempt.tsv "$LAB/tap.py" guest "$name" "$dir"
 	failed=$(awk -F'\t' '$1 == "fail" { printf "%s%s", sep, $2; sep = "; " }' \

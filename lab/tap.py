@@ -14,7 +14,9 @@ again after its first attempt failed), name, detail.
   tap.py add STATUS NAME [DETAIL]   one record (host-side checks)
   tap.py expects-retry RUN TEST TEXT   exit 0, printing where, if
                                lab/retries.list expects that failure
-                               (TEST "boot": a whole run booted again)
+                               (TEST "boot": a whole run booted again,
+                               of the vanilla kernel or of the series'
+                               outside coresched=vm)
   tap.py summary               per-test summary, then "N passed, N failed"
                                (", N skipped"); exit 1 on any failure
 
@@ -86,14 +88,15 @@ def read_tests():
 
 
 def read_runs():
-    """runs.list: {name: (mode, line number, kernel)} and the names in order."""
+    """runs.list: {name: (mode, line number, kernel, command line)} and the
+    names in order."""
     runs, order = {}, []
     for n, f in lines_of(RUNS_LIST):
         if len(f) < 7:
             raise ValueError('%s:%d: fewer than 7 fields' % (RUNS_LIST, n))
         if f[0] in runs:
             raise ValueError('%s:%d: run %s twice' % (RUNS_LIST, n, f[0]))
-        runs[f[0]] = (f[3], n, f[1])
+        runs[f[0]] = (f[3], n, f[1], ' '.join(f[7:]))
         order.append(f[0])
     return runs, order
 
@@ -312,22 +315,32 @@ def guest(run, rundir):
             'verdict %s, see %s/console.log' % (verdict, rundir))
 
 
+def boot_allowed(run):
+    """Whether a run may be booted again after a failure of the base tree:
+    one of the vanilla kernel, or of the series' outside coresched=vm
+    (whose isolation no fault may be retried away)."""
+    return run[2] == 'vanilla/bzImage' or (
+        run[2] == 'bzImage' and not any(w.startswith('coresched=vm')
+                                        for w in run[3].split()))
+
+
 def boot_retry_problems(f, n, sruns, runs):
     """A "boot" entry: a whole run booted again after a failure of the base
-    tree, never a run of the series' kernels."""
+    tree, never a run under coresched=vm nor of the debug kernel."""
     if f != 'retries.list' or not sruns:
         return ['%s:%d: "boot" is for retries.list, with the runs named' % (f, n)]
     return ['%s:%d: run %s %s' % (f, n, r, 'does not exist' if r not in runs else
-                                   'boots %s, not the vanilla kernel' % runs[r][2])
+                                   'boots %s %s: neither the vanilla kernel nor the '
+                                   "series' outside coresched=vm" % (runs[r][2], runs[r][3]))
             for r in sorted(sruns)
-            if r not in runs or runs[r][2] != 'vanilla/bzImage']
+            if r not in runs or not boot_allowed(runs[r])]
 
 
 def lists():
     """The lists agree: every run plans tests, every test runs somewhere,
     every expected skip and retry names a run that plans its test; a whole
     run booted again ("boot") is a retry of named runs of the vanilla
-    kernel only."""
+    kernel, or of the series' outside coresched=vm."""
     name = 'lab: runs.list, tests.list, skips.list and retries.list agree'
     problems = []
     try:
@@ -421,6 +434,10 @@ def main(argv):
         n = expected_skip(read_skips(RETRIES_LIST), argv[1], argv[2], argv[3])
         if n is None:
             return 1
+        if argv[2] == 'boot':
+            runs, _ = read_runs()
+            if argv[1] not in runs or not boot_allowed(runs[argv[1]]):
+                return 1
         print('%s:%d' % (os.path.basename(RETRIES_LIST), n))
     elif argv[:1] == ['summary']:
         return summary()

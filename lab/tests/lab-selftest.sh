@@ -346,8 +346,10 @@ st_tap() {
 # of the vanilla kernel boots it once more, with the first attempt's
 # failures named, and the second attempt is the result; a failure the
 # list does not expect, a panic after another splat, the same panic on a
-# run of the series' kernel, and a clean console fail at once.  The
-# list check refuses a "boot" entry for a run of the series' kernel.
+# run of the series' kernel under coresched=vm, and a clean console fail
+# at once; on a run of the series' kernel under coresched=on it boots
+# again.  The list check refuses a "boot" entry for a run under
+# coresched=vm and takes one for a run of the series' kernel outside it.
 st_reboot() {
 	local d=$tmp/reboot c what fail list run want rc status n got detail recs
 	mkdir -p "$d"
@@ -378,15 +380,17 @@ st_reboot() {
 	echo ok > "$out/verdict"
 	EOT
 	chmod +x "$d/boot"
-	printf '%s\n' "van vanilla/bzImage 1,1,2 st 60 - -" "ser bzImage 1,1,2 st 60 - -" > "$d/runs.list"
+	printf '%s\n' "van vanilla/bzImage 1,1,2 st 60 - -" "ser bzImage 1,1,2 st 60 - - coresched=vm" \
+		"son bzImage 1,1,2 st 60 - - coresched=on" > "$d/runs.list"
 	echo "st 60 lab/st-one" > "$d/tests.list"
-	echo 'van,ser boot ^\[ 77\.4\] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b$' \
+	echo 'van,ser,son boot ^\[ 77\.4\] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b$' \
 		> "$d/expects"
 	echo "van,ser boot Attempted to kill init! exitcode=0x00000004" > "$d/other"
 	echo "nope boot Attempted to kill init!" > "$d/otherrun"
 	for c in "once van ONCE expects 2 0" "twice van PANIC expects 2 1" \
 		 "unexpected van ONCE other 1 1" "another-run van ONCE otherrun 1 1" \
 		 "after-a-warning van WARNPANIC expects 1 1" "series-kernel ser ONCE expects 1 1" \
+		 "series-kernel-on son ONCE expects 2 0" \
 		 "clean-console van QUIET expects 1 1"; do
 		read -r what run fail list want rc <<< "$c"
 		recs=$d/$what.tsv
@@ -420,14 +424,14 @@ st_reboot() {
 			rec fail "$n" "$got (wanted $want boots, exit $rc); records: $(cut -f1,2 "$recs" | tr '\t\n' ': ')"
 		fi
 	done
-	echo "ser boot Attempted to kill init!" > "$d/series"
+	printf '%s\n' "ser boot Attempted to kill init!" "son boot Attempted to kill init!" > "$d/series"
 	rm -f "$d/lists.tsv"
 	LAB_RUNS_LIST=$d/runs.list LAB_TESTS_LIST=$d/tests.list LAB_SKIPS_LIST=/dev/null \
 		LAB_RETRIES_LIST=$d/series LAB_RESULTS=$d/lists.tsv "$LAB/tap.py" lists
-	if grep -q -P '^fail\t.*\tretries.list:1: run ser boots bzImage, not the vanilla kernel' "$d/lists.tsv"; then
-		rec pass "lab: the list check refuses a whole run booted again on the series' kernel"
+	if grep -q -P "^fail\t.*\tretries.list:1: run ser boots bzImage coresched=vm: neither the vanilla kernel nor the series' outside coresched=vm\$" "$d/lists.tsv"; then
+		rec pass "lab: the list check refuses a whole run booted again under coresched=vm, not under on"
 	else
-		rec fail "lab: the list check refuses a whole run booted again on the series' kernel" \
+		rec fail "lab: the list check refuses a whole run booted again under coresched=vm, not under on" \
 			"$(cat "$d/lists.tsv")"
 	fi
 }
