@@ -317,8 +317,8 @@ def guest(run, rundir):
 
 def boot_allowed(run):
     """Whether a run may be booted again after a failure of the base tree:
-    one of the vanilla kernel, or of the series' outside coresched=vm
-    (whose isolation no fault may be retried away)."""
+    one of the vanilla kernel, or of the series' outside coresched=vm (no
+    whole run under coresched=vm is ever booted again)."""
     return run[2] == 'vanilla/bzImage' or (
         run[2] == 'bzImage' and not any(w.startswith('coresched=vm')
                                         for w in run[3].split()))

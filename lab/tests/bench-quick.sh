@@ -3,7 +3,8 @@
 #
 # "make bench QUICK=1" as a test: one short round of every benchmark into
 # build/bench-quick/ (never the committed BENCHMARKS.md and benchmarks/),
-# then one result record: pass if every number the plan asks for is there
+# then one result record (and one per measurement run again, below):
+# pass if every number the plan asks for is there
 # and numeric, the report and the plots were written; fail otherwise,
 # naming what is missing.  The numbers themselves are not judged: a quick
 # round under TCG on a shared host is too noisy for that.
