@@ -48,6 +48,7 @@ rm -rf "$dir.1"
 boot
 rc=$?
 first=$(console_splats "$dir/console.log" | head -n 1 | cut -d: -f2-)
+where=''
 if [ $rc != 0 ] && [ -n "$first" ] &&
    where=$("$LAB/tap.py" expects-retry "$name" boot "$first"); then
 	LAB_RESULTS=$dir/attempt.tsv "$LAB/tap.py" guest "$name" "$dir"
@@ -60,7 +61,7 @@ if [ $rc != 0 ] && [ -n "$first" ] &&
 		index($2, n "/lab/realvm") != 1 { print $2 }' "$dir/attempt.tsv")
 	[ "$kernel" = vanilla/bzImage ] || [ -z "$others" ] || where=''
 fi
-if [ -n "${where:-}" ]; then
+if [ -n "$where" ]; then
 	mv "$dir" "$dir.1" || die "cannot keep the first attempt of $name as $dir.1"
 	"$LAB/tap.py" add retry "$name: boot" \
 		"booted again after: $first (expected: $where); the first attempt ($dir.1) failed: $failed"

@@ -34,8 +34,8 @@
 #   r SECTION CASE BENCH METRIC VALUE   one number
 #   err SECTION CASE BENCH MESSAGE      a measurement that failed
 #   again SECTION CASE BENCH MESSAGE    a measurement that failed and
-#                                       was run once more (the next
-#                                       line of that measurement is its)
+#                                       was run once more: its records
+#                                       (or err line) are the second run's
 
 CG=bench
 OUT=/tmp/bench-out.
