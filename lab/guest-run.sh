@@ -15,7 +15,9 @@
 # usage: guest-run.sh NAME [boot.sh options...]
 #   NAME    a run of lab/runs.list; its files go to build/runs/NAME
 #   the options are added to the run's own (e.g. --append lab.only=a/b,
-#   which makes the run fail for the tests it leaves out: for development)
+#   which makes the run fail for the tests it leaves out: for development);
+#   a run given options is never booted again, as the decision rests on
+#   the run's line in lab/runs.list (its kernel, its command line)
 # $LAB_RUNS_LIST replaces lab/runs.list and $LAB_BOOT lab/boot.sh (the
 # lab's own tests).
 set -uo pipefail
@@ -30,7 +32,7 @@ read -r name kernel topo mode tmo cpu extra append <<< "$line"
 opts=()
 [ "$cpu" = - ] || opts+=(--cpu "$cpu")
 [ "$extra" = - ] || for e in ${extra//,/ }; do opts+=(--extra "$BUILD/$e"); done
-extra_append=''
+extra_append='' own=$#
 while [ $# -gt 0 ]; do
 	case $1 in
 	--append) extra_append+=" $2"; shift 2 ;;
@@ -49,7 +51,7 @@ boot
 rc=$?
 first=$(console_splats "$dir/console.log" | head -n 1 | cut -d: -f2-)
 where=''
-if [ $rc != 0 ] && [ -n "$first" ] &&
+if [ $rc != 0 ] && [ -n "$first" ] && [ "$own" = 0 ] &&
    where=$("$LAB/tap.py" expects-retry "$name" boot "$first"); then
 	LAB_RESULTS=$dir/attempt.tsv "$LAB/tap.py" guest "$name" "$dir"
 	failed=$(awk -F'\t' '$1 == "fail" { printf "%s%s", sep, $2; sep = "; " }' \

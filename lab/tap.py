@@ -17,6 +17,13 @@ again after its first attempt failed), name, detail.
                                (TEST "boot": a whole run booted again,
                                of the vanilla kernel or of the series'
                                outside coresched=vm)
+  tap.py bench-again FILE      records of the quick benchmark's measurements
+                               run again (its benchmarks/again.txt): a
+                               "retry" each where lab/retries.list expects
+                               it (runs "bench", test kvm_workload or
+                               lab/realvm), a failure otherwise, and always
+                               for a kvm_workload of a boot of
+                               lab/bench/plan under coresched=vm
   tap.py summary               per-test summary, then "N passed, N failed"
                                (", N skipped"); exit 1 on any failure
 
@@ -38,8 +45,8 @@ lab/retries.list expects that failure for that run and test, and a
 failure otherwise; the points before the line are the first attempt's
 and do not count.
 
-$LAB_TESTS_LIST, $LAB_RUNS_LIST, $LAB_SKIPS_LIST and $LAB_RETRIES_LIST
-replace the lab's lists (the lab's own tests use them).
+$LAB_TESTS_LIST, $LAB_RUNS_LIST, $LAB_SKIPS_LIST, $LAB_RETRIES_LIST and
+$LAB_BENCH_PLAN replace the lab's lists (the lab's own tests use them).
 """
 import os
 import re
@@ -52,6 +59,9 @@ TESTS_LIST = os.environ.get('LAB_TESTS_LIST', os.path.join(LAB, 'guest', 'tests.
 RUNS_LIST = os.environ.get('LAB_RUNS_LIST', os.path.join(LAB, 'runs.list'))
 SKIPS_LIST = os.environ.get('LAB_SKIPS_LIST', os.path.join(LAB, 'skips.list'))
 RETRIES_LIST = os.environ.get('LAB_RETRIES_LIST', os.path.join(LAB, 'retries.list'))
+BENCH_PLAN = os.environ.get('LAB_BENCH_PLAN', os.path.join(LAB, 'bench', 'plan'))
+PLAN_NAME = os.path.join(os.path.basename(os.path.dirname(BENCH_PLAN)),
+                         os.path.basename(BENCH_PLAN))
 
 TAP_RE = re.compile(r'^(not )?ok (\d+)\s*-?\s*(.*?)\s*(?:#\s*(SKIP|XFAIL|TODO)\b\s*(.*))?$',
                     re.IGNORECASE)
@@ -315,13 +325,96 @@ def guest(run, rundir):
             'verdict %s, see %s/console.log' % (verdict, rundir))
 
 
+def under_vm(cmdline):
+    """Whether a kernel command line asks for coresched=vm (or vm,strict)."""
+    return any(w.startswith('coresched=vm') for w in cmdline.split())
+
+
 def boot_allowed(run):
     """Whether a run may be booted again after a failure of the base tree:
     one of the vanilla kernel, or of the series' outside coresched=vm (no
     whole run under coresched=vm is ever booted again)."""
-    return run[2] == 'vanilla/bzImage' or (
-        run[2] == 'bzImage' and not any(w.startswith('coresched=vm')
-                                        for w in run[3].split()))
+    return run[2] == 'vanilla/bzImage' or (run[2] == 'bzImage' and not under_vm(run[3]))
+
+
+def read_bench_plan():
+    """lab/bench/plan: {boot label: (kernel, command line, kvm_workload
+    cases, real-guest cases)}."""
+    boots = {}
+    for n, f in lines_of(BENCH_PLAN):
+        if len(f) < 10:
+            raise ValueError('%s:%d: fewer than 10 fields' % (BENCH_PLAN, n))
+        boots[f[0]] = (f[1], '' if f[3] == '-' else f[3], f[5], f[8])
+    return boots
+
+
+# What the benchmark runs again: kvm_workload (lab/guest/bench.sh, its
+# "again vm" lines) and the real guest (lab/guest/realvm.sh boots it
+# again, "again realvm"), by the first word after the boot's label.
+BENCH_AGAIN = {'vm': 'kvm_workload', 'realvm': 'lab/realvm'}
+
+
+def bench_retry_problems(f, n, sruns, t):
+    """A "bench" entry: only in retries.list, for kvm_workload where a boot
+    of lab/bench/plan runs it outside coresched=vm (the guest measures
+    nothing again under vm), or for lab/realvm where a boot runs a real
+    guest."""
+    where = '%s:%d' % (f, n)
+    if f != 'retries.list':
+        return ['%s: "bench" is for retries.list' % where]
+    if sruns != {'bench'}:
+        return ['%s: "bench" names the quick benchmark, not runs: %s' % (
+            where, ','.join(sorted(sruns)))]
+    if t not in BENCH_AGAIN.values():
+        return ['%s: the benchmark runs only %s again, not %s' % (
+            where, ' and '.join(sorted(BENCH_AGAIN.values())), t)]
+    try:
+        boots = read_bench_plan()
+    except (FileNotFoundError, ValueError) as e:
+        return ['%s: %s' % (where, e)]
+    if t == 'kvm_workload' and not any(vm != '-' and not under_vm(c)
+                                       for _, c, vm, _ in boots.values()):
+        return ['%s: no boot of %s runs kvm_workload outside coresched=vm' % (
+            where, PLAN_NAME)]
+    if t == 'lab/realvm' and all(rv == '-' for _, _, _, rv in boots.values()):
+        return ['%s: no boot of %s runs a real guest' % (where, PLAN_NAME)]
+    return []
+
+
+AGAIN_RE = re.compile(r'^round (\d+), (\S+): (.+)$')
+
+
+def bench_again(path):
+    """The quick benchmark's measurements run again (lab/bench.sh's
+    again.txt, "round R, BOOT: WHAT" a line), each judged against
+    retries.list; a kvm_workload of a boot under coresched=vm fails
+    whatever the list says."""
+    try:
+        lines = [l.rstrip('\n') for l in open(path) if l.strip()]
+        boots = read_bench_plan()
+        retries = read_skips(RETRIES_LIST)
+    except (FileNotFoundError, ValueError, re.error) as e:
+        add('fail', 'bench: measured again', str(e))
+        return
+    for line in lines:
+        m = AGAIN_RE.match(line)
+        test = BENCH_AGAIN.get(m.group(3).split()[0]) if m else None
+        n = None
+        if not test:
+            why = 'not a line of again.txt'
+        elif m.group(2) not in boots:
+            why = 'no boot %s in %s' % (m.group(2), PLAN_NAME)
+        elif test == 'kvm_workload' and under_vm(boots[m.group(2)][1]):
+            why = 'nothing is measured again under coresched=vm'
+        else:
+            n = expected_skip(retries, 'bench', test, line)
+            why = 'after a failure %s does not expect' % os.path.basename(RETRIES_LIST)
+        if n:
+            add('retry', 'bench: ' + test, 'measured again after: %s (expected: %s:%d)' % (
+                line, os.path.basename(RETRIES_LIST), n))
+        else:
+            add('fail', 'bench: %s: measured again' % test if test else 'bench: measured again',
+                '%s: %s' % (why, line))
 
 
 def boot_retry_problems(f, n, sruns, runs):
@@ -340,7 +433,8 @@ def lists():
     """The lists agree: every run plans tests, every test runs somewhere,
     every expected skip and retry names a run that plans its test; a whole
     run booted again ("boot") is a retry of named runs of the vanilla
-    kernel, or of the series' outside coresched=vm."""
+    kernel, or of the series' outside coresched=vm; a "bench" entry is for
+    what the quick benchmark runs again (bench_retry_problems())."""
     name = 'lab: runs.list, tests.list, skips.list and retries.list agree'
     problems = []
     try:
@@ -352,6 +446,8 @@ def lists():
         add('fail', name, str(e))
         return
     modes = set(v[0] for v in runs.values())
+    if 'bench' in runs:
+        problems.append('run bench: the name retries.list keeps for the benchmark')
     plans = {r: plan_of(runs[r][0]) for r in order}
     for r in order:
         if not plans[r]:
@@ -365,7 +461,8 @@ def lists():
                 n, t, ','.join(tmodes)))
     for f, sruns, t, _, n in skips:
         # The quick benchmark's measurements (lab/tests/bench-quick.sh).
-        if f == 'retries.list' and sruns == {'bench'} and t == 'kvm_workload':
+        if sruns and 'bench' in sruns:
+            problems += bench_retry_problems(f, n, sruns, t)
             continue
         if t == 'boot':
             problems += boot_retry_problems(f, n, sruns, runs)
@@ -439,6 +536,8 @@ def main(argv):
             if argv[1] not in runs or not boot_allowed(runs[argv[1]]):
                 return 1
         print('%s:%d' % (os.path.basename(RETRIES_LIST), n))
+    elif len(argv) == 2 and argv[0] == 'bench-again':
+        bench_again(argv[1])
     elif argv[:1] == ['summary']:
         return summary()
     else:

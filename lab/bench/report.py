@@ -1335,9 +1335,12 @@ def report(d, dirname, quick):
     if d.again:
         L.append('\n## Measured again\n')
         L.append('Outside coresched=vm, a kvm_workload run whose guest did not stop or '
-                 'triple-faulted is measured once more (README: the base tree\'s problems); '
-                 'the second run\'s numbers stand, and a second failure is among the failed '
-                 'measurements above.\n')
+                 'triple-faulted is measured once more (`vm` lines), and a real guest whose '
+                 'kernel died while it booted, or that hung or reset outside coresched=vm, is '
+                 'booted once more (`realvm` lines), for faults of the emulator that the '
+                 'vanilla kernel shows too (README: the base tree\'s problems); the last '
+                 'run\'s numbers stand, and its failure is among the failed measurements '
+                 'above.\n')
         L.append('```')
         L += d.again[:40]
         L.append('```')

@@ -303,6 +303,9 @@ section_realvm() {
 		sh /lab/realvm.sh -b /tmp/bench-realvm -P "$cpus" $REALVM_ARGS $k \
 			> /tmp/bench-realvm.tap 2>&1
 		rc=$?
+		# Each boot of the guest again ("# lab-retry:"), for the host
+		# to judge against lab/retries.list.
+		sed -n "s/^# lab-retry: /again realvm $label: /p" /tmp/bench-realvm.tap
 		bad=$(grep '^not ok' /tmp/bench-realvm.tap | cut -d' ' -f4- | tr '\n' ';')
 		if [ $rc != 0 ] || [ -n "$bad" ]; then
 			err realvm "$label" all "exit $rc: ${bad:-no failed test point}"

@@ -53,14 +53,7 @@ for f in BENCHMARKS.md benchmarks/sched-cost.png benchmarks/vm-work.png \
 done
 # The measurements run once more (lab/guest/bench.sh): each a retry
 # record if lab/retries.list expects its failure, a failure otherwise.
-while IFS= read -r line; do
-	if where=$("$LAB/tap.py" expects-retry bench kvm_workload "$line"); then
-		rec retry "bench: kvm_workload" "measured again after: $line (expected: $where)"
-	else
-		rec fail "bench: kvm_workload: measured again" \
-			"after a failure retries.list does not expect: $line"
-	fi
-done < <(grep -v '^$' "$dir/benchmarks/again.txt" 2>/dev/null)
+"$LAB/tap.py" bench-again "$dir/benchmarks/again.txt"
 first=$(echo "$check" | head -n 1)
 if [ $crc = 0 ] && [ $rc = 0 ] && [ ${#missing[@]} = 0 ]; then
 	rec pass "$name" "$first in ${took}s"

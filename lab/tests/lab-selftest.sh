@@ -16,10 +16,13 @@
 #              registers, preempt count and stack, and one that computes
 #              in silence is not
 #   isolated   the isolation verdict fails for tasks that share a core
-#   tap        a failing test point and a test that never started fail
+#   tap        a failing test point and a test that never started fail;
+#              lab.only keeps a retry: test's attempts
 #   reboot     a run that fails as lab/retries.list expects boots once
 #              more, and only its second attempt counts; any other
 #              failure fails at once
+#   bench      the quick benchmark's measurements run again are judged
+#              against lab/retries.list, never accepted under coresched=vm
 #   nospec     the speculation barrier check fails on an image without
 #              the barrier
 #   bisect     the per-patch build check chooses what each kind of header
@@ -203,7 +206,8 @@ fi
 # KVM regression script without its list and with a test that skips.
 # The host judges it with a plan that also has a test the image lacks
 # (as a stale image would), then again with the guest's output cut before
-# the first test.  Each failure mode is its own record.
+# the first test.  Each failure mode is its own record.  A second boot
+# narrows the run to two retry: tests (lab.only).
 st_tap_script() {
 	local name=$1
 	shift
@@ -335,6 +339,29 @@ st_tap() {
 	LAB_TESTS_LIST=$tmp/host-tests.list LAB_SKIPS_LIST=$tmp/skips.list \
 		LAB_RETRIES_LIST=$tmp/retries.list LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir-cut"
 	expect "a run that ran no test fails" '^fail\tst: ran no test\t'
+	# lab.only names tests by their bare names: a retry4: and a retry:
+	# test run alone keep their attempts, and the plans agree.
+	recs=$tmp/tap-only.tsv
+	if ! "$LAB/boot.sh" --out "$dir-only" --timeout 300 --extra "$o" \
+		--append "lab.mode=selftest coresched=on lab.only=lab/st-retry-fails,lab/st-retry-passes" \
+		tests > "$tmp/tap-only.out" 2>&1; then
+		rec fail "lab: lab.only runs retry: tests with their attempts" \
+			"the guest run failed: $(grep -m1 FAIL "$tmp/tap-only.out")"
+		return
+	fi
+	LAB_TESTS_LIST=$tmp/host-tests.list LAB_SKIPS_LIST=$tmp/skips.list \
+		LAB_RETRIES_LIST=$tmp/retries.list LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir-only"
+	n=$(grep -c -P '^retry\tst/lab/st-retry-fails\t' "$recs")
+	n2=$(grep -c -P '^retry\tst/lab/st-retry-passes\t' "$recs")
+	others=$(cut -f2 "$recs" | grep -v -e '^st/lab/st-retry-fails' -e '^st/lab/st-retry-passes' \
+		-e '^st: boot, run to completion')
+	if [ "$n" = 3 ] && [ "$n2" = 1 ] && [ -z "$others" ] &&
+	   grep -q -P '^pass\tst/lab/st-retry-passes: a point that passes the second time\t' "$recs"; then
+		rec pass "lab: lab.only runs retry: tests with their attempts"
+	else
+		rec fail "lab: lab.only runs retry: tests with their attempts" \
+			"retry records: $n (retry4:), $n2 (retry:); records: $(cut -f1,2 "$recs" | tr '\t\n' ': ')"
+	fi
 }
 
 # --- a whole run booted again ---------------------------------------------
@@ -348,8 +375,10 @@ st_tap() {
 # list does not expect, a panic after another splat, the same panic on a
 # run of the series' kernel under coresched=vm, and a clean console fail
 # at once; on a run of the series' kernel under coresched=on it boots
-# again, unless a test other than the real VM's failed with it.  The list check refuses a "boot" entry for a run under
-# coresched=vm and takes one for a run of the series' kernel outside it.
+# again, unless a test other than the real VM's failed with it; a run
+# given options of its own (guest-run.sh --append) fails at once.  The
+# list check refuses a "boot" entry for a run under coresched=vm and takes
+# one for a run of the series' kernel outside it.
 st_reboot() {
 	local d=$tmp/reboot c what fail list run want rc status n got detail recs
 	mkdir -p "$d"
@@ -393,14 +422,14 @@ st_reboot() {
 		 "unexpected van ONCE other 1 1" "another-run van ONCE otherrun 1 1" \
 		 "after-a-warning van WARNPANIC expects 1 1" "series-kernel ser ONCE expects 1 1" \
 		 "series-kernel-on son ONCECLEAN expects 2 0" "series-kernel-on-test son ONCE expects 1 1" \
-		 "clean-console van QUIET expects 1 1"; do
-		read -r what run fail list want rc <<< "$c"
+		 "clean-console van QUIET expects 1 1" "with-options van ONCE expects 1 1 lab.x=1"; do
+		read -r what run fail list want rc args <<< "$c"
 		recs=$d/$what.tsv
 		rm -f "$d/count"
 		ST_COUNT=$d/count ST_FAIL=$fail LAB_BOOT=$d/boot BUILD=$d/build \
 			LAB_RUNS_LIST=$d/runs.list LAB_TESTS_LIST=$d/tests.list \
 			LAB_RETRIES_LIST=$d/$list LAB_RESULTS=$recs \
-			"$LAB/guest-run.sh" "$run" > "$d/$what.out" 2>&1
+			"$LAB/guest-run.sh" "$run" ${args:+--append "$args"} > "$d/$what.out" 2>&1
 		status=$?
 		got="boots $(cat "$d/count"), exit $status"
 		detail=$(grep -P "^retry\t$run: boot\t" "$recs" | cut -f3)
@@ -436,6 +465,60 @@ st_reboot() {
 		rec fail "lab: the list check refuses a whole run booted again under coresched=vm, not under on" \
 			"$(cat "$d/lists.tsv")"
 	fi
+}
+
+# --- the benchmark's measurements run again ------------------------------------
+# The quick benchmark's again.txt judged by tap.py bench-again, with a
+# retries.list whose entry also names the vm boot: a failure it expects,
+# of a boot outside coresched=vm, is a retry; the same failure of the vm
+# boot, one it does not expect, an unknown boot and a line of another
+# form each fail; a real guest booted again is judged by the list alone.
+# The list check takes a "bench" entry for kvm_workload and lab/realvm,
+# and refuses one for another test, mixed with runs, or in skips.list.
+st_bench() {
+	local d=$tmp/bench recs name c what list want got
+	mkdir -p "$d"
+	printf '%s\n' 'bench kvm_workload ^round [0-9]+, (vanilla|vm): .*a vCPU thread did not stop' \
+		'bench lab/realvm ^round [0-9]+, vm: realvm [^ ]+: the guest hung' > "$d/retries.list"
+	printf '%s\n' "round 1, vanilla: vm smt cpu/1vm: exit 1: a vCPU thread did not stop" \
+		"round 1, vm: vm vm cpu/1vm: exit 1: a vCPU thread did not stop" \
+		"round 2, vanilla: vm smt cpu/1vm: exit 1: a failure nobody expects" \
+		"round 1, nosuch: vm smt cpu/1vm: exit 1: a vCPU thread did not stop" \
+		"round 1, vm: realvm vm: the guest hung (killed after 300s)" \
+		"round 1, vanilla: realvm smt: the guest hung (killed after 300s)" \
+		"measured again, somewhere" > "$d/again.txt"
+	recs=$d/again.tsv
+	LAB_RETRIES_LIST=$d/retries.list LAB_RESULTS=$recs "$LAB/tap.py" bench-again "$d/again.txt"
+	name="lab: the benchmark's measurement run again is a retry only as retries.list expects, never under coresched=vm"
+	got=$(cut -f1,2,3 "$recs" | sed 's/:[^:]*$//; s/ after:.*//; s/: round.*//' | paste -sd, -)
+	if [ "$got" = "retry	bench: kvm_workload	measured again,fail	bench: kvm_workload: measured again	nothing is measured again under coresched=vm,fail	bench: kvm_workload: measured again	after a failure retries.list does not expect,fail	bench: kvm_workload: measured again	no boot nosuch in bench/plan,retry	bench: lab/realvm	measured again,fail	bench: lab/realvm: measured again	after a failure retries.list does not expect,fail	bench: measured again	not a line of again.txt" ]; then
+		rec pass "$name"
+	else
+		rec fail "$name" "records: $(cut -f1,3 "$recs" | tr '\t\n' ': ')"
+	fi
+	echo "bench lab/realvm a hang" > "$d/realvm"
+	echo "bench ipi_pingpong a hang" > "$d/other-test"
+	echo "bench,mode-on kvm_workload a hang" > "$d/with-runs"
+	echo "bench kvm_workload a hang" > "$d/skip"
+	for c in "kvm_workload retries.list pass" "realvm retries.list pass" "other-test retries.list fail" \
+		 "with-runs retries.list fail" "in-skips skips.list fail"; do
+		read -r what list want <<< "$c"
+		rm -f "$d/lists.tsv"
+		if [ "$list" = skips.list ]; then
+			LAB_SKIPS_LIST=$d/skip LAB_RETRIES_LIST=/dev/null LAB_RESULTS=$d/lists.tsv \
+				"$LAB/tap.py" lists
+		else
+			LAB_RETRIES_LIST=$d/${what/kvm_workload/retries.list} LAB_RESULTS=$d/lists.tsv \
+				"$LAB/tap.py" lists
+		fi
+		got=$(cut -f1 "$d/lists.tsv")
+		name="lab: the list check takes a \"bench\" entry only for kvm_workload or lab/realvm in retries.list ($what)"
+		if [ "$got" = "$want" ]; then
+			rec pass "$name"
+		else
+			rec fail "$name" "$got, wanted $want: $(cut -f3 "$d/lists.tsv")"
+		fi
+	done
 }
 
 # --- judging a finished run again ----------------------------------------------
@@ -628,7 +711,7 @@ EOT
 	fi
 }
 
-all=(bad_patch warnings build guest settle isolated tap reboot rejudge nospec bisect)
+all=(bad_patch warnings build guest settle isolated tap reboot bench rejudge nospec bisect)
 for section in "${@:-${all[@]}}"; do
 	case " ${all[*]} " in
 	*" ${section//-/_} "*) "st_${section//-/_}" ;;
