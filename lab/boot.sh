@@ -18,6 +18,10 @@
 #                    trying a test without rebuilding the image; may be
 #                    given more than once
 #   --cpu MODEL      QEMU CPU model (default EPYC,+svm,+npt)
+#   lab.host_cpus=LIST in --append: QEMU runs on those host CPUs only
+#                    (taskset), so that with one CPU its emulated CPUs run
+#                    in turn, never at the same time (README: a fault of
+#                    nested SVM under QEMU's TCG); the guest ignores it
 #
 # The run is judged by lab/judge.sh from the files it leaves in DIR:
 # console.log (the kernel console), results.log (what the script printed,
@@ -117,7 +121,10 @@ if [ ${#monitor} -gt 100 ]; then
 	qmpdir=$(mktemp -d)
 	monitor=$qmpdir/qmp.sock
 fi
-run=(timeout -k 10 "$timeout" "${qemu[@]}"
+host_cpus=$(sed -n 's/.* lab\.host_cpus=\([0-9,-]*\).*/\1/p' <<< " $append ")
+pin=()
+[ -z "$host_cpus" ] || pin=(taskset -c "$host_cpus")
+run=(timeout -k 10 "$timeout" "${pin[@]}" "${qemu[@]}"
      -monitor none -qmp "unix:$monitor,server=on,wait=off"
      -serial "file:$console" -serial "file:$results")
 printf '%q ' "${run[@]}" > "$out/qemu.cmd"

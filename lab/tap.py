@@ -398,7 +398,7 @@ def bench_again(path):
         return
     for line in lines:
         m = AGAIN_RE.match(line)
-        test = BENCH_AGAIN.get(m.group(3).split()[0]) if m else None
+        test = BENCH_AGAIN.get((m.group(3).split() or [''])[0]) if m else None
         n = None
         if not test:
             why = 'not a line of again.txt'
