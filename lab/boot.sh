@@ -19,9 +19,11 @@
 #                    given more than once
 #   --cpu MODEL      QEMU CPU model (default EPYC,+svm,+npt)
 #   lab.host_cpus=LIST in --append: QEMU runs on those host CPUs only
-#                    (taskset), so that with one CPU its emulated CPUs run
-#                    in turn, never at the same time (README: a fault of
-#                    nested SVM under QEMU's TCG); the guest ignores it
+#                    (taskset -c LIST), so that with one CPU its emulated
+#                    CPUs run in turn, never at the same time (README: a
+#                    fault of nested SVM under QEMU's TCG); the guest
+#                    ignores it, and run.info has the host CPUs QEMU was
+#                    allowed, which judge.sh checks
 #
 # The run is judged by lab/judge.sh from the files it leaves in DIR:
 # console.log (the kernel console), results.log (what the script printed,
@@ -106,9 +108,18 @@ qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu "$cpu"
       -smp "$smp" -m "$mem" -kernel "$kernel" -initrd "$initrd"
       -append "$cmdline" -no-reboot -display none -nodefaults)
 
+# lab.host_cpus=LIST: QEMU under taskset -c LIST.
+host_cpus=$(sed -n 's/^.* lab\.host_cpus=\([^ ]*\) .*$/\1/p' <<< " $append ")
+pin=()
+if [ -n "$host_cpus" ] || [[ " $append " == *" lab.host_cpus="* ]]; then
+	[[ $host_cpus =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] ||
+		die "lab.host_cpus=$host_cpus: not a list of host CPUs"
+	pin=(taskset -c "$host_cpus")
+fi
+
 if [ "$name" = shell ]; then
 	say "booting $(basename "$kernel") on -smp $smp; Ctrl-a x quits"
-	"${qemu[@]}" -serial mon:stdio -serial null 2>/dev/null
+	"${pin[@]}" "${qemu[@]}" -serial mon:stdio -serial null 2>/dev/null
 	exit 0
 fi
 
@@ -121,9 +132,6 @@ if [ ${#monitor} -gt 100 ]; then
 	qmpdir=$(mktemp -d)
 	monitor=$qmpdir/qmp.sock
 fi
-host_cpus=$(sed -n 's/.* lab\.host_cpus=\([0-9,-]*\).*/\1/p' <<< " $append ")
-pin=()
-[ -z "$host_cpus" ] || pin=(taskset -c "$host_cpus")
 run=(timeout -k 10 "$timeout" "${pin[@]}" "${qemu[@]}"
      -monitor none -qmp "unix:$monitor,server=on,wait=off"
      -serial "file:$console" -serial "file:$results")
@@ -209,6 +217,17 @@ start=$SECONDS
 rc=0
 "${run[@]}" </dev/null 2> "$out/qemu.log" &
 tpid=$!
+# The host CPUs QEMU may run on, as its scheduler has them, once it is
+# QEMU (taskset sets them, then becomes it).
+allowed=''
+for _ in $(seq 50); do
+	q=$(pgrep -P "$tpid" | head -n 1) || q=''
+	if [ -n "$q" ] && [[ $(cat "/proc/$q/comm" 2>/dev/null) == qemu* ]]; then
+		allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$q/status" 2>/dev/null)
+		break
+	fi
+	sleep 0.1
+done
 watch_guest "$tpid" &
 wpid=$!
 # Interrupted, take QEMU and the watcher along, and leave no socket.
@@ -232,6 +251,8 @@ timeout=$timeout
 qemu_rc=$rc
 seconds=$took
 hang=$(cat "$out/hang" 2>/dev/null || true)
+host_cpus_asked=$host_cpus
+host_cpus=$allowed
 EOF
 
 exec "$LAB/judge.sh" --console "$out"

@@ -8,16 +8,18 @@
 #
 # The run passes when the guest script finished ("# lab: done rc=0") and
 # the console holds no splat: no line matching lab/splat.re but for the
-# exceptions of lab/splat.allow.  The verdict (ok, timeout, panic,
-# incomplete, failed, splat) goes to RUNDIR/verdict; the exit code is 0
-# for ok.  Then, unless --console is given, a run of the kselftests
+# exceptions of lab/splat.allow, and, if the command line asked for QEMU
+# on some host CPUs only (lab.host_cpus=), QEMU ran on those.  The verdict
+# (ok, unpinned, timeout, panic, incomplete, failed, splat) goes to
+# RUNDIR/verdict; the exit code is 0 for ok.  Then, unless --console is given, a run of the kselftests
 # (lab.run=tests) has its tests judged against the host's plan (tap.py
 # guest) into RUNDIR/results.tsv, with a summary: the verdict "make test"
 # gives that run, the run's name being the directory's.
 #
 # The files: RUNDIR/console.log (first serial port), results.log (second
 # serial port: what the guest script printed), run.info (QEMU's exit code,
-# the timeout, and why boot.sh stopped a hung guest early: hang=),
+# the timeout, why boot.sh stopped a hung guest early: hang=, the host
+# CPUs asked for and those QEMU was allowed: host_cpus_asked=, host_cpus=),
 # cmdline (the kernel command line), qemu.cmd (the exact QEMU command, to
 # boot the run again by hand); of a hung guest, hang-registers.txt and the
 # kernel's System.map, from which a failure's report names where each CPU
@@ -37,8 +39,17 @@ label="$(info script) ($(info smp)$(sed -n 's/^append=\(..*\)/, \1/p' "$dir/run.
 
 splats=$(console_splats "$console")
 
+# cpu_set LIST: the CPUs of a list such as 0,2-3, one a line.
+cpu_set() {
+	tr , '\n' <<< "$1" | awk -F- 'NF { for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }' |
+		sort -n -u
+}
+
 verdict=ok why=''
-if [ -n "$(info hang)" ] && [ -n "$splats" ]; then
+asked=$(info host_cpus_asked)
+if [ -n "$asked" ] && [ "$(cpu_set "$asked")" != "$(cpu_set "$(info host_cpus)")" ]; then
+	verdict=unpinned why="QEMU could run on host CPUs $(info host_cpus), not $asked only (lab.host_cpus)"
+elif [ -n "$(info hang)" ] && [ -n "$splats" ]; then
 	verdict=splat why="the console holds kernel splats (the guest was stopped: $(info hang))"
 elif [ -n "$(info hang)" ]; then
 	verdict=timeout why="the guest was killed: $(info hang)"

@@ -1336,8 +1336,8 @@ def report(d, dirname, quick):
         L.append('\n## Measured again\n')
         L.append('Outside coresched=vm, a kvm_workload run whose guest did not stop or '
                  'triple-faulted is measured once more (`vm` lines), and a real guest whose '
-                 'kernel died while it booted, or that hung or reset outside coresched=vm, is '
-                 'booted once more (`realvm` lines), for faults of the emulator that the '
+                 'kernel died while it booted (twice at most), or that hung or reset outside '
+                 'coresched=vm (once), is booted again (`realvm` lines), for faults of the emulator that the '
                  'vanilla kernel shows too (README: the base tree\'s problems); the last '
                  'run\'s numbers stand, and its failure is among the failed measurements '
                  'above.\n')

@@ -53,7 +53,8 @@ for f in BENCHMARKS.md benchmarks/sched-cost.png benchmarks/vm-work.png \
 done
 # The measurements run once more (lab/guest/bench.sh): each a retry
 # record if lab/retries.list expects its failure, a failure otherwise.
-"$LAB/tap.py" bench-again "$dir/benchmarks/again.txt"
+"$LAB/tap.py" bench-again "$dir/benchmarks/again.txt" ||
+	rec fail "bench: measured again" "tap.py bench-again failed on ${dir#"$TOP"/}/benchmarks/again.txt"
 first=$(echo "$check" | head -n 1)
 if [ $crc = 0 ] && [ $rc = 0 ] && [ ${#missing[@]} = 0 ]; then
 	rec pass "$name" "$first in ${took}s"

@@ -23,6 +23,8 @@
 #              failure fails at once
 #   bench      the quick benchmark's measurements run again are judged
 #              against lab/retries.list, never accepted under coresched=vm
+#   rejudge    a finished run is judged again from its files; QEMU asked
+#              to run on one host CPU does, or the run fails
 #   nospec     the speculation barrier check fails on an image without
 #              the barrier
 #   bisect     the per-patch build check chooses what each kind of header
@@ -353,7 +355,7 @@ st_tap() {
 		LAB_RETRIES_LIST=$tmp/retries.list LAB_RESULTS=$recs "$LAB/tap.py" guest st "$dir-only"
 	n=$(grep -c -P '^retry\tst/lab/st-retry-fails\t' "$recs")
 	n2=$(grep -c -P '^retry\tst/lab/st-retry-passes\t' "$recs")
-	others=$(cut -f2 "$recs" | grep -v -e '^st/lab/st-retry-fails' -e '^st/lab/st-retry-passes' \
+	others=$(cut -f2 "$recs" | grep -v -E -e '^st/lab/st-retry-(fails|passes)(:|$)' \
 		-e '^st: boot, run to completion')
 	if [ "$n" = 3 ] && [ "$n2" = 1 ] && [ -z "$others" ] &&
 	   grep -q -P '^pass\tst/lab/st-retry-passes: a point that passes the second time\t' "$recs"; then
@@ -468,40 +470,62 @@ st_reboot() {
 }
 
 # --- the benchmark's measurements run again ------------------------------------
-# The quick benchmark's again.txt judged by tap.py bench-again, with a
-# retries.list whose entry also names the vm boot: a failure it expects,
-# of a boot outside coresched=vm, is a retry; the same failure of the vm
-# boot, one it does not expect, an unknown boot and a line of another
-# form each fail; a real guest booted again is judged by the list alone.
-# The list check takes a "bench" entry for kvm_workload and lab/realvm,
-# and refuses one for another test, mixed with runs, or in skips.list.
+# The quick benchmark's again.txt judged by tap.py bench-again, one record
+# a line, with a retries.list whose entries also name the vm boot: a
+# failure an entry expects is a retry, naming the entry; a kvm_workload of
+# the vm boot, and a real guest of the vm boot booted again for a hang,
+# fail whatever the list says; a failure no entry expects, an unknown
+# boot and a line of another form fail; a "*" entry is for the runs, not
+# the benchmark.  The list check takes a "bench" entry for kvm_workload
+# and lab/realvm, and refuses one for another test, mixed with runs, or
+# in skips.list.
 st_bench() {
-	local d=$tmp/bench recs name c what list want got
+	local d=$tmp/bench recs name c what list want got i line exp
 	mkdir -p "$d"
 	printf '%s\n' 'bench kvm_workload ^round [0-9]+, (vanilla|vm): .*a vCPU thread did not stop' \
-		'bench lab/realvm ^round [0-9]+, vm: realvm [^ ]+: the guest hung' > "$d/retries.list"
-	printf '%s\n' "round 1, vanilla: vm smt cpu/1vm: exit 1: a vCPU thread did not stop" \
-		"round 1, vm: vm vm cpu/1vm: exit 1: a vCPU thread did not stop" \
-		"round 2, vanilla: vm smt cpu/1vm: exit 1: a failure nobody expects" \
-		"round 1, nosuch: vm smt cpu/1vm: exit 1: a vCPU thread did not stop" \
-		"round 1, vm: realvm vm: the guest hung (killed after 300s)" \
-		"round 1, vanilla: realvm smt: the guest hung (killed after 300s)" \
-		"measured again, somewhere" > "$d/again.txt"
+		"bench lab/realvm ^round [0-9]+, vm: realvm [^ ]+: the guest's kernel died" \
+		'bench lab/realvm ^round [0-9]+, (vanilla|vm): realvm [^ ]+: the guest hung' \
+		> "$d/retries.list"
+	local cases=(
+		"round 1, vanilla: vm smt cpu/1vm: exit 1: a vCPU thread did not stop|^retry\tbench: kvm_workload\t.*\(expected: retries.list:1\)$"
+		"round 1, vm: vm vm cpu/1vm: exit 1: a vCPU thread did not stop|^fail\tbench: kvm_workload: measured again\tnothing is measured again under coresched=vm"
+		"round 2, vanilla: vm smt cpu/1vm: exit 1: a failure nobody expects|^fail\tbench: kvm_workload: measured again\tafter a failure retries.list does not expect"
+		"round 1, nosuch: vm smt cpu/1vm: exit 1: a vCPU thread did not stop|^fail\tbench: kvm_workload: measured again\tno boot nosuch in bench/plan"
+		"round 1, vm: realvm vm: the guest's kernel died before its init ran (3 console lines, QEMU exit 0)|^retry\tbench: lab/realvm\t.*\(expected: retries.list:2\)$"
+		"round 1, vm: realvm vm: the guest hung (killed after 300s)|^fail\tbench: lab/realvm: measured again\tunder coresched=vm a real guest boots again only if"
+		"round 1, vanilla: realvm smt: the guest hung (killed after 300s)|^retry\tbench: lab/realvm\t.*\(expected: retries.list:3\)$"
+		"measured again, somewhere|^fail\tbench: measured again\tnot a line of again.txt"
+	)
+	: > "$d/again.txt"
+	for c in "${cases[@]}"; do echo "${c%%|*}" >> "$d/again.txt"; done
 	recs=$d/again.tsv
 	LAB_RETRIES_LIST=$d/retries.list LAB_RESULTS=$recs "$LAB/tap.py" bench-again "$d/again.txt"
-	name="lab: the benchmark's measurement run again is a retry only as retries.list expects, never under coresched=vm"
-	got=$(cut -f1,2,3 "$recs" | sed 's/:[^:]*$//; s/ after:.*//; s/: round.*//' | paste -sd, -)
-	if [ "$got" = "retry	bench: kvm_workload	measured again,fail	bench: kvm_workload: measured again	nothing is measured again under coresched=vm,fail	bench: kvm_workload: measured again	after a failure retries.list does not expect,fail	bench: kvm_workload: measured again	no boot nosuch in bench/plan,retry	bench: lab/realvm	measured again,fail	bench: lab/realvm: measured again	after a failure retries.list does not expect,fail	bench: measured again	not a line of again.txt" ]; then
+	echo "* lab/realvm the guest hung" > "$d/star.list"
+	echo "round 1, vanilla: realvm smt: the guest hung (killed after 300s)" > "$d/star.txt"
+	LAB_RETRIES_LIST=$d/star.list LAB_RESULTS=$recs "$LAB/tap.py" bench-again "$d/star.txt"
+	cases+=("*|^fail\tbench: lab/realvm: measured again\tafter a failure star.list does not expect")
+	name="lab: the benchmark's measurements run again are retries only as retries.list's bench entries expect, never kvm_workload under coresched=vm"
+	got='' i=0
+	for c in "${cases[@]}"; do
+		i=$((i + 1))
+		exp=${c#*|}
+		line=$(sed -n "${i}p" "$recs")
+		grep -q -P "$exp" <<< "$line" || got+=" line $i: ${line:-no record}, wanted $exp;"
+	done
+	[ "$(wc -l < "$recs")" = $i ] || got+=" $(wc -l < "$recs") records for $i lines;"
+	if [ -z "$got" ]; then
 		rec pass "$name"
 	else
-		rec fail "$name" "records: $(cut -f1,3 "$recs" | tr '\t\n' ': ')"
+		rec fail "$name" "${got# }"
 	fi
 	echo "bench lab/realvm a hang" > "$d/realvm"
 	echo "bench ipi_pingpong a hang" > "$d/other-test"
 	echo "bench,mode-on kvm_workload a hang" > "$d/with-runs"
 	echo "bench kvm_workload a hang" > "$d/skip"
-	for c in "kvm_workload retries.list pass" "realvm retries.list pass" "other-test retries.list fail" \
-		 "with-runs retries.list fail" "in-skips skips.list fail"; do
+	for c in "kvm_workload retries.list pass" "realvm retries.list pass" \
+		 "other-test retries.list fail:the benchmark runs only kvm_workload and lab/realvm again" \
+		 "with-runs retries.list fail:\"bench\" names the quick benchmark, not runs" \
+		 "in-skips skips.list fail:\"bench\" is for retries.list"; do
 		read -r what list want <<< "$c"
 		rm -f "$d/lists.tsv"
 		if [ "$list" = skips.list ]; then
@@ -512,11 +536,12 @@ st_bench() {
 				"$LAB/tap.py" lists
 		fi
 		got=$(cut -f1 "$d/lists.tsv")
+		[ "$got" != fail ] || got+=":$(cut -f3 "$d/lists.tsv" | sed 's/^[^:]*:[0-9]*: //')"
 		name="lab: the list check takes a \"bench\" entry only for kvm_workload or lab/realvm in retries.list ($what)"
-		if [ "$got" = "$want" ]; then
+		if [[ $got == "$want"* ]]; then
 			rec pass "$name"
 		else
-			rec fail "$name" "$got, wanted $want: $(cut -f3 "$d/lists.tsv")"
+			rec fail "$name" "$got, wanted $want"
 		fi
 	done
 }
@@ -524,10 +549,13 @@ st_bench() {
 # --- judging a finished run again ----------------------------------------------
 # A finished run is judged from its files alone: judge.sh gives the same
 # verdict again; the saved QEMU command boots the same run again; a console
-# line that lab/splat.allow excepts passes, a splat appended fails.
+# line that lab/splat.allow excepts passes, a splat appended fails.  The
+# run asks for QEMU on host CPU 0 (lab.host_cpus=): its command has the
+# taskset, run.info the one CPU QEMU was allowed, and with another CPU
+# allowed as well the run fails (unpinned).
 st_rejudge() {
 	local name="lab: a finished run is judged again from its files" dir=$tmp/rj why=''
-	if ! "$LAB/boot.sh" --out "$dir" --timeout 120 --append lab.fault=NONE fault \
+	if ! "$LAB/boot.sh" --out "$dir" --timeout 120 --append "lab.fault=NONE lab.host_cpus=0" fault \
 		> "$tmp/rj.out" 2>&1; then
 		rec fail "$name" "the control run failed: $(tail -n 1 "$tmp/rj.out")"
 		return
@@ -548,6 +576,13 @@ st_rejudge() {
 		>> "$dir/console.log"
 	if "$LAB/judge.sh" "$dir" > /dev/null 2>&1 || [ "$(cat "$dir/verdict")" != splat ]; then
 		why+=" a WARNING did not fail the run;"
+	fi
+	grep -q '^timeout -k 10 120 taskset -c 0 qemu-system' "$dir/qemu.cmd" ||
+		why+=" lab.host_cpus=0: no taskset in qemu.cmd;"
+	grep -q '^host_cpus=0$' "$dir/run.info" || why+=" lab.host_cpus=0: run.info: $(grep '^host_cpus' "$dir/run.info");"
+	sed -i 's/^host_cpus=.*/host_cpus=0-1/' "$dir/run.info"
+	if "$LAB/judge.sh" "$dir" > /dev/null 2>&1 || [ "$(cat "$dir/verdict")" != unpinned ]; then
+		why+=" QEMU allowed another host CPU did not fail the run;"
 	fi
 	if [ -z "$why" ]; then
 		rec pass "$name"
