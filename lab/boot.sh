@@ -108,12 +108,22 @@ qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu "$cpu"
       -smp "$smp" -m "$mem" -kernel "$kernel" -initrd "$initrd"
       -append "$cmdline" -no-reboot -display none -nodefaults)
 
-# lab.host_cpus=LIST: QEMU under taskset -c LIST.
-host_cpus=$(sed -n 's/^.* lab\.host_cpus=\([^ ]*\) .*$/\1/p' <<< " $append ")
-pin=()
-if [ -n "$host_cpus" ] || [[ " $append " == *" lab.host_cpus="* ]]; then
+# lab.host_cpus=LIST: QEMU under taskset -c LIST; one such word at most,
+# a list of CPUs and ascending ranges.
+host_cpus='' pin=() n=0
+read -r -a words <<< "$append"
+for w in "${words[@]}"; do
+	case $w in
+	lab.host_cpus=*) host_cpus=${w#lab.host_cpus=} n=$((n + 1)) ;;
+	esac
+done
+if [ $n -gt 0 ]; then
+	[ $n = 1 ] || die "lab.host_cpus= given $n times"
 	[[ $host_cpus =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] ||
 		die "lab.host_cpus=$host_cpus: not a list of host CPUs"
+	for r in ${host_cpus//,/ }; do
+		[ "${r%-*}" -le "${r#*-}" ] || die "lab.host_cpus=$host_cpus: range $r runs backwards"
+	done
 	pin=(taskset -c "$host_cpus")
 fi
 
@@ -217,21 +227,23 @@ start=$SECONDS
 rc=0
 "${run[@]}" </dev/null 2> "$out/qemu.log" &
 tpid=$!
-# The host CPUs QEMU may run on, as its scheduler has them, once it is
-# QEMU (taskset sets them, then becomes it).
+wpid=''
+# Interrupted, take QEMU and the watcher along, and leave no socket.
+trap 'kill "$tpid" ${wpid:+"$wpid"} 2>/dev/null; rm -rf "$monitor" ${qmpdir:+"$qmpdir"}; exit 130' INT TERM
+# Pinned, the host CPUs QEMU may run on, as its scheduler has them, once
+# it is QEMU (taskset sets them, then becomes it): for judge.sh.
 allowed=''
-for _ in $(seq 50); do
+while [ ${#pin[@]} -gt 0 ] && kill -0 "$tpid" 2>/dev/null && [ $((SECONDS - start)) -lt 60 ]; do
 	q=$(pgrep -P "$tpid" | head -n 1) || q=''
 	if [ -n "$q" ] && [[ $(cat "/proc/$q/comm" 2>/dev/null) == qemu* ]]; then
-		allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$q/status" 2>/dev/null)
+		allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$q/status" 2>/dev/null) ||
+			allowed=''
 		break
 	fi
 	sleep 0.1
 done
 watch_guest "$tpid" &
 wpid=$!
-# Interrupted, take QEMU and the watcher along, and leave no socket.
-trap 'kill "$tpid" "$wpid" 2>/dev/null; rm -rf "$monitor" ${qmpdir:+"$qmpdir"}; exit 130' INT TERM
 wait "$tpid" || rc=$?
 # The watcher ends at once unless it is saving a dump.
 kill "$wpid" 2>/dev/null || true

@@ -39,17 +39,15 @@ label="$(info script) ($(info smp)$(sed -n 's/^append=\(..*\)/, \1/p' "$dir/run.
 
 splats=$(console_splats "$console")
 
-# cpu_set LIST: the CPUs of a list such as 0,2-3, one a line.
+# cpu_set LIST: the CPUs of a list such as 0,2-3, one a line, sorted as
+# comm wants them.
 cpu_set() {
 	tr , '\n' <<< "$1" | awk -F- 'NF { for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }' |
-		sort -n -u
+		sort -u
 }
 
 verdict=ok why=''
-asked=$(info host_cpus_asked)
-if [ -n "$asked" ] && [ "$(cpu_set "$asked")" != "$(cpu_set "$(info host_cpus)")" ]; then
-	verdict=unpinned why="QEMU could run on host CPUs $(info host_cpus), not $asked only (lab.host_cpus)"
-elif [ -n "$(info hang)" ] && [ -n "$splats" ]; then
+if [ -n "$(info hang)" ] && [ -n "$splats" ]; then
 	verdict=splat why="the console holds kernel splats (the guest was stopped: $(info hang))"
 elif [ -n "$(info hang)" ]; then
 	verdict=timeout why="the guest was killed: $(info hang)"
@@ -63,6 +61,15 @@ elif ! grep -q -a '^# lab: done rc=0' "$results"; then
 	verdict=failed why="the guest script failed ($(grep -a -m1 '^# lab: done' "$results"))"
 elif [ -n "$splats" ]; then
 	verdict=splat why="the console holds kernel splats"
+fi
+# Asked for some host CPUs only, QEMU must have been seen allowed no other.
+asked=$(info host_cpus_asked) allowed=$(info host_cpus)
+if [ "$verdict" = ok ] && [ -n "$asked" ]; then
+	if [ -z "$allowed" ]; then
+		verdict=unpinned why="QEMU's host CPUs were not seen (lab.host_cpus=$asked; see qemu.log)"
+	elif [ -n "$(comm -13 <(cpu_set "$asked") <(cpu_set "$allowed"))" ]; then
+		verdict=unpinned why="QEMU could run on host CPUs $allowed, not $asked only (lab.host_cpus)"
+	fi
 fi
 echo "$verdict" > "$dir/verdict"
 
