@@ -568,6 +568,14 @@ st_rejudge() {
 	grep -q '^# lab: done rc=0' "$dir/results.log" 2>/dev/null ||
 		why+=" qemu.cmd did not run the script;"
 	"$LAB/judge.sh" "$dir" > /dev/null 2>&1 || why+=" the replayed run: not ok;"
+	grep -q '^timeout -k 10 120 taskset -c 0 qemu-system' "$dir/qemu.cmd" ||
+		why+=" lab.host_cpus=0: no taskset in qemu.cmd;"
+	grep -q '^host_cpus=0$' "$dir/run.info" || why+=" lab.host_cpus=0: run.info: $(grep '^host_cpus' "$dir/run.info");"
+	sed -i 's/^host_cpus=.*/host_cpus=0-1/' "$dir/run.info"
+	if "$LAB/judge.sh" "$dir" > /dev/null 2>&1 || [ "$(cat "$dir/verdict")" != unpinned ]; then
+		why+=" QEMU allowed another host CPU did not fail the run;"
+	fi
+	sed -i 's/^host_cpus=.*/host_cpus=0/' "$dir/run.info"
 	# An allowed line, then a splat.
 	echo "[    0.100000] Speculative Return Stack Overflow: WARNING: See https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html for mitigation options." \
 		>> "$dir/console.log"
@@ -577,13 +585,7 @@ st_rejudge() {
 	if "$LAB/judge.sh" "$dir" > /dev/null 2>&1 || [ "$(cat "$dir/verdict")" != splat ]; then
 		why+=" a WARNING did not fail the run;"
 	fi
-	grep -q '^timeout -k 10 120 taskset -c 0 qemu-system' "$dir/qemu.cmd" ||
-		why+=" lab.host_cpus=0: no taskset in qemu.cmd;"
-	grep -q '^host_cpus=0$' "$dir/run.info" || why+=" lab.host_cpus=0: run.info: $(grep '^host_cpus' "$dir/run.info");"
-	sed -i 's/^host_cpus=.*/host_cpus=0-1/' "$dir/run.info"
-	if "$LAB/judge.sh" "$dir" > /dev/null 2>&1 || [ "$(cat "$dir/verdict")" != unpinned ]; then
-		why+=" QEMU allowed another host CPU did not fail the run;"
-	fi
+
 	if [ -z "$why" ]; then
 		rec pass "$name"
 	else
