@@ -21,11 +21,15 @@
 #     every thread of QEMU has the launcher's cookie
 # and the guest's boot time, the run's time and the counters as "#" lines.
 #
-# usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB] [-P CPUS] [-b FILE]
+# usage: realvm.sh [-c] [-q] [-t SECS] [-m MS] [-d MB] [-P CPUS] [-b FILE]
 #   -c       start QEMU the way libvirt's sched_core= and util-linux's
 #            coresched start a VMM: a core scheduling cookie for the whole
 #            process, created before QEMU starts any thread (vmm-cookie);
 #            lab/realvm-cookie in lab/guest/tests.list
+#   -q       the guest's kernel prints only warnings and worse on its
+#            console (loglevel=5): each character there is a VM-exit to
+#            QEMU, and a boot prints some 800 lines; splats (warning or
+#            worse) still print
 #   -t SECS  give the guest this long to power off (default 600)
 #   -m MS    each timed phase of the guest's work (default 2000)
 #   -d MB    disk data written and read back (default 8)
@@ -40,15 +44,17 @@
 # Needs the directory build/realvm laid over the image (lab/runs.list).
 
 cookie_mode=0 tmo=600 ms=2000 disk_mb=8 pcpus=0,1 bench=''
-while getopts ct:m:d:P:b: o; do
+quiet=''
+while getopts cqt:m:d:P:b: o; do
 	case $o in
 	c) cookie_mode=1 ;;
+	q) quiet=' loglevel=5' ;;
 	t) tmo=$OPTARG ;;
 	m) ms=$OPTARG ;;
 	d) disk_mb=$OPTARG ;;
 	P) pcpus=$OPTARG ;;
 	b) bench=$OPTARG ;;
-	*) echo "usage: realvm.sh [-c] [-t SECS] [-m MS] [-d MB] [-P CPUS] [-b FILE]" >&2
+	*) echo "usage: realvm.sh [-c] [-q] [-t SECS] [-m MS] [-d MB] [-P CPUS] [-b FILE]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -249,7 +255,7 @@ EOT
 	# tests, and its SRSO return thunk once hit its ud2 in the guest's early
 	# boot, with coresched=on (the series' VM code off): a fault of nested SVM
 	# under TCG.
-	guest_args="console=ttyS0 panic=-1 mitigations=off"
+	guest_args="console=ttyS0 panic=-1 mitigations=off$quiet"
 	start=$(uptime_s)
 	# shellcheck disable=SC2086 # the launcher is words
 	$launch "$qemu" -name realvm,debug-threads=on -accel kvm -machine pc -cpu "$cpu" \
