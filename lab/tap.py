@@ -338,13 +338,13 @@ def boot_allowed(run):
 
 
 def read_bench_plan():
-    """lab/bench/plan: {boot label: (kernel, command line, kvm_workload
-    cases, real-guest cases)}."""
+    """lab/bench/plan: {boot label: (command line, kvm_workload cases,
+    real-guest cases)}."""
     boots = {}
     for n, f in lines_of(BENCH_PLAN):
         if len(f) < 10:
             raise ValueError('%s:%d: fewer than 10 fields' % (BENCH_PLAN, n))
-        boots[f[0]] = (f[1], '' if f[3] == '-' else f[3], f[5], f[8])
+        boots[f[0]] = ('' if f[3] == '-' else f[3], f[5], f[8])
     return boots
 
 
@@ -375,10 +375,10 @@ def bench_retry_problems(f, n, sruns, t):
     except (FileNotFoundError, ValueError) as e:
         return ['%s: %s' % (where, e)]
     if t == 'kvm_workload' and not any(vm != '-' and not under_vm(c)
-                                       for _, c, vm, _ in boots.values()):
+                                       for c, vm, _ in boots.values()):
         return ['%s: no boot of %s runs kvm_workload outside coresched=vm' % (
             where, PLAN_NAME)]
-    if t == 'lab/realvm' and all(rv == '-' for _, _, _, rv in boots.values()):
+    if t == 'lab/realvm' and all(rv == '-' for _, _, rv in boots.values()):
         return ['%s: no boot of %s runs a real guest' % (where, PLAN_NAME)]
     return []
 
@@ -409,9 +409,9 @@ def bench_again(path):
             why = 'not a line of again.txt'
         elif m.group(2) not in boots:
             why = 'no boot %s in %s' % (m.group(2), PLAN_NAME)
-        elif test == 'kvm_workload' and under_vm(boots[m.group(2)][1]):
+        elif test == 'kvm_workload' and under_vm(boots[m.group(2)][0]):
             why = 'nothing is measured again under coresched=vm'
-        elif (test == 'lab/realvm' and under_vm(boots[m.group(2)][1]) and
+        elif (test == 'lab/realvm' and under_vm(boots[m.group(2)][0]) and
               not REALVM_VM_AGAIN.match(m.group(3))):
             why = 'under coresched=vm a real guest boots again only if its kernel died before its init ran'
         else:
