@@ -142,14 +142,19 @@ if [ ${#monitor} -gt 100 ]; then
 	qmpdir=$(mktemp -d)
 	monitor=$qmpdir/qmp.sock
 fi
+# QEMU's reset log: a guest that triple-faults exits QEMU as quietly as
+# one that reboots (-no-reboot), with nothing on its console; QEMU says
+# "Triple fault" there, and judge.sh tells the two apart by it.
 run=(timeout -k 10 "$timeout" "${pin[@]}" "${qemu[@]}"
      -monitor none -qmp "unix:$monitor,server=on,wait=off"
+     -d cpu_reset -D "$out/qemu-reset.log"
      -serial "file:$console" -serial "file:$results")
 printf '%q ' "${run[@]}" > "$out/qemu.cmd"
 echo >> "$out/qemu.cmd"
 echo "$cmdline" > "$out/cmdline"
 : > "$console"
 : > "$results"
+rm -f "$out/qemu-reset.log"
 
 # The kernel's symbols go with the run, to read its dump by: a rebuild
 # replaces the build's System.map.
