@@ -29,7 +29,9 @@
 # console.log (the kernel console), results.log (what the script printed,
 # TAP), qemu.log (QEMU's own messages), qemu.cmd (the exact QEMU command,
 # to boot the run again by hand), cmdline (the kernel command line),
-# run.info (QEMU's exit code, the timeout, the time taken) and, with
+# run.info (QEMU's exit code, the timeout, the time taken),
+# qemu-reset.log (QEMU's -d cpu_reset log, where it says "Triple fault")
+# and, with
 # --extra, initrd.cpio.gz (the image booted); the verdict goes to
 # DIR/verdict.  "lab/judge.sh DIR" judges the run again from these files.
 set -euo pipefail
@@ -57,11 +59,13 @@ while [ $# -gt 0 ]; do
 done
 name=${1:?usage: boot.sh [options] NAME}
 out=$(realpath -m "${out:-$BUILD/runs/$name}")
+# QEMU takes a % in its log's name (-D) for a format.
+[[ $out != *%* ]] || die "--out $out: a run's directory may not hold a %"
 initrd=$BUILD/initramfs.cpio.gz
 # Nothing of an earlier run may pass for this one's, even if we stop here.
 if [ "$name" != shell ]; then
 	mkdir -p "$out"
-	rm -f "$out"/{console.log,results.log,qemu.log,qemu.cmd,cmdline,run.info} \
+	rm -f "$out"/{console.log,results.log,qemu.log,qemu-reset.log,qemu.cmd,cmdline,run.info} \
 		"$out"/{verdict,results.tsv,initrd.cpio.gz,hang,hang-registers.txt,System.map}
 fi
 [ -f "$kernel" ] || die "no kernel $kernel: run make first"
@@ -144,7 +148,8 @@ if [ ${#monitor} -gt 100 ]; then
 fi
 # QEMU's reset log: a guest that triple-faults exits QEMU as quietly as
 # one that reboots (-no-reboot), with nothing on its console; QEMU says
-# "Triple fault" there, and judge.sh tells the two apart by it.
+# "Triple fault" there, and judge.sh tells the two apart by it.  It names
+# the event only: under -no-reboot no reset follows, so no registers.
 run=(timeout -k 10 "$timeout" "${pin[@]}" "${qemu[@]}"
      -monitor none -qmp "unix:$monitor,server=on,wait=off"
      -d cpu_reset -D "$out/qemu-reset.log"
@@ -154,7 +159,6 @@ echo >> "$out/qemu.cmd"
 echo "$cmdline" > "$out/cmdline"
 : > "$console"
 : > "$results"
-rm -f "$out/qemu-reset.log"
 
 # The kernel's symbols go with the run, to read its dump by: a rebuild
 # replaces the build's System.map.

@@ -22,9 +22,9 @@
 # the timeout, why boot.sh stopped a hung guest early: hang=, the host
 # CPUs asked for and those QEMU was allowed: host_cpus_asked=, host_cpus=),
 # cmdline (the kernel command line), qemu.cmd (the exact QEMU command, to
-# boot the run again by hand), qemu-reset.log (QEMU's -d cpu_reset log:
-# "Triple fault" if the guest made one, as the machine's reboot at the
-# end of a script may too); of a hung guest, hang-registers.txt and the
+# boot the run again by hand), qemu-reset.log (QEMU's -d cpu_reset log,
+# "Triple fault" in it if the guest made one, whenever: the machine's
+# reboot at the end of a script makes none); of a hung guest, hang-registers.txt and the
 # kernel's System.map, from which a failure's report names where each CPU
 # was (lab/hang-symbols.py).
 set -uo pipefail
@@ -58,9 +58,8 @@ elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	verdict=timeout why="the guest was killed after ${timeout}s (hang)"
 elif grep -q -a 'Kernel panic' "$console"; then
 	verdict=panic why="the guest kernel panicked"
-elif ! grep -q -a '^# lab: done' "$results" &&
-     grep -q -a '^Triple fault' "$dir/qemu-reset.log" 2>/dev/null; then
-	verdict=triplefault why="the guest triple-faulted before its script ended (QEMU's qemu-reset.log)"
+elif grep -q -a '^Triple fault' "$dir/qemu-reset.log" 2>/dev/null; then
+	verdict=triplefault why="the guest triple-faulted (QEMU's qemu-reset.log)"
 elif ! grep -q -a '^# lab: done' "$results"; then
 	verdict=incomplete why="the guest stopped before its script ended (qemu rc=$rc)"
 elif ! grep -q -a '^# lab: done rc=0' "$results"; then

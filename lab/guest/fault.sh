@@ -7,8 +7,7 @@
 # untagged, whose exit code must say "contradicted"), provoke a WARNING
 # 10 s after the script ended (LATE), reboot the machine at once
 # (REBOOT: with reboot=t on the command line, by a triple fault), or do
-# nothing (NONE), so the host
-# can check that the harness reports each.
+# nothing (NONE), so the host can check that the harness reports each.
 echo "# provoking $LAB_FAULT"
 case $LAB_FAULT in
 NONE)	;;
