@@ -137,6 +137,7 @@ check_warnings() {
 	warnings_of "$tree" "$dir/patched.w" "${objs[@]}"
 	# The vanilla tree lacks the series' new files: build what exists.
 	local vobjs=()
+	vanilla_tree
 	for o in "${objs[@]}"; do
 		[ -e "$VANILLA/${o%.o}.c" ] && vobjs+=("$o")
 	done

@@ -18,6 +18,23 @@ BASE_GIT=$BUILD/src/base
 LINUX=$BUILD/src/linux
 VANILLA=$BUILD/vanilla/src/linux
 
+# The vanilla kernel's tree: a work tree of the base at its pristine
+# commit, made when first needed rather than by tree.sh, since the
+# patched kernel's build waits for tree.sh and nothing needs this tree
+# that early.  One maker at a time: make test's background build and the
+# lab's own tests may both get here first.
+vanilla_tree() {
+	local lock
+	mkdir -p "$(dirname "$VANILLA")"
+	exec {lock}> "$(dirname "$VANILLA")/.tree.lock"
+	flock "$lock"
+	if [ ! -e "$VANILLA/.git" ]; then
+		git -C "$BASE_GIT" worktree prune
+		git -C "$BASE_GIT" worktree add -q --detach "$VANILLA" base
+	fi
+	exec {lock}>&-
+}
+
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 # Every kernel tree of the lab sits at DIR/src/linux with its objects in
 # DIR/obj (DIR: build, build/vanilla, build/bisect), so that with paths

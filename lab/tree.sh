@@ -5,7 +5,8 @@
 #   build/src/base   git repository; its work tree is the pristine base
 #                    (tag "base")
 #   build/src/linux  a work tree checked out at the tip of the series
-#   build/vanilla/src/linux  a work tree at the base: the vanilla kernel
+#   (build/vanilla/src/linux, a work tree at the base for the vanilla
+#   kernel, is made by lab/lib.sh's vanilla_tree when first needed)
 #
 # The series is committed with git plumbing onto a private index, so the
 # patched work tree is only touched by "git checkout" of the new tip: files
@@ -297,12 +298,6 @@ if [ $check_only = 1 ]; then
 	exit 0
 fi
 git_base update-ref refs/heads/series "$tip"
-
-# The vanilla kernel's tree: the pristine base, where the lab's trees sit.
-if [ ! -e "$VANILLA/.git" ]; then
-	git_base worktree prune
-	git_base worktree add -q --detach "$VANILLA" base
-fi
 
 if [ ! -e "$LINUX/.git" ]; then
 	git_base worktree prune
