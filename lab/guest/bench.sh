@@ -263,8 +263,22 @@ ipi_records() {
 	done
 }
 
+# If ipi_pingpong (pid $2) outlives its own timeout by 30 s ($1: both),
+# where each of its threads is, as comments, then SIGKILL: it once held
+# the benchmark's guest to its timeout with nothing on the console.
+ipi_watch() {
+	sleep "$1"
+	[ -d "/proc/$2" ] || return 0
+	for t in /proc/"$2"/task/*; do
+		echo "# ipi_pingpong stuck: thread ${t##*/} state $(cut -d' ' -f3 "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
+		sed 's/^/#   /' "$t/stack" 2>/dev/null
+	done
+	kill -9 "$2" 2>/dev/null
+}
+
 section_ipi() {
 	echo "cmd ipi-pingpong /lab/bin/ipi_pingpong $IPI_ARGS [-p 0: nopoll]"
+	ipi_t=$(echo "$IPI_ARGS" | sed -n 's/.*-t \([0-9]*\).*/\1/p')
 	for c in $(echo "$1" | tr , ' '); do
 		case $c in
 		poll) p='' ;;
@@ -272,8 +286,14 @@ section_ipi() {
 		*) err ipi "$c" pingpong "unknown case"; continue ;;
 		esac
 		# shellcheck disable=SC2086
-		out=$(/lab/bin/ipi_pingpong $IPI_ARGS $p 2> /tmp/bench-ipi)
+		/lab/bin/ipi_pingpong $IPI_ARGS $p > /tmp/bench-ipi.out 2> /tmp/bench-ipi &
+		pid=$!
+		ipi_watch $((ipi_t + 30)) $pid &
+		wpid=$!
+		wait $pid
 		rc=$?
+		kill $wpid 2> /dev/null
+		out=$(cat /tmp/bench-ipi.out)
 		# The KVM selftest library prints its random seed first.
 		line=$(echo "$out" | grep -E '^(rounds|error)=')
 		case $line in
