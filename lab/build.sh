@@ -37,7 +37,7 @@ hz250)   src=$LINUX dir=$BUILD/hz250
 esac
 obj=$dir/obj
 mkdir -p "$obj"
-[ "$flavour" != vanilla ] || vanilla_tree
+[ "$flavour" != vanilla ] || vanilla_tree || die "build.sh: no vanilla tree"
 
 kmake() {
 	make -s -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" \

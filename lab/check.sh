@@ -137,7 +137,10 @@ check_warnings() {
 	warnings_of "$tree" "$dir/patched.w" "${objs[@]}"
 	# The vanilla tree lacks the series' new files: build what exists.
 	local vobjs=()
-	vanilla_tree
+	if ! vanilla_tree; then
+		rec fail "check: sparse/W=1" "no vanilla tree to compare with ($VANILLA)"
+		return 1
+	fi
 	for o in "${objs[@]}"; do
 		[ -e "$VANILLA/${o%.o}.c" ] && vobjs+=("$o")
 	done

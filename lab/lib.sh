@@ -22,17 +22,27 @@ VANILLA=$BUILD/vanilla/src/linux
 # commit, made when first needed rather than by tree.sh, since the
 # patched kernel's build waits for tree.sh and nothing needs this tree
 # that early.  One maker at a time: make test's background build and the
-# lab's own tests may both get here first.
+# lab's own tests may both get here first.  A tree whose repository is
+# gone (tree.sh made the base anew) is made again.  Returns 1, having
+# said why, if it cannot be made.
 vanilla_tree() {
-	local lock
+	local lock rc=0
+	if [ ! -d "$BASE_GIT/.git" ]; then
+		echo "no base tree $BASE_GIT for the vanilla kernel's: run lab/tree.sh" >&2
+		return 1
+	fi
 	mkdir -p "$(dirname "$VANILLA")"
 	exec {lock}> "$(dirname "$VANILLA")/.tree.lock"
 	flock "$lock"
-	if [ ! -e "$VANILLA/.git" ]; then
-		git -C "$BASE_GIT" worktree prune
-		git -C "$BASE_GIT" worktree add -q --detach "$VANILLA" base
+	if ! { [ -e "$VANILLA/.git" ] &&
+	       git -C "$VANILLA" rev-parse -q --verify HEAD > /dev/null 2>&1; }; then
+		rm -rf "$VANILLA"
+		git -C "$BASE_GIT" worktree prune &&
+			git -C "$BASE_GIT" worktree add -q --detach "$VANILLA" base || rc=1
 	fi
 	exec {lock}>&-
+	[ $rc = 0 ] || echo "could not make the vanilla kernel's tree $VANILLA" >&2
+	return $rc
 }
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}

@@ -43,11 +43,11 @@ OUT=/tmp/bench-out.
 # cyclictest's -D takes whole seconds.
 if [ "${LAB_BENCH_QUICK:-0}" = 1 ]; then
 	PIPE_LOOPS=2000 MSG_ARGS="-g 1 -l 10" HB_ARGS="-g 1 -l 20"
-	CYC_S=1 KVM_S=0.3 IPI_ARGS="-n 300 -w 10 -t 60"
+	CYC_S=1 KVM_S=0.3 IPI_T=60 IPI_ARGS="-n 300 -w 10"
 	REALVM_ARGS="-m 300 -d 2"
 else
 	PIPE_LOOPS=20000 MSG_ARGS="-g 2 -l 60" HB_ARGS="-g 2 -l 100"
-	CYC_S=3 KVM_S=2 IPI_ARGS="-n 2000 -w 200 -t 90"
+	CYC_S=3 KVM_S=2 IPI_T=90 IPI_ARGS="-n 2000 -w 200"
 	REALVM_ARGS="-m 2000 -d 16"
 fi
 WORKLOADS="cpu exit-kernel exit-user"
@@ -263,22 +263,32 @@ ipi_records() {
 	done
 }
 
-# If ipi_pingpong (pid $2) outlives its own timeout by 30 s ($1: both),
-# where each of its threads is, as comments, then SIGKILL: it once held
-# the benchmark's guest to its timeout with nothing on the console.
+# If ipi_pingpong of case $3 (pid $2) outlives its own timeout by 30 s
+# ($1: both), where each of its threads is, as comments, then SIGKILL: it
+# once held the benchmark's guest to its timeout with nothing on the
+# console.  A thread that SIGKILL does not end (uninterruptible, or in
+# the exit) keeps the caller's wait, and the guest, to the timeout: an
+# err line says so first.  Polled, so that the watcher ends with the
+# program.
 ipi_watch() {
-	sleep "$1"
+	i=0
+	while [ -d "/proc/$2" ] && [ $i -lt "$1" ]; do
+		sleep 1
+		i=$((i + 1))
+	done
 	[ -d "/proc/$2" ] || return 0
 	for t in /proc/"$2"/task/*; do
 		echo "# ipi_pingpong stuck: thread ${t##*/} state $(cut -d' ' -f3 "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
 		sed 's/^/#   /' "$t/stack" 2>/dev/null
 	done
 	kill -9 "$2" 2>/dev/null
+	sleep 10
+	[ ! -d "/proc/$2" ] ||
+		err ipi "$3" pingpong "still there 10 s after SIGKILL, $1 s after its start"
 }
 
 section_ipi() {
-	echo "cmd ipi-pingpong /lab/bin/ipi_pingpong $IPI_ARGS [-p 0: nopoll]"
-	ipi_t=$(echo "$IPI_ARGS" | sed -n 's/.*-t \([0-9]*\).*/\1/p')
+	echo "cmd ipi-pingpong /lab/bin/ipi_pingpong $IPI_ARGS -t $IPI_T [-p 0: nopoll]"
 	for c in $(echo "$1" | tr , ' '); do
 		case $c in
 		poll) p='' ;;
@@ -286,13 +296,14 @@ section_ipi() {
 		*) err ipi "$c" pingpong "unknown case"; continue ;;
 		esac
 		# shellcheck disable=SC2086
-		/lab/bin/ipi_pingpong $IPI_ARGS $p > /tmp/bench-ipi.out 2> /tmp/bench-ipi &
+		/lab/bin/ipi_pingpong $IPI_ARGS -t $IPI_T $p > /tmp/bench-ipi.out 2> /tmp/bench-ipi &
 		pid=$!
-		ipi_watch $((ipi_t + 30)) $pid &
+		ipi_watch $((IPI_T + 30)) $pid "$c" &
 		wpid=$!
-		wait $pid
+		# No "Killed" from the shell in the results.
+		wait $pid 2> /dev/null
 		rc=$?
-		kill $wpid 2> /dev/null
+		wait $wpid
 		out=$(cat /tmp/bench-ipi.out)
 		# The KVM selftest library prints its random seed first.
 		line=$(echo "$out" | grep -E '^(rounds|error)=')
