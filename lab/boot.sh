@@ -29,9 +29,7 @@
 # console.log (the kernel console), results.log (what the script printed,
 # TAP), qemu.log (QEMU's own messages), qemu.cmd (the exact QEMU command,
 # to boot the run again by hand), cmdline (the kernel command line),
-# run.info (QEMU's exit code, the timeout, the time taken),
-# qemu-reset.log (QEMU's -d cpu_reset log, where it says "Triple fault")
-# and, with
+# run.info (QEMU's exit code, the timeout, the time taken) and, with
 # --extra, initrd.cpio.gz (the image booted); the verdict goes to
 # DIR/verdict.  "lab/judge.sh DIR" judges the run again from these files.
 set -euo pipefail
@@ -59,13 +57,11 @@ while [ $# -gt 0 ]; do
 done
 name=${1:?usage: boot.sh [options] NAME}
 out=$(realpath -m "${out:-$BUILD/runs/$name}")
-# QEMU takes a % in its log's name (-D) for a format.
-[[ $out != *%* ]] || die "--out $out: a run's directory may not hold a %"
 initrd=$BUILD/initramfs.cpio.gz
 # Nothing of an earlier run may pass for this one's, even if we stop here.
 if [ "$name" != shell ]; then
 	mkdir -p "$out"
-	rm -f "$out"/{console.log,results.log,qemu.log,qemu-reset.log,qemu.cmd,cmdline,run.info} \
+	rm -f "$out"/{console.log,results.log,qemu.log,qemu.cmd,cmdline,run.info} \
 		"$out"/{verdict,results.tsv,initrd.cpio.gz,hang,hang-registers.txt,System.map}
 fi
 [ -f "$kernel" ] || die "no kernel $kernel: run make first"
@@ -146,13 +142,8 @@ if [ ${#monitor} -gt 100 ]; then
 	qmpdir=$(mktemp -d)
 	monitor=$qmpdir/qmp.sock
 fi
-# QEMU's reset log: a guest that triple-faults exits QEMU as quietly as
-# one that reboots (-no-reboot), with nothing on its console; QEMU says
-# "Triple fault" there, and judge.sh tells the two apart by it.  It names
-# the event only: under -no-reboot no reset follows, so no registers.
 run=(timeout -k 10 "$timeout" "${pin[@]}" "${qemu[@]}"
      -monitor none -qmp "unix:$monitor,server=on,wait=off"
-     -d cpu_reset -D "$out/qemu-reset.log"
      -serial "file:$console" -serial "file:$results")
 printf '%q ' "${run[@]}" > "$out/qemu.cmd"
 echo >> "$out/qemu.cmd"

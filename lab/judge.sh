@@ -10,9 +10,8 @@
 # the console holds no splat: no line matching lab/splat.re but for the
 # exceptions of lab/splat.allow, and, if the command line asked for QEMU
 # on some host CPUs only (lab.host_cpus=), QEMU ran on those.  The verdict
-# (ok, unpinned, timeout, panic, triplefault, incomplete, failed, splat)
-# goes to RUNDIR/verdict; the exit code is 0 for ok.  Then, unless
-# --console is given, a run of the kselftests
+# (ok, unpinned, timeout, panic, incomplete, failed, splat) goes to
+# RUNDIR/verdict; the exit code is 0 for ok.  Then, unless --console is given, a run of the kselftests
 # (lab.run=tests) has its tests judged against the host's plan (tap.py
 # guest) into RUNDIR/results.tsv, with a summary: the verdict "make test"
 # gives that run, the run's name being the directory's.
@@ -22,9 +21,7 @@
 # the timeout, why boot.sh stopped a hung guest early: hang=, the host
 # CPUs asked for and those QEMU was allowed: host_cpus_asked=, host_cpus=),
 # cmdline (the kernel command line), qemu.cmd (the exact QEMU command, to
-# boot the run again by hand), qemu-reset.log (QEMU's -d cpu_reset log,
-# "Triple fault" in it if the guest made one, whenever: the machine's
-# reboot at the end of a script makes none); of a hung guest, hang-registers.txt and the
+# boot the run again by hand); of a hung guest, hang-registers.txt and the
 # kernel's System.map, from which a failure's report names where each CPU
 # was (lab/hang-symbols.py).
 set -uo pipefail
@@ -58,8 +55,6 @@ elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	verdict=timeout why="the guest was killed after ${timeout}s (hang)"
 elif grep -q -a 'Kernel panic' "$console"; then
 	verdict=panic why="the guest kernel panicked"
-elif grep -q -a '^Triple fault' "$dir/qemu-reset.log" 2>/dev/null; then
-	verdict=triplefault why="the guest triple-faulted (QEMU's qemu-reset.log)"
 elif ! grep -q -a '^# lab: done' "$results"; then
 	verdict=incomplete why="the guest stopped before its script ended (qemu rc=$rc)"
 elif ! grep -q -a '^# lab: done rc=0' "$results"; then

@@ -5,9 +5,8 @@
 # of a failing test and of a test that never starts (TAP), judge two
 # untagged tasks as if they had to be isolated (ISOLATED: cs_measure
 # untagged, whose exit code must say "contradicted"), provoke a WARNING
-# 10 s after the script ended (LATE), reboot the machine at once
-# (REBOOT: with reboot=t on the command line, by a triple fault), or do
-# nothing (NONE), so the host can check that the harness reports each.
+# 10 s after the script ended (LATE), or do nothing (NONE), so the host
+# can check that the harness reports each.
 echo "# provoking $LAB_FAULT"
 case $LAB_FAULT in
 NONE)	;;
@@ -35,9 +34,6 @@ LATE)
 	# A report that comes after the script, as a detector's does.
 	(sleep 10; echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT) &
 	;;
-REBOOT)
-	echo b > /proc/sysrq-trigger
-	sleep 100000 ;;
 ISOLATED)
 	/lab/bin/cs_measure untagged
 	echo "# lab-measure: rc=$?"
