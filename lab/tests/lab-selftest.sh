@@ -580,11 +580,16 @@ st_rejudge() {
 	echo "[    0.100000] Speculative Return Stack Overflow: WARNING: See https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html for mitigation options." \
 		>> "$dir/console.log"
 	"$LAB/judge.sh" "$dir" > /dev/null 2>&1 || why+=" an allowed line failed the run;"
-	echo "[    9.900000] WARNING: CPU: 1 PID: 1 at kernel/sched/core.c:1 lab_test+0x0/0x1" \
-		>> "$dir/console.log"
-	if "$LAB/judge.sh" "$dir" > /dev/null 2>&1 || [ "$(cat "$dir/verdict")" != splat ]; then
+	printf '%s\r\n' "[    9.900000] WARNING: CPU: 1 PID: 1 at kernel/sched/core.c:1 lab_test+0x0/0x1" \
+		"[    9.900001] Call Trace:" " lab_caller+0x1/0x2" >> "$dir/console.log"
+	if "$LAB/judge.sh" "$dir" > /dev/null 2> "$tmp/judge.err" ||
+	   [ "$(cat "$dir/verdict")" != splat ]; then
 		why+=" a WARNING did not fail the run;"
 	fi
+	# The report shows the first splat whole, its call trace included.
+	grep -A3 '^  the first splat, from console line' "$tmp/judge.err" |
+		grep -q '^     lab_caller+0x1/0x2$' ||
+		why+=" the failure report lacks the splat's call trace;"
 
 	if [ -z "$why" ]; then
 		rec pass "$name"
