@@ -79,13 +79,16 @@ else
 	printf '%sFAIL%s %s: %s: %s\n' "$c_red" "$c_off" "$(basename "$dir")" "$why" \
 		"$label" >&2
 	if [ -n "$splats" ]; then
-		# The first splat whole, before the list: a report cut short
-		# (CI shows only the start of a long one) still shows where the
-		# first fault was, its call trace included.
+		# The first splat, before the list: a report cut short (CI
+		# shows only the start of a long one) still shows where the
+		# first fault was, its call trace included.  Without the
+		# frames the unwinder is unsure of ("? ") and the registers
+		# but RIP, which the console log keeps.
 		first=${splats%%:*}
-		echo "  the first splat, from console line $first:" >&2
-		tr -d '\r' < "$console" | tail -n +"$first" | head -n 45 |
-			sed 's/^/    /' >&2
+		echo "  the first splat, from console line $first (without \"? \" frames and registers):" >&2
+		tr -d '\r' < "$console" | tail -n +"$first" |
+			sed -E '/\] +\? /d; /\] (RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2|DR0|DR3):/d' |
+			head -n 40 | sed 's/^/    /' >&2
 		echo "  console lines that fail the run ($console):" >&2
 		# shellcheck disable=SC2001
 		echo "$splats" | sed 's/^/    /' >&2
