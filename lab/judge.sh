@@ -81,12 +81,15 @@ else
 	if [ -n "$splats" ]; then
 		# The first splat, before the list: a report cut short (CI
 		# shows only the start of a long one) still shows where the
-		# first fault was, its call trace included.  Without the
-		# frames the unwinder is unsure of ("? ") and the registers
-		# but RIP, which the console log keeps.
+		# first fault was, its call trace included.  It ends at the
+		# splat's own end (a warning's "end trace" line, KASAN's
+		# closing rule), after 40 lines at most, and goes without the
+		# frames the unwinder is unsure of ("? ") and without the
+		# registers but RIP, which the console log keeps.
 		first=${splats%%:*}
-		echo "  the first splat, from console line $first (without \"? \" frames and registers):" >&2
+		echo "  the first splat, from console line $first (no \"? \" frames, no registers but RIP):" >&2
 		tr -d '\r' < "$console" | tail -n +"$first" |
+			sed -E '1!{/---\[ end trace|\] =+$/q}' |
 			sed -E '/\] +\? /d; /\] (RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2|DR0|DR3):/d' |
 			head -n 40 | sed 's/^/    /' >&2
 		echo "  console lines that fail the run ($console):" >&2

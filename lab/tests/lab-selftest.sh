@@ -581,20 +581,26 @@ st_rejudge() {
 		>> "$dir/console.log"
 	"$LAB/judge.sh" "$dir" > /dev/null 2>&1 || why+=" an allowed line failed the run;"
 	printf '%s\r\n' "[    9.900000] WARNING: CPU: 1 PID: 1 at kernel/sched/core.c:1 lab_test+0x0/0x1" \
-		"[    9.900001] Call Trace:" "[    9.900002]  ? lab_unsure+0x1/0x2" \
-		" lab_caller+0x1/0x2" >> "$dir/console.log"
+		"[    9.900001] RIP: 0010:lab_test+0x0/0x1" "[    9.900002] RSP: 0018:ffffc90000000000" \
+		"[    9.900003] Call Trace:" "[    9.900004]  ? lab_unsure+0x1/0x2" \
+		"[    9.900005]  lab_caller+0x1/0x2" "[    9.900006] ---[ end trace 0000000000000000 ]---" \
+		"[    9.900007] lab_after_the_splat" >> "$dir/console.log"
 	if "$LAB/judge.sh" "$dir" > /dev/null 2> "$tmp/judge.err" ||
 	   [ "$(cat "$dir/verdict")" != splat ]; then
 		why+=" a WARNING did not fail the run;"
 	fi
-	# The report shows the first splat, its call trace included, without
-	# the frames the unwinder is unsure of.
+	# The report shows the first splat from its first line to its end,
+	# its call trace and RIP included, without the frames the unwinder
+	# is unsure of and the other registers.
 	sed -n '/^  the first splat, from console line/,/^  console lines that fail/p' \
 		"$tmp/judge.err" > "$tmp/first-splat"
-	grep -q '^     lab_caller+0x1/0x2$' "$tmp/first-splat" ||
-		why+=" the failure report lacks the splat's call trace;"
-	! grep -q 'lab_unsure' "$tmp/first-splat" ||
-		why+=" the failure report keeps a \"? \" frame;"
+	sed -n 2p "$tmp/first-splat" | grep -q 'WARNING: CPU: 1 PID: 1 at' ||
+		why+=" the failure report's first splat does not start at the splat;"
+	grep -q '^    \[    9.900005\]  lab_caller+0x1/0x2$' "$tmp/first-splat" &&
+		grep -q 'RIP: 0010:lab_test' "$tmp/first-splat" ||
+		why+=" the failure report lacks the splat's call trace or RIP;"
+	! grep -q 'lab_unsure\|RSP: 0018\|lab_after_the_splat' "$tmp/first-splat" ||
+		why+=" the failure report keeps a \"? \" frame, a register but RIP, or what follows the splat;"
 
 	if [ -z "$why" ]; then
 		rec pass "$name"
