@@ -130,7 +130,13 @@ static bool stop_vm(struct vcpu_thread *threads, int nr)
 	WRITE_ONCE(*s, 1);
 	for (i = 0; i < nr; i++) {
 		pthread_join(threads[i].thread, NULL);
-		done &= threads[i].cmd == UCALL_DONE;
+		if (threads[i].cmd == UCALL_DONE)
+			continue;
+		ksft_print_msg("vCPU %d: KVM_RUN ended with exit %s, ucall %lu\n",
+			       threads[i].vcpu->id,
+			       exit_reason_str(threads[i].vcpu->run->exit_reason),
+			       (unsigned long)threads[i].cmd);
+		done = false;
 	}
 	kvm_vm_free(threads[0].vm);
 	return done;
