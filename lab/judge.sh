@@ -89,8 +89,8 @@ else
 		first=${splats%%:*}
 		echo "  the first splat, from console line $first (no \"? \" frames, no registers but RIP):" >&2
 		tr -d '\r' < "$console" | tail -n +"$first" |
-			sed -E '1!{/---\[ end trace|\] =+$/q}' |
-			sed -E '/\] +\? /d; /\] (RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2|DR0|DR3):/d' |
+			sed -E '1!{/---\[ end trace|\] =+$/q}
+				/\] +\? /d; /\] (RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2|DR0|DR3):/d' |
 			head -n 40 | sed 's/^/    /' >&2
 		echo "  console lines that fail the run ($console):" >&2
 		# shellcheck disable=SC2001

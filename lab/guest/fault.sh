@@ -3,13 +3,13 @@
 # lab.fault= through LKDTM (WARNING, PANIC), hang (HUNG; after a WARNING:
 # WARNHUNG), compute 30 s in silence (SPIN: longer than the 15 s of
 # silence after which the self-test's host takes an idle guest as hung,
-# plus the 5 s between the host's looks and the second "date" may lose,
-# with room for a console line that comes late), print the TAP of a
-# failing test and of a test that never starts (TAP), judge two untagged
-# tasks as if they had to be isolated (ISOLATED: cs_measure untagged,
-# whose exit code must say "contradicted"), provoke a WARNING 10 s after
-# the script ended (LATE), or do nothing (NONE), so the host can check
-# that the harness reports each.
+# plus up to 5 s to the host's next look and the second that "date"'s
+# whole seconds may lose, with room for a console line that comes late),
+# print the TAP of a failing test and of a test that never starts (TAP),
+# judge two untagged tasks as if they had to be isolated (ISOLATED:
+# cs_measure untagged, whose exit code must say "contradicted"), provoke a
+# WARNING 10 s after the script ended (LATE), or do nothing (NONE), so the
+# host can check that the harness reports each.
 echo "# provoking $LAB_FAULT"
 case $LAB_FAULT in
 NONE)	;;
